@@ -1,0 +1,68 @@
+package providers
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseSpecKeepsColonsInTheModel(t *testing.T) {
+	p, m, err := ParseSpec("ollama:llama3.1:8b")
+	require.NoError(t, err)
+	assert.Equal(t, "ollama", p)
+	assert.Equal(t, "llama3.1:8b", m)
+
+	for _, bad := range []string{"", "openai", ":gpt-4o", "openai:"} {
+		_, _, err := ParseSpec(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestOpenUsesTheRegisteredOpenerAndListsKnownProvidersOnMiss(t *testing.T) {
+	Register("test-registry", func(model string) (Completer, error) {
+		return CompleterFunc(func(ctx context.Context, req Request) (Completion, error) {
+			return Completion{Text: model, Provider: "test-registry"}, nil
+		}), nil
+	})
+	c, err := Open("test-registry:m1")
+	require.NoError(t, err)
+	got, err := c.Complete(context.Background(), Request{})
+	require.NoError(t, err)
+	assert.Equal(t, "m1", got.Text)
+
+	_, err = Open("nosuch:model")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown provider "nosuch"`)
+	assert.Contains(t, err.Error(), "test-registry")
+
+	assert.Panics(t, func() { Register("test-registry", func(string) (Completer, error) { return nil, nil }) })
+	assert.Panics(t, func() { Register("a:b", func(string) (Completer, error) { return nil, nil }) })
+}
+
+func TestChainAppliesTheFirstMiddlewareOutermost(t *testing.T) {
+	var order []string
+	tag := func(name string) Middleware {
+		return func(next Completer) Completer {
+			return CompleterFunc(func(ctx context.Context, req Request) (Completion, error) {
+				order = append(order, name)
+				return next.Complete(ctx, req)
+			})
+		}
+	}
+	base := CompleterFunc(func(ctx context.Context, req Request) (Completion, error) {
+		order = append(order, "base")
+		return Completion{}, nil
+	})
+	_, err := Chain(base, tag("a"), tag("b")).Complete(context.Background(), Request{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b", "base"}, order)
+}
+
+func TestUsageAddAndTotal(t *testing.T) {
+	u := Usage{InputTokens: 10, OutputTokens: 5, CachedInputTokens: 2, ReasoningTokens: 1}.
+		Add(Usage{InputTokens: 1, OutputTokens: 2, CachedInputTokens: 3, ReasoningTokens: 4})
+	assert.Equal(t, Usage{InputTokens: 11, OutputTokens: 7, CachedInputTokens: 5, ReasoningTokens: 5}, u)
+	assert.Equal(t, 18, u.Total())
+}
