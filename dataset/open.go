@@ -1,0 +1,29 @@
+package dataset
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Open loads a problem file by its extension: .jsonl / .ndjson as JSON
+// lines, .parquet as Parquet. The layout (GSM8K, MATH, NuminaMath, or a
+// generic file with common field names; see Detect) is recognised from the
+// first record. IDs and errors use path as the file name. For a layout Detect
+// does not recognise, use LoadJSONL or LoadParquet with a FieldMap.
+func Open(path string, opts ...Option) ([]Problem, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".jsonl", ".ndjson":
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return readJSONL(f, path, nil, buildOptions(opts))
+	case ".parquet":
+		return OpenParquet(path, opts...)
+	default:
+		return nil, &Error{File: path, Err: fmt.Errorf("%w: extension %q (want .jsonl, .ndjson or .parquet)", ErrUnknownFormat, ext)}
+	}
+}

@@ -1,0 +1,100 @@
+package dataset
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// LoadParquet reads a Parquet file (the format Hugging Face serves datasets
+// in) of size bytes through a field map. Each row's top-level columns are
+// the fields; nested columns (lists, structs) may be named in fm.Meta and
+// are kept as JSON. name is used in IDs ("name:rowN" when fm.ID is empty)
+// and in error messages, which name the 1-based row and the field.
+func LoadParquet(r io.ReaderAt, size int64, name string, fm FieldMap, opts ...Option) ([]Problem, error) {
+	dec, err := fm.decoder(name)
+	if err != nil {
+		return nil, err
+	}
+	return readParquet(r, size, name, dec, buildOptions(opts))
+}
+
+// OpenParquet reads the Parquet file at path, detecting its layout from its
+// columns and first row like Open.
+func OpenParquet(path string, opts ...Option) ([]Problem, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return readParquet(f, st.Size(), path, nil, buildOptions(opts))
+}
+
+func readParquet(r io.ReaderAt, size int64, name string, dec decoder, o options) (_ []Problem, err error) {
+	defer func() {
+		// parquet-go may panic on corrupt input; report it as malformed.
+		if v := recover(); v != nil {
+			err = &Error{File: name, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, v)}
+		}
+	}()
+	f, err := parquet.OpenFile(r, size)
+	if err != nil {
+		return nil, &Error{File: name, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, err)}
+	}
+	pr := parquet.NewReader(f)
+	defer pr.Close()
+	c := newCollector(o)
+	for row := 1; ; row++ {
+		m := map[string]any{}
+		if rerr := pr.Read(&m); rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return c.out, nil
+			}
+			return nil, &Error{File: name, Row: row, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, rerr)}
+		}
+		rec := &record{file: name, row: row, fields: make(map[string]json.RawMessage, len(m))}
+		for k, v := range m {
+			b, jerr := json.Marshal(normalizeParquet(v))
+			if jerr != nil {
+				return nil, rec.err(k, fmt.Errorf("%w: %v", ErrFieldType, jerr))
+			}
+			rec.fields[k] = b
+		}
+		if dec == nil {
+			if dec, err = detect(rec); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.add(rec, dec); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// normalizeParquet turns byte-array values into strings so that a BYTE_ARRAY
+// column without a string annotation still reads as text.
+func normalizeParquet(v any) any {
+	switch x := v.(type) {
+	case []byte:
+		return string(x)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normalizeParquet(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = normalizeParquet(e)
+		}
+		return x
+	}
+	return v
+}
