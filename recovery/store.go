@@ -1,0 +1,557 @@
+package recovery
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rebound-lab/rebound/dataset"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver
+)
+
+// StoreFile is the name of the SQLite database inside a run directory.
+const StoreFile = "run.db"
+
+// Stage names used as Sample.Stage in the store.
+const (
+	StageStrong   = "strong"   // straight-shot samples of the strong model
+	StageWeak     = "weak"     // straight-shot samples of the weak model
+	StageContinue = "continue" // the strong model continuing a prefix
+	StagePerturb  = "perturb"  // calls made while building prefixes
+)
+
+// Store is a run's SQLite database: run config, problems, every sample and
+// continuation, and every prefix, written as results arrive. Writes are
+// idempotent upserts keyed by (stage, problem, prefix, sample), so a rerun
+// that writes the same rows again leaves one copy of each.
+//
+// A Store is safe for concurrent use. Open it with OpenStore and Close it
+// when done; the zero value is not usable.
+type Store struct {
+	db   *sql.DB
+	dir  string
+	path string
+}
+
+// Problem is a problem row: the problem itself and its calibration.
+type Problem struct {
+	ID       string `json:"id"`
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
+	Solution string `json:"solution,omitempty"`
+	Source   string `json:"source,omitempty"`
+	Subject  string `json:"subject,omitempty"`
+	Level    int    `json:"level,omitempty"`
+	// StrongK of StrongN straight-shot strong samples were correct; likewise
+	// for the weak model. Zero N means not calibrated yet.
+	StrongK int `json:"strong_k"`
+	StrongN int `json:"strong_n"`
+	WeakK   int `json:"weak_k"`
+	WeakN   int `json:"weak_n"`
+	// Bucket is the assigned difficulty bucket ("" before binning);
+	// Membership the fuzzy membership in every bucket.
+	Bucket     string             `json:"bucket,omitempty"`
+	Membership map[string]float64 `json:"membership,omitempty"`
+}
+
+// StrongRate is StrongK/StrongN, or 0 when N is 0.
+func (p Problem) StrongRate() float64 { return ratio(p.StrongK, p.StrongN) }
+
+// WeakRate is WeakK/WeakN, or 0 when N is 0.
+func (p Problem) WeakRate() float64 { return ratio(p.WeakK, p.WeakN) }
+
+// Dataset returns the dataset.Problem the row was made from.
+func (p Problem) Dataset() dataset.Problem {
+	return dataset.Problem{ID: p.ID, Question: p.Question, Answer: p.Answer, Solution: p.Solution,
+		Source: p.Source, Subject: p.Subject, Level: p.Level}
+}
+
+func ratio(k, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(k) / float64(n)
+}
+
+// Sample is one completion and its verdict: a straight-shot sample (Stage
+// StageStrong or StageWeak, Prefix "") or a continuation (Stage
+// StageContinue, Prefix the strategy whose prefix was continued).
+type Sample struct {
+	Stage     string `json:"stage"`
+	ProblemID string `json:"problem_id"`
+	// Prefix is the strategy of the continued prefix; "" for straight shots.
+	Prefix string `json:"prefix,omitempty"`
+	// Sample is Request.Sample.
+	Sample int `json:"sample"`
+	// Model is the spec the stage was configured with; Provider and
+	// ServedModel what the completion reported.
+	Model       string `json:"model"`
+	Provider    string `json:"provider,omitempty"`
+	ServedModel string `json:"served_model,omitempty"`
+	// Request is the providers.Request as JSON (no secrets: requests carry
+	// none).
+	Request string `json:"request"`
+	// Response is Completion.Text: for a continuation, the continuation only.
+	Response     string `json:"response"`
+	FinishReason string `json:"finish_reason,omitempty"`
+	// Correct, Answer and Reason come from the verifier (for a continuation,
+	// run on prefix + continuation).
+	Correct bool   `json:"correct"`
+	Answer  string `json:"answer"`
+	Reason  string `json:"reason,omitempty"`
+	// Restarted flags a continuation that ignored its prefix and started
+	// over; RestartReason says why it was judged so.
+	Restarted     bool    `json:"restarted,omitempty"`
+	RestartReason string  `json:"restart_reason,omitempty"`
+	InputTokens   int     `json:"input_tokens"`
+	OutputTokens  int     `json:"output_tokens"`
+	CostUSD       float64 `json:"cost_usd"`
+	PrefillMethod string  `json:"prefill_method,omitempty"`
+	LatencyMS     float64 `json:"latency_ms"`
+	Cached        bool    `json:"cached"`
+	// Error is the per-item failure, if the call or verification failed;
+	// such rows are retried by a rerun.
+	Error string    `json:"error,omitempty"`
+	At    time.Time `json:"at"`
+}
+
+// Prefix is a prefix row: the prefix built for one problem by one strategy,
+// or the reason it was set aside.
+type Prefix struct {
+	ProblemID string `json:"problem_id"`
+	Strategy  string `json:"strategy"`
+	// SetAside names why no prefix was built ("too_easy", "no_trace",
+	// "out_of_band", "too_short"); "" when Text holds a prefix.
+	SetAside string `json:"set_aside,omitempty"`
+	// Error is a per-item failure other than a set-aside outcome; such rows
+	// are retried by a rerun.
+	Error      string            `json:"error,omitempty"`
+	Text       string            `json:"text,omitempty"`
+	Source     string            `json:"source,omitempty"`
+	StepsKept  int               `json:"steps_kept"`
+	StepsTotal int               `json:"steps_total"`
+	Depth      float64           `json:"depth"`
+	Origin     string            `json:"origin,omitempty"`
+	ErrorStep  int               `json:"error_step,omitempty"`
+	Meta       map[string]string `json:"meta,omitempty"`
+	// Calls made while building the prefix, with their tokens and cost.
+	Calls        int       `json:"calls"`
+	CachedCalls  int       `json:"cached_calls"`
+	InputTokens  int       `json:"input_tokens"`
+	OutputTokens int       `json:"output_tokens"`
+	CostUSD      float64   `json:"cost_usd"`
+	At           time.Time `json:"at"`
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS run_config (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS problems (
+	id         TEXT PRIMARY KEY,
+	ord        INTEGER NOT NULL,
+	question   TEXT NOT NULL,
+	answer     TEXT NOT NULL,
+	solution   TEXT NOT NULL DEFAULT '',
+	source     TEXT NOT NULL DEFAULT '',
+	subject    TEXT NOT NULL DEFAULT '',
+	level      INTEGER NOT NULL DEFAULT 0,
+	strong_k   INTEGER NOT NULL DEFAULT 0,
+	strong_n   INTEGER NOT NULL DEFAULT 0,
+	weak_k     INTEGER NOT NULL DEFAULT 0,
+	weak_n     INTEGER NOT NULL DEFAULT 0,
+	bucket     TEXT NOT NULL DEFAULT '',
+	membership TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS samples (
+	stage          TEXT NOT NULL,
+	problem_id     TEXT NOT NULL,
+	prefix         TEXT NOT NULL DEFAULT '',
+	sample         INTEGER NOT NULL,
+	model          TEXT NOT NULL DEFAULT '',
+	provider       TEXT NOT NULL DEFAULT '',
+	served_model   TEXT NOT NULL DEFAULT '',
+	request        TEXT NOT NULL DEFAULT '',
+	response       TEXT NOT NULL DEFAULT '',
+	finish_reason  TEXT NOT NULL DEFAULT '',
+	correct        INTEGER NOT NULL DEFAULT 0,
+	answer         TEXT NOT NULL DEFAULT '',
+	reason         TEXT NOT NULL DEFAULT '',
+	restarted      INTEGER NOT NULL DEFAULT 0,
+	restart_reason TEXT NOT NULL DEFAULT '',
+	input_tokens   INTEGER NOT NULL DEFAULT 0,
+	output_tokens  INTEGER NOT NULL DEFAULT 0,
+	cost_usd       REAL NOT NULL DEFAULT 0,
+	prefill_method TEXT NOT NULL DEFAULT '',
+	latency_ms     REAL NOT NULL DEFAULT 0,
+	cached         INTEGER NOT NULL DEFAULT 0,
+	error          TEXT NOT NULL DEFAULT '',
+	at             TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (stage, problem_id, prefix, sample)
+);
+CREATE INDEX IF NOT EXISTS samples_problem ON samples(problem_id);
+CREATE VIEW IF NOT EXISTS continuations AS SELECT * FROM samples WHERE stage = 'continue';
+CREATE TABLE IF NOT EXISTS prefixes (
+	problem_id    TEXT NOT NULL,
+	strategy      TEXT NOT NULL,
+	set_aside     TEXT NOT NULL DEFAULT '',
+	error         TEXT NOT NULL DEFAULT '',
+	text          TEXT NOT NULL DEFAULT '',
+	source        TEXT NOT NULL DEFAULT '',
+	steps_kept    INTEGER NOT NULL DEFAULT 0,
+	steps_total   INTEGER NOT NULL DEFAULT 0,
+	depth         REAL NOT NULL DEFAULT 0,
+	origin        TEXT NOT NULL DEFAULT '',
+	error_step    INTEGER NOT NULL DEFAULT 0,
+	meta          TEXT NOT NULL DEFAULT '',
+	calls         INTEGER NOT NULL DEFAULT 0,
+	cached_calls  INTEGER NOT NULL DEFAULT 0,
+	input_tokens  INTEGER NOT NULL DEFAULT 0,
+	output_tokens INTEGER NOT NULL DEFAULT 0,
+	cost_usd      REAL NOT NULL DEFAULT 0,
+	at            TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (problem_id, strategy)
+);
+`
+
+// OpenStore opens (creating if needed) the run database dir/run.db, creating
+// dir too. The database uses WAL journaling and a busy timeout so concurrent
+// writers wait rather than fail.
+func OpenStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("recovery: run directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, StoreFile)
+	dsn := "file:" + path + "?_busy_timeout=30000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("recovery: create schema in %s: %w", path, err)
+	}
+	return &Store{db: db, dir: dir, path: path}, nil
+}
+
+// DB returns the underlying database, e.g. to share it with
+// providers/sqlitecache so the completion cache lives in the same file.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dir is the run directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// SetConfig records a run-config value (e.g. "config" → the run's Config as
+// JSON), replacing an earlier one.
+func (s *Store) SetConfig(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO run_config(key, value) VALUES(?, ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+	if err != nil {
+		return fmt.Errorf("recovery: store config %q: %w", key, err)
+	}
+	return nil
+}
+
+// Config returns a run-config value and whether it was set.
+func (s *Store) Config(ctx context.Context, key string) (string, bool, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM run_config WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("recovery: read config %q: %w", key, err)
+	}
+	return v, true, nil
+}
+
+// PutProblems inserts problems in order, keeping the calibration and bucket
+// of any already stored.
+func (s *Store) PutProblems(ctx context.Context, problems []dataset.Problem) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("recovery: store problems: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO problems(id, ord, question, answer, solution, source, subject, level)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET ord = excluded.ord, question = excluded.question, answer = excluded.answer,
+			solution = excluded.solution, source = excluded.source, subject = excluded.subject, level = excluded.level`)
+	if err != nil {
+		return fmt.Errorf("recovery: store problems: %w", err)
+	}
+	defer stmt.Close()
+	for i, p := range problems {
+		if _, err := stmt.ExecContext(ctx, p.ID, i, p.Question, p.Answer, p.Solution, p.Source, p.Subject, p.Level); err != nil {
+			return fmt.Errorf("recovery: store problem %q: %w", p.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("recovery: store problems: %w", err)
+	}
+	return nil
+}
+
+// PutCalibration records a problem's straight-shot counts for stage
+// StageStrong or StageWeak.
+func (s *Store) PutCalibration(ctx context.Context, problemID, stage string, k, n int) error {
+	var q string
+	switch stage {
+	case StageStrong:
+		q = `UPDATE problems SET strong_k = ?, strong_n = ? WHERE id = ?`
+	case StageWeak:
+		q = `UPDATE problems SET weak_k = ?, weak_n = ? WHERE id = ?`
+	default:
+		return fmt.Errorf("recovery: calibration stage %q: want %q or %q", stage, StageStrong, StageWeak)
+	}
+	if _, err := s.db.ExecContext(ctx, q, k, n, problemID); err != nil {
+		return fmt.Errorf("recovery: store calibration of %q: %w", problemID, err)
+	}
+	return nil
+}
+
+// PutBucket records a problem's assigned bucket and fuzzy membership.
+func (s *Store) PutBucket(ctx context.Context, problemID, bucket string, membership map[string]float64) error {
+	m, err := json.Marshal(membership)
+	if err != nil {
+		return fmt.Errorf("recovery: membership of %q: %w", problemID, err)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE problems SET bucket = ?, membership = ? WHERE id = ?`, bucket, string(m), problemID); err != nil {
+		return fmt.Errorf("recovery: store bucket of %q: %w", problemID, err)
+	}
+	return nil
+}
+
+// PutSample upserts a sample or continuation keyed by (Stage, ProblemID,
+// Prefix, Sample).
+func (s *Store) PutSample(ctx context.Context, r Sample) error {
+	if r.At.IsZero() {
+		r.At = time.Now().UTC()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO samples(stage, problem_id, prefix, sample, model, provider, served_model,
+		request, response, finish_reason, correct, answer, reason, restarted, restart_reason, input_tokens, output_tokens,
+		cost_usd, prefill_method, latency_ms, cached, error, at)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(stage, problem_id, prefix, sample) DO UPDATE SET model = excluded.model, provider = excluded.provider,
+		served_model = excluded.served_model, request = excluded.request, response = excluded.response,
+		finish_reason = excluded.finish_reason, correct = excluded.correct, answer = excluded.answer, reason = excluded.reason,
+		restarted = excluded.restarted, restart_reason = excluded.restart_reason, input_tokens = excluded.input_tokens,
+		output_tokens = excluded.output_tokens, cost_usd = excluded.cost_usd, prefill_method = excluded.prefill_method,
+		latency_ms = excluded.latency_ms, cached = excluded.cached, error = excluded.error, at = excluded.at`,
+		r.Stage, r.ProblemID, r.Prefix, r.Sample, r.Model, r.Provider, r.ServedModel, r.Request, r.Response, r.FinishReason,
+		r.Correct, r.Answer, r.Reason, r.Restarted, r.RestartReason, r.InputTokens, r.OutputTokens, r.CostUSD,
+		r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, r.At.Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("recovery: store %s sample %d of %q: %w", r.Stage, r.Sample, r.ProblemID, err)
+	}
+	return nil
+}
+
+// PutPrefix upserts a prefix row keyed by (ProblemID, Strategy).
+func (s *Store) PutPrefix(ctx context.Context, r Prefix) error {
+	if r.At.IsZero() {
+		r.At = time.Now().UTC()
+	}
+	meta := ""
+	if len(r.Meta) > 0 {
+		b, err := json.Marshal(r.Meta)
+		if err != nil {
+			return fmt.Errorf("recovery: prefix meta of %q: %w", r.ProblemID, err)
+		}
+		meta = string(b)
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO prefixes(problem_id, strategy, set_aside, error, text, source, steps_kept,
+		steps_total, depth, origin, error_step, meta, calls, cached_calls, input_tokens, output_tokens, cost_usd, at)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(problem_id, strategy) DO UPDATE SET set_aside = excluded.set_aside, error = excluded.error,
+		text = excluded.text, source = excluded.source, steps_kept = excluded.steps_kept, steps_total = excluded.steps_total,
+		depth = excluded.depth, origin = excluded.origin, error_step = excluded.error_step, meta = excluded.meta,
+		calls = excluded.calls, cached_calls = excluded.cached_calls, input_tokens = excluded.input_tokens,
+		output_tokens = excluded.output_tokens, cost_usd = excluded.cost_usd, at = excluded.at`,
+		r.ProblemID, r.Strategy, r.SetAside, r.Error, r.Text, r.Source, r.StepsKept, r.StepsTotal, r.Depth, r.Origin,
+		r.ErrorStep, meta, r.Calls, r.CachedCalls, r.InputTokens, r.OutputTokens, r.CostUSD, r.At.Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("recovery: store %s prefix of %q: %w", r.Strategy, r.ProblemID, err)
+	}
+	return nil
+}
+
+const problemCols = `id, question, answer, solution, source, subject, level, strong_k, strong_n, weak_k, weak_n, bucket, membership`
+
+func scanProblem(sc interface{ Scan(...any) error }) (Problem, error) {
+	var p Problem
+	var m string
+	if err := sc.Scan(&p.ID, &p.Question, &p.Answer, &p.Solution, &p.Source, &p.Subject, &p.Level,
+		&p.StrongK, &p.StrongN, &p.WeakK, &p.WeakN, &p.Bucket, &m); err != nil {
+		return p, err
+	}
+	if m != "" {
+		if err := json.Unmarshal([]byte(m), &p.Membership); err != nil {
+			return p, fmt.Errorf("membership of %q: %w", p.ID, err)
+		}
+	}
+	return p, nil
+}
+
+// Problems returns every problem in the order they were stored.
+func (s *Store) Problems(ctx context.Context) ([]Problem, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+problemCols+` FROM problems ORDER BY ord, id`)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: read problems: %w", err)
+	}
+	defer rows.Close()
+	var out []Problem
+	for rows.Next() {
+		p, err := scanProblem(rows)
+		if err != nil {
+			return nil, fmt.Errorf("recovery: read problems: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recovery: read problems: %w", err)
+	}
+	return out, nil
+}
+
+// Problem returns one problem; ok is false if there is none with that id.
+func (s *Store) Problem(ctx context.Context, id string) (p Problem, ok bool, err error) {
+	p, err = scanProblem(s.db.QueryRowContext(ctx, `SELECT `+problemCols+` FROM problems WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Problem{}, false, nil
+	}
+	if err != nil {
+		return Problem{}, false, fmt.Errorf("recovery: read problem %q: %w", id, err)
+	}
+	return p, true, nil
+}
+
+const sampleCols = `stage, problem_id, prefix, sample, model, provider, served_model, request, response, finish_reason,
+	correct, answer, reason, restarted, restart_reason, input_tokens, output_tokens, cost_usd, prefill_method,
+	latency_ms, cached, error, at`
+
+func (s *Store) querySamples(ctx context.Context, where string, args ...any) ([]Sample, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sampleCols+` FROM samples WHERE `+where+
+		` ORDER BY problem_id, stage, prefix, sample`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: read samples: %w", err)
+	}
+	defer rows.Close()
+	var out []Sample
+	for rows.Next() {
+		var r Sample
+		var at string
+		if err := rows.Scan(&r.Stage, &r.ProblemID, &r.Prefix, &r.Sample, &r.Model, &r.Provider, &r.ServedModel,
+			&r.Request, &r.Response, &r.FinishReason, &r.Correct, &r.Answer, &r.Reason, &r.Restarted,
+			&r.RestartReason, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.PrefillMethod, &r.LatencyMS,
+			&r.Cached, &r.Error, &at); err != nil {
+			return nil, fmt.Errorf("recovery: read samples: %w", err)
+		}
+		r.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recovery: read samples: %w", err)
+	}
+	return out, nil
+}
+
+// Samples returns a problem's straight-shot samples (strong, then weak, by
+// sample index). Pass problemID "" for every problem's.
+func (s *Store) Samples(ctx context.Context, problemID string) ([]Sample, error) {
+	if problemID == "" {
+		return s.querySamples(ctx, `stage != 'continue'`)
+	}
+	return s.querySamples(ctx, `stage != 'continue' AND problem_id = ?`, problemID)
+}
+
+// Continuations returns a problem's continuations by strategy and sample
+// index. Pass problemID "" for every problem's.
+func (s *Store) Continuations(ctx context.Context, problemID string) ([]Sample, error) {
+	if problemID == "" {
+		return s.querySamples(ctx, `stage = 'continue'`)
+	}
+	return s.querySamples(ctx, `stage = 'continue' AND problem_id = ?`, problemID)
+}
+
+// StageSamples returns every row of one stage (StageStrong, StageWeak or
+// StageContinue).
+func (s *Store) StageSamples(ctx context.Context, stage string) ([]Sample, error) {
+	return s.querySamples(ctx, `stage = ?`, stage)
+}
+
+func (s *Store) queryPrefixes(ctx context.Context, where string, args ...any) ([]Prefix, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT problem_id, strategy, set_aside, error, text, source, steps_kept,
+		steps_total, depth, origin, error_step, meta, calls, cached_calls, input_tokens, output_tokens, cost_usd, at
+		FROM prefixes WHERE `+where+` ORDER BY problem_id, strategy`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: read prefixes: %w", err)
+	}
+	defer rows.Close()
+	var out []Prefix
+	for rows.Next() {
+		var r Prefix
+		var meta, at string
+		if err := rows.Scan(&r.ProblemID, &r.Strategy, &r.SetAside, &r.Error, &r.Text, &r.Source, &r.StepsKept,
+			&r.StepsTotal, &r.Depth, &r.Origin, &r.ErrorStep, &meta, &r.Calls, &r.CachedCalls, &r.InputTokens,
+			&r.OutputTokens, &r.CostUSD, &at); err != nil {
+			return nil, fmt.Errorf("recovery: read prefixes: %w", err)
+		}
+		if meta != "" {
+			if err := json.Unmarshal([]byte(meta), &r.Meta); err != nil {
+				return nil, fmt.Errorf("recovery: prefix meta of %q: %w", r.ProblemID, err)
+			}
+		}
+		r.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recovery: read prefixes: %w", err)
+	}
+	return out, nil
+}
+
+// Prefixes returns a problem's prefix rows (including set-aside outcomes).
+// Pass problemID "" for every problem's.
+func (s *Store) Prefixes(ctx context.Context, problemID string) ([]Prefix, error) {
+	if problemID == "" {
+		return s.queryPrefixes(ctx, `1 = 1`)
+	}
+	return s.queryPrefixes(ctx, `problem_id = ?`, problemID)
+}
+
+// ExportSamples writes every sample and continuation as JSON lines, one
+// Sample per line, for pandas and jq.
+func (s *Store) ExportSamples(ctx context.Context, w io.Writer) error {
+	rows, err := s.querySamples(ctx, `1 = 1`)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	for _, r := range rows {
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("recovery: export samples: %w", err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("recovery: export samples: %w", err)
+	}
+	return nil
+}
