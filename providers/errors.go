@@ -39,6 +39,10 @@ type APIError struct {
 	RetryAfter time.Duration // server-requested minimum wait; 0 if none
 	Retryable  bool          // whether retrying may succeed
 	Err        error         // wrapped sentinel or cause, may be nil
+	// Header holds the response headers worth keeping (Retry-After,
+	// retry-after-ms, x-ratelimit-*, anthropic-ratelimit-*, request ids);
+	// nil if the adapter captured none.
+	Header http.Header
 }
 
 // Error describes the failure naming provider, model and status.
