@@ -1,0 +1,241 @@
+package sim
+
+import (
+	"maps"
+	"strings"
+	"sync"
+
+	"github.com/rebound-lab/rebound/dataset"
+)
+
+// entry is one taught problem. Its gold solution is parsed on first use.
+type entry struct {
+	p     dataset.Problem
+	truth Truth
+	once  sync.Once
+	g     *gold
+}
+
+func (e *entry) gold() *gold {
+	e.once.Do(func() { e.g = newGold(e.p) })
+	return e.g
+}
+
+// gold is a parsed reference solution. It is immutable once built.
+type gold struct {
+	steps  []string
+	nums   [][]numSpan
+	skel   map[string][]int // skeleton → indices of steps with it
+	known  map[string]bool  // every number of the question, steps and answer
+	given  map[string]bool  // numbers of the question
+	answer string
+}
+
+func newGold(p dataset.Problem) *gold {
+	g := &gold{
+		steps:  goldSteps(p.Solution),
+		skel:   map[string][]int{},
+		known:  map[string]bool{},
+		given:  map[string]bool{},
+		answer: strings.TrimSpace(p.Answer),
+	}
+	g.nums = make([][]numSpan, len(g.steps))
+	for i, st := range g.steps {
+		g.nums[i] = numbers(stripLabel(st))
+		for _, n := range g.nums[i] {
+			g.known[n.Value] = true
+		}
+		sk := skeleton(stripLabel(st))
+		g.skel[sk] = append(g.skel[sk], i)
+	}
+	for _, n := range numbers(p.Question) {
+		g.known[n.Value] = true
+		g.given[n.Value] = true
+	}
+	for _, n := range numbers(g.answer) {
+		g.known[n.Value] = true
+	}
+	return g
+}
+
+// stripLabel removes a leading step label: "Step 3:", "3.", "3)", "-", "*".
+func stripLabel(l string) string {
+	t := l
+	if len(t) > 5 && strings.EqualFold(t[:5], "step ") {
+		t = t[5:]
+	}
+	i := 0
+	for i < len(t) && isDigit(t[i]) {
+		i++
+	}
+	if i > 0 && i < len(t) && (t[i] == '.' || t[i] == ')' || t[i] == ':') && (i+1 == len(t) || t[i+1] == ' ') {
+		return strings.TrimSpace(t[i+1:])
+	}
+	if strings.HasPrefix(l, "- ") || strings.HasPrefix(l, "* ") {
+		return strings.TrimSpace(l[2:])
+	}
+	return l
+}
+
+// analysis is what the Solver reads from a prefix.
+type analysis struct {
+	// progress is how many gold steps the prefix is read as having done.
+	progress int
+	// flawed: some number disagrees with the gold solution.
+	flawed bool
+	// errStep is the 0-based gold step of the first disagreement, -1 if
+	// unknown.
+	errStep int
+	// subst maps gold values to the prefix's wrong values, for carrying on
+	// down the wrong path.
+	subst map[string]string
+}
+
+// analyze reads prefix line by line. A line with the skeleton of a gold step
+// (same words, numbers masked) is that step: it advances progress and is
+// wrong if any of its numbers differs from the gold step's. Any other line
+// is wrong if it holds a number that appears nowhere in the question, the
+// gold steps or the answer. Without any recognised step, progress is the
+// number of non-empty lines (at most the number of gold steps).
+func (g *gold) analyze(prefix string) analysis {
+	a := analysis{errStep: -1}
+	next, matched, lines := 0, 0, 0
+	anyMatch := false
+	markErr := func(step int) {
+		a.flawed = true
+		if a.errStep < 0 || step < a.errStep {
+			a.errStep = step
+		}
+	}
+	for raw := range strings.SplitSeq(prefix, "\n") {
+		l := strings.TrimSpace(raw)
+		if l == "" {
+			continue
+		}
+		l = stripLabel(l)
+		lines++
+		ln := numbers(l)
+		idx := -1
+		if cands := g.skel[skeleton(l)]; len(cands) > 0 {
+			idx = cands[0]
+			for _, c := range cands {
+				if c >= next {
+					idx = c
+					break
+				}
+			}
+		}
+		if idx >= 0 && len(ln) == len(g.nums[idx]) {
+			anyMatch = true
+			next = idx + 1
+			matched = max(matched, idx+1)
+			for j, n := range ln {
+				if gv := g.nums[idx][j].Value; n.Value != gv {
+					markErr(idx)
+					if a.subst == nil {
+						a.subst = map[string]string{}
+					}
+					if !g.given[gv] {
+						a.subst[gv] = n.Value
+					}
+				}
+			}
+			continue
+		}
+		for _, n := range ln {
+			if !g.known[n.Value] {
+				markErr(min(next, len(g.steps)))
+				break
+			}
+		}
+	}
+	if anyMatch {
+		a.progress = matched
+	} else {
+		a.progress = min(lines, len(g.steps))
+	}
+	return a
+}
+
+// write appends to b the gold steps from index from on and a final answer
+// line. A correct solution uses the gold steps and answer verbatim; a wrong
+// one first replaces values by subst, corrupts the result of one remaining
+// step (if any has a number) by a nonzero delta, carries the corrupted
+// value into later steps (unless it is a number given in the question), and
+// ends with wrongAnswer(gold, delta).
+func (g *gold) write(b *strings.Builder, from int, correct bool, subst map[string]string, r *rng) {
+	n := len(g.steps)
+	from = max(0, min(from, n))
+	corrupt, delta := -1, 0
+	if !correct {
+		delta = 1 + r.intn(9)
+		if r.intn(2) == 0 {
+			delta = -delta
+		}
+		cands := 0
+		for k := from; k < n; k++ {
+			if len(g.nums[k]) > 0 {
+				cands++
+			}
+		}
+		if cands > 0 {
+			pick := r.intn(cands)
+			for k := from; k < n; k++ {
+				if len(g.nums[k]) > 0 {
+					if pick == 0 {
+						corrupt = k
+						break
+					}
+					pick--
+				}
+			}
+		}
+	}
+	owned := false
+	for k := from; k < n; k++ {
+		line := g.steps[k]
+		if !correct && len(subst) > 0 {
+			line = substitute(line, subst)
+		}
+		if k == corrupt {
+			ns := numbers(line)
+			if len(ns) > 0 {
+				sp := resultSpan(line, ns)
+				w := bump(sp.Value, delta)
+				line = replaceNumber(line, sp, w)
+				if !g.given[sp.Value] {
+					if !owned {
+						subst = maps.Clone(subst)
+						if subst == nil {
+							subst = map[string]string{}
+						}
+						owned = true
+					}
+					subst[sp.Value] = w
+				}
+			}
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	ans := g.answer
+	if !correct {
+		ans = wrongAnswer(g.answer, delta)
+	}
+	b.WriteString(`The answer is \boxed{`)
+	b.WriteString(ans)
+	b.WriteString("}.")
+}
+
+// resultSpan picks the number a step computes: the first number after its
+// last '=', else its last number.
+func resultSpan(line string, ns []numSpan) numSpan {
+	if eq := strings.LastIndexByte(line, '='); eq >= 0 {
+		for _, n := range ns {
+			if n.Start > eq {
+				return n
+			}
+		}
+	}
+	return ns[len(ns)-1]
+}
