@@ -1,0 +1,122 @@
+package openai
+
+import (
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/rebound-lab/rebound/providers"
+)
+
+// Preset describes one OpenAI-compatible provider: where it lives, how it
+// authenticates and which prefill dialects it speaks.
+type Preset struct {
+	// Name is the registry name, e.g. "deepseek".
+	Name string
+	// BaseURL is the default API root, e.g. "https://api.deepseek.com/beta".
+	BaseURL string
+	// KeyRequired: Open fails when <NAME>_API_KEY is unset. Local servers
+	// (vLLM, SGLang, Ollama) need no key.
+	KeyRequired bool
+	// Native is the dialect used when Request.PrefillMethod is empty;
+	// PrefillNone means the provider has no prefill (a request with a
+	// prefill then fails with ErrPrefillUnsupported unless it asks for
+	// PrefillInstructed).
+	Native providers.PrefillMethod
+	// Dialects lists every method the preset accepts when asked explicitly,
+	// Native first. PrefillInstructed is always accepted and not listed.
+	Dialects []providers.PrefillMethod
+	// MaxCompletionTokens: send Request.MaxTokens as max_completion_tokens
+	// (OpenAI's current name) instead of max_tokens.
+	MaxCompletionTokens bool
+	// ReportsCost: the response's usage.cost is the call's price in USD
+	// (OpenRouter).
+	ReportsCost bool
+}
+
+// EnvPrefix is the prefix of the preset's environment variables:
+// "OPENAI_COMPATIBLE" for "openai-compatible", upper case otherwise.
+func (p Preset) EnvPrefix() string {
+	return strings.ToUpper(strings.ReplaceAll(p.Name, "-", "_"))
+}
+
+// Allows reports whether the preset accepts method m when asked explicitly.
+func (p Preset) Allows(m providers.PrefillMethod) bool {
+	return m == providers.PrefillInstructed || slices.Contains(p.Dialects, m)
+}
+
+const (
+	assistant = providers.PrefillAssistantMessage
+	cont      = providers.PrefillContinueFinal
+	prefix    = providers.PrefillPrefixFlag
+	raw       = providers.PrefillRawCompletion
+)
+
+// GenericName is the preset whose base URL must come from the environment
+// (OPENAI_COMPATIBLE_BASE_URL) or Options.BaseURL.
+const GenericName = "openai-compatible"
+
+var presets = []Preset{
+	{Name: "openai", BaseURL: "https://api.openai.com/v1", KeyRequired: true, Native: providers.PrefillNone, MaxCompletionTokens: true},
+	{Name: "together", BaseURL: "https://api.together.xyz/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant, raw}},
+	{Name: "openrouter", BaseURL: "https://openrouter.ai/api/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant}, ReportsCost: true},
+	{Name: "deepseek", BaseURL: "https://api.deepseek.com/beta", KeyRequired: true, Native: prefix, Dialects: []providers.PrefillMethod{prefix}},
+	{Name: "mistral", BaseURL: "https://api.mistral.ai/v1", KeyRequired: true, Native: prefix, Dialects: []providers.PrefillMethod{prefix}},
+	{Name: "groq", BaseURL: "https://api.groq.com/openai/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant}},
+	{Name: "fireworks", BaseURL: "https://api.fireworks.ai/inference/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant, raw}},
+	{Name: "cohere", BaseURL: "https://api.cohere.ai/compatibility/v1", KeyRequired: true, Native: providers.PrefillNone, Dialects: []providers.PrefillMethod{assistant}},
+	{Name: "vllm", BaseURL: "http://localhost:8000/v1", Native: cont, Dialects: []providers.PrefillMethod{cont, raw, assistant}},
+	{Name: "sglang", BaseURL: "http://localhost:30000/v1", Native: cont, Dialects: []providers.PrefillMethod{cont, raw, assistant}},
+	{Name: "ollama", BaseURL: "http://localhost:11434/v1", Native: assistant, Dialects: []providers.PrefillMethod{assistant}},
+	{Name: GenericName, Native: assistant, Dialects: []providers.PrefillMethod{assistant, cont, prefix, raw}},
+}
+
+// Presets returns every preset, in registration order.
+func Presets() []Preset {
+	out := make([]Preset, len(presets))
+	for i, p := range presets {
+		p.Dialects = slices.Clone(p.Dialects)
+		out[i] = p
+	}
+	return out
+}
+
+// LookupPreset returns the preset named name.
+func LookupPreset(name string) (Preset, bool) {
+	for _, p := range Presets() {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Preset{}, false
+}
+
+func init() {
+	for _, p := range presets {
+		name := p.Name
+		providers.Register(name, func(model string) (providers.Completer, error) {
+			return FromEnv(name, model)
+		})
+	}
+}
+
+// FromEnv opens preset's model with configuration from the environment:
+// <NAME>_API_KEY, <NAME>_BASE_URL (override), <NAME>_PREFILL (dialect
+// override) and <NAME>_CHAT_TEMPLATE (for raw_completion), where NAME is
+// Preset.EnvPrefix. This is what providers.Open("deepseek:deepseek-chat")
+// calls.
+func FromEnv(preset, model string) (*Client, error) {
+	p, ok := LookupPreset(preset)
+	if !ok {
+		return nil, unknownPreset(preset)
+	}
+	env := p.EnvPrefix()
+	return New(model, Options{
+		Preset:       preset,
+		BaseURL:      os.Getenv(env + "_BASE_URL"),
+		APIKey:       os.Getenv(env + "_API_KEY"),
+		Dialect:      providers.PrefillMethod(os.Getenv(env + "_PREFILL")),
+		ChatTemplate: os.Getenv(env + "_CHAT_TEMPLATE"),
+		keyFromEnv:   true,
+	})
+}
