@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,4 +27,10 @@ func Open(path string, opts ...Option) ([]Problem, error) {
 	default:
 		return nil, &Error{File: path, Err: fmt.Errorf("%w: extension %q (want .jsonl, .ndjson or .parquet)", ErrUnknownFormat, ext)}
 	}
+}
+
+// Load reads JSON lines from r, recognising the layout from the first
+// record like Open. name is used in IDs and error messages.
+func Load(r io.Reader, name string, opts ...Option) ([]Problem, error) {
+	return readJSONL(r, name, nil, buildOptions(opts))
 }
