@@ -1,0 +1,139 @@
+package verify
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// readJSONL decodes every line of a testdata file into T.
+func readJSONL[T any](t testing.TB, path string) []T {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		var v T
+		require.NoErrorf(t, json.Unmarshal(sc.Bytes(), &v), "%s:%d", path, line)
+		out = append(out, v)
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+type math500Row struct {
+	Problem  string `json:"problem"`
+	Solution string `json:"solution"`
+	Answer   string `json:"answer"`
+	ID       string `json:"unique_id"`
+}
+
+func TestMath500SolutionsVerifyAgainstTheirOwnAnswer(t *testing.T) {
+	rows := readJSONL[math500Row](t, "testdata/math500.jsonl")
+	require.Len(t, rows, 500)
+	m := NewMath()
+	ok := 0
+	for _, r := range rows {
+		v, err := m.Verify(context.Background(), r.Answer, r.Solution)
+		require.NoError(t, err)
+		if v.Correct {
+			ok++
+		} else {
+			t.Errorf("%s: %s", r.ID, v.Reason)
+		}
+	}
+	t.Logf("MATH-500 self-verification: %d/%d", ok, len(rows))
+}
+
+func TestMath500SolutionsFailAgainstOtherProblemsAnswers(t *testing.T) {
+	rows := readJSONL[math500Row](t, "testdata/math500.jsonl")
+	m := NewMath()
+	pairs, wrong := 0, 0
+	for i, r := range rows {
+		for _, off := range []int{1, 7, 101, 250} {
+			o := rows[(i+off)%len(rows)]
+			if same, _ := m.Verify(context.Background(), o.Answer, r.Answer); same.Correct {
+				continue // genuinely the same answer, e.g. "x=5" and "5"
+			}
+			pairs++
+			v, err := m.Verify(context.Background(), o.Answer, r.Solution)
+			require.NoError(t, err)
+			if v.Correct {
+				wrong++
+				t.Errorf("%s solution accepted for %s answer %q: %s", r.ID, o.ID, o.Answer, v.Reason)
+			}
+		}
+	}
+	t.Logf("MATH-500 cross pairs: %d checked, %d wrongly accepted", pairs, wrong)
+}
+
+type gsmRow struct {
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
+}
+
+func TestGSM8KGoldAnswersVerifyAgainstTheirHashes(t *testing.T) {
+	rows := readJSONL[gsmRow](t, "testdata/gsm8k_test.jsonl")
+	require.Len(t, rows, 1319)
+	m := NewMath()
+	ok := 0
+	for i, r := range rows {
+		ref := strings.TrimSpace(r.Answer[strings.LastIndex(r.Answer, "####")+4:])
+		v, err := m.Verify(context.Background(), ref, r.Answer)
+		require.NoError(t, err)
+		if v.Correct {
+			ok++
+		} else {
+			t.Errorf("row %d: %s", i+1, v.Reason)
+		}
+	}
+	t.Logf("GSM8K gold: %d/%d", ok, len(rows))
+}
+
+type gsmSolution struct {
+	IsCorrect bool   `json:"is_correct"`
+	Solution  string `json:"solution"`
+}
+
+type gsmExampleRow struct {
+	GroundTruth string      `json:"ground_truth"`
+	F6          gsmSolution `json:"6b_finetuning"`
+	V6          gsmSolution `json:"6b_verification"`
+	F175        gsmSolution `json:"175b_finetuning"`
+	V175        gsmSolution `json:"175b_verification"`
+}
+
+func TestGSM8KModelSolutionsAgreeWithLabels(t *testing.T) {
+	rows := readJSONL[gsmExampleRow](t, "testdata/gsm8k_example_model_solutions.jsonl")
+	require.Len(t, rows, 1319)
+	m := NewMath()
+	total, agree := 0, 0
+	for i, r := range rows {
+		ref, _ := Extract(r.GroundTruth)
+		for _, s := range []gsmSolution{r.F6, r.V6, r.F175, r.V175} {
+			total++
+			v, err := m.Verify(context.Background(), ref, s.Solution)
+			require.NoError(t, err)
+			if v.Correct == s.IsCorrect {
+				agree++
+			} else {
+				t.Logf("row %d label=%v: %s", i+1, s.IsCorrect, v.Reason)
+			}
+		}
+	}
+	rate := float64(agree) / float64(total)
+	t.Logf("GSM8K example_model_solutions agreement: %d/%d = %.2f%%", agree, total, 100*rate)
+	assert.Equal(t, 5276, total)
+	assert.GreaterOrEqual(t, rate, 0.995)
+}

@@ -1,0 +1,32 @@
+package verify_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rebound-lab/rebound/verify"
+)
+
+func ExampleMath_Verify() {
+	m := verify.NewMath()
+	ctx := context.Background()
+	for _, response := range []string{
+		"She makes 9 * 2 = $18 every day.\n#### 18",
+		"So the total is $\\boxed{\\dfrac{36}{2}}$.",
+		"The answer is 17.",
+	} {
+		v, _ := m.Verify(ctx, "18", response)
+		fmt.Println(v.Correct, v.Answer, v.Method)
+	}
+	// Output:
+	// true 18 string
+	// true \dfrac{36}{2} exact-rational
+	// false 17 mismatch
+}
+
+func ExampleExtract() {
+	answer, source := verify.Extract("Thus $x = \\boxed{3 \\pm 2\\sqrt{2}}$.")
+	fmt.Println(answer, source)
+	// Output:
+	// 3 \pm 2\sqrt{2} boxed
+}

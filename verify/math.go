@@ -1,0 +1,245 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Math is the default math answer verifier. It extracts the final answer from
+// a response (see Extract for the priority of rules), normalizes both sides,
+// parses them into expression trees and compares them: exactly with math/big
+// rationals where possible, by high-precision evaluation for radicals, π and
+// logs, at random points for expressions with variables, and structurally
+// for sets, tuples, intervals, matrices and relations.
+//
+// Float tolerance: two exact values must be equal exactly (so 1/2^99 never
+// equals 1/2^98). A decimal literal on one side (0.333, 16386.20) matches a
+// value that rounds to it at the digits it shows, provided it shows at least
+// three significant digits; decimals on both sides are compared exactly, then
+// after rounding to 6 places. Irrational values compare within a relative
+// 1e-9. WithRounding switches to Math-Verify's policy of rounding both sides
+// to a fixed number of decimals.
+//
+// The zero value is not usable; call NewMath. A *Math is immutable after
+// construction and safe for concurrent use. Verify never returns an error
+// except for a cancelled context.
+type Math struct {
+	rounding      int
+	strictSetRels bool
+}
+
+var _ Verifier = (*Math)(nil)
+
+// Option configures a Math verifier.
+type Option func(*Math)
+
+// WithRounding makes inexact comparisons round both values to n decimal
+// places (Math-Verify's float_rounding / precision) instead of the default
+// literal-precision rule. n <= 0 restores the default.
+func WithRounding(n int) Option { return func(m *Math) { m.rounding = n } }
+
+// WithStrictSetRelations stops an inequality in the response ("-2 ≤ x ≤ 7")
+// from matching an interval or set in the reference ("x ∈ [-2,7]"), as
+// Math-Verify does without allow_set_relation_comp. The default accepts it.
+func WithStrictSetRelations() Option { return func(m *Math) { m.strictSetRels = true } }
+
+// NewMath returns a Math verifier with the given options.
+func NewMath(opts ...Option) *Math {
+	m := &Math{}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// Verify extracts the answer from response and compares it with reference.
+// The reference may itself be a full solution; its final answer is extracted
+// the same way (a short reference is used whole). Method is one of the
+// Method* constants.
+func (m *Math) Verify(ctx context.Context, reference, response string) (Verdict, error) {
+	if err := ctx.Err(); err != nil {
+		return Verdict{}, err
+	}
+	refRaw, _ := extract(reference, true)
+	ans, src := extract(response, false)
+	v := Verdict{Answer: strings.TrimSpace(ans), Reference: normalize(refRaw)}
+	if src == SourceNone || strings.TrimSpace(ans) == "" {
+		v.Method = MethodNone
+		v.Reason = "no answer found in response"
+		return v, nil
+	}
+	ok, method, why := m.compare(refRaw, ans)
+	v.Correct = ok
+	v.Method = method
+	if ok {
+		v.Reason = fmt.Sprintf("answer %q (from %s) equals reference %q by %s", clip(v.Answer), src, clip(v.Reference), method)
+	} else {
+		v.Reason = fmt.Sprintf("answer %q (from %s) differs from reference %q: %s", clip(v.Answer), src, clip(v.Reference), why)
+	}
+	return v, nil
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
+
+// compare decides whether the extracted answers match; it returns the method
+// that decided and, when they differ, why.
+func (m *Math) compare(refRaw, ansRaw string) (bool, string, string) {
+	ref, ans := normalize(refRaw), normalize(ansRaw)
+	if ref == "" {
+		return false, MethodNone, "empty reference"
+	}
+	if ans == "" {
+		return false, MethodNone, "empty answer"
+	}
+	if foldSpace(ref) == foldSpace(ans) {
+		return true, MethodString, ""
+	}
+	if l, ok := choiceLetter(ref); ok {
+		if l2, ok2 := choiceLetter(ans); ok2 {
+			return l == l2, MethodChoice, "different choice"
+		}
+	}
+	if isText(ref) || isText(ans) {
+		if textKey(ref) == textKey(ans) {
+			return true, MethodText, ""
+		}
+		if isText(ref) && isText(ans) {
+			return false, MethodText, "different text"
+		}
+	}
+	as, errA := parseAlternatives(ref)
+	bs, errB := parseAlternatives(ans)
+	if errA != nil {
+		return false, MethodNone, "reference unparsable: " + errA.Error()
+	}
+	if errB != nil {
+		return false, MethodNone, "answer unparsable: " + errB.Error()
+	}
+	c := &comparer{rounding: m.rounding}
+	for _, a := range as {
+		for _, b := range bs {
+			if m.strictSetRels && b.op == opRel && a.op != opRel && (a.op == opSeq || a.op == opUnion) {
+				continue
+			}
+			c.method = ""
+			if c.equal(a, b, 0) {
+				if c.method == "" {
+					c.method = MethodStructural
+				}
+				return true, c.method, ""
+			}
+		}
+	}
+	return false, MethodMismatch, "values differ"
+}
+
+func foldSpace(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(s), ""))
+}
+
+// choiceLetter recognizes a multiple-choice answer: "B", "(B)".
+func choiceLetter(s string) (byte, bool) {
+	t := strings.TrimSpace(s)
+	t = strings.TrimSuffix(strings.TrimPrefix(t, "("), ")")
+	t = strings.TrimSpace(t)
+	if len(t) == 1 && t[0] >= 'A' && t[0] <= 'Z' {
+		return t[0], true
+	}
+	return 0, false
+}
+
+// isText reports whether s is a prose answer (letters and spaces, with a word
+// of three or more letters).
+func isText(s string) bool {
+	long := false
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			run++
+			if run >= 3 {
+				long = true
+			}
+		case c == ' ' || c == '-' || c == '\'':
+			run = 0
+		default:
+			return false
+		}
+	}
+	return long
+}
+
+func textKey(s string) string {
+	f := strings.Fields(strings.ToLower(s))
+	out := f[:0]
+	for _, w := range f {
+		if w == "the" || w == "a" || w == "an" {
+			continue
+		}
+		out = append(out, w)
+	}
+	return strings.Join(out, " ")
+}
+
+// parseAlternatives parses s; digit groups joined by commas are ambiguous
+// ("1,000" thousands or a list; "1,22" a list or a decimal comma) and yield
+// both readings, the more likely first.
+func parseAlternatives(s string) ([]*node, error) {
+	if isCommaNumber(s) {
+		groups := strings.Split(s, ",")
+		thousands := len(groups[0]) <= 3 && groups[0] != "0"
+		for _, g := range groups[1:] {
+			d := g
+			if k := strings.IndexByte(g, '.'); k >= 0 {
+				d = g[:k]
+			}
+			if len(d) != 3 {
+				thousands = false
+			}
+		}
+		list, err := parseMath(s)
+		if err != nil {
+			return nil, err
+		}
+		if thousands {
+			n, err := parseMath(strings.ReplaceAll(s, ",", ""))
+			if err != nil {
+				return nil, err
+			}
+			return []*node{n, list}, nil
+		}
+		if len(groups) == 2 && !strings.Contains(s, ".") {
+			n, err := parseMath(groups[0] + "." + groups[1])
+			if err == nil {
+				return []*node{list, n}, nil
+			}
+		}
+		return []*node{list}, nil
+	}
+	n, err := parseMath(s)
+	if err != nil {
+		return nil, err
+	}
+	return []*node{n}, nil
+}
+
+func isCommaNumber(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if !strings.Contains(s, ",") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c == ',' || c == '.') {
+			return false
+		}
+	}
+	return !strings.HasPrefix(s, ",") && !strings.HasSuffix(s, ",") && !strings.Contains(s, ",,")
+}
