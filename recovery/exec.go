@@ -1,0 +1,239 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rebound-lab/rebound/perturb"
+	"github.com/rebound-lab/rebound/providers"
+)
+
+// DefaultConcurrency is the number of items a stage works on at once when
+// Exec.Concurrency is 0.
+const DefaultConcurrency = 8
+
+// Exec holds what every stage shares: how many items run at once, where
+// results go, and who hears about progress. The zero value runs with
+// DefaultConcurrency, persists nothing and reports nothing.
+type Exec struct {
+	// Concurrency bounds the items in flight; 0 means DefaultConcurrency.
+	Concurrency int
+	// Store receives every result as it arrives; rows already finished in it
+	// are reused instead of recomputed (resume). Nil persists nothing.
+	Store *Store
+	// Meter, if set, supplies the running cost totals in progress events.
+	// Wrap the stage's completers with it.
+	Meter *Meter
+	// Progress, if set, is called after every finished item. It is called
+	// from several goroutines, one call at a time.
+	Progress func(Event)
+}
+
+// Event is a progress report from a stage.
+type Event struct {
+	// Stage is StageStrong, StageWeak, StagePerturb or StageContinue.
+	Stage string `json:"stage"`
+	// Done of Total items of this stage are finished.
+	Done  int `json:"done"`
+	Total int `json:"total"`
+	// Cost is the Meter's running total over every stage (zero without a
+	// Meter).
+	Cost Cost `json:"cost"`
+	// Elapsed since the stage started; ETA is the linear estimate of the
+	// stage's remaining time (0 until an item finished).
+	Elapsed time.Duration `json:"elapsed"`
+	ETA     time.Duration `json:"eta"`
+}
+
+// Cost totals calls, tokens and dollars.
+type Cost struct {
+	Calls        int     `json:"calls"`
+	CachedCalls  int     `json:"cached_calls"`
+	InputTokens  int     `json:"input_tokens"`
+	OutputTokens int     `json:"output_tokens"`
+	USD          float64 `json:"usd"`
+}
+
+// Add returns the sum of c and d.
+func (c Cost) Add(d Cost) Cost {
+	return Cost{Calls: c.Calls + d.Calls, CachedCalls: c.CachedCalls + d.CachedCalls,
+		InputTokens: c.InputTokens + d.InputTokens, OutputTokens: c.OutputTokens + d.OutputTokens, USD: c.USD + d.USD}
+}
+
+func completionCost(c providers.Completion) Cost {
+	cost := Cost{Calls: 1, InputTokens: c.Usage.InputTokens, OutputTokens: c.Usage.OutputTokens, USD: c.CostUSD}
+	if c.Cached {
+		cost.CachedCalls = 1
+	}
+	return cost
+}
+
+// Meter counts the calls, cached calls, tokens and dollars of every
+// completion that passes through the completers it wraps. It is safe for
+// concurrent use; the zero value is ready.
+type Meter struct {
+	mu    sync.Mutex
+	total Cost
+}
+
+// Totals returns the running totals.
+func (m *Meter) Totals() Cost {
+	if m == nil {
+		return Cost{}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.total
+}
+
+// Wrap returns c counted by m. Calls made with a context from a stage that
+// tallies per item (the perturbation stage) are also added to that item.
+func (m *Meter) Wrap(c providers.Completer) providers.Completer {
+	return &metered{m: m, next: c}
+}
+
+// Middleware returns m.Wrap as a providers.Middleware.
+func (m *Meter) Middleware() providers.Middleware { return m.Wrap }
+
+type metered struct {
+	m    *Meter
+	next providers.Completer
+}
+
+var _ providers.Completer = (*metered)(nil)
+var _ providers.Describer = (*metered)(nil)
+
+func (w *metered) Complete(ctx context.Context, req providers.Request) (providers.Completion, error) {
+	c, err := w.next.Complete(ctx, req)
+	if err != nil {
+		return c, err
+	}
+	cost := completionCost(c)
+	w.m.mu.Lock()
+	w.m.total = w.m.total.Add(cost)
+	w.m.mu.Unlock()
+	if t, ok := ctx.Value(tallyKey{}).(*tally); ok {
+		t.add(cost)
+	}
+	return c, nil
+}
+
+func (w *metered) Endpoint() providers.Endpoint { return providers.EndpointOf(w.next) }
+
+type tallyKey struct{}
+
+// tally collects the cost of the calls made on behalf of one item.
+type tally struct {
+	mu   sync.Mutex
+	cost Cost
+}
+
+func (t *tally) add(c Cost) {
+	t.mu.Lock()
+	t.cost = t.cost.Add(c)
+	t.mu.Unlock()
+}
+
+func (t *tally) get() Cost {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cost
+}
+
+// IsFatal reports whether err should stop a whole run rather than be
+// recorded against one item: cancellation, an exhausted budget, a feature
+// the provider cannot serve (such as prefill), or a provider error that
+// retrying cannot fix (bad key, unknown model, bad request).
+func IsFatal(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, providers.ErrBudgetExceeded) || errors.Is(err, providers.ErrUnsupported) {
+		return true
+	}
+	var apiErr *providers.APIError
+	if errors.As(err, &apiErr) {
+		return !apiErr.Retryable
+	}
+	return false
+}
+
+// SetAsideReason names the set-aside outcome err stands for ("too_easy",
+// "no_trace", "out_of_band", "too_short"), matched with errors.Is on the
+// perturb sentinels; "" if err is none of them.
+func SetAsideReason(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, perturb.ErrTooEasy):
+		return "too_easy"
+	case errors.Is(err, perturb.ErrNoTrace):
+		return "no_trace"
+	case errors.Is(err, perturb.ErrOutOfBand):
+		return "out_of_band"
+	case errors.Is(err, perturb.ErrTooShort):
+		return "too_short"
+	}
+	return ""
+}
+
+// progress tracks one stage's done count and reports events.
+type progress struct {
+	exec  *Exec
+	stage string
+	total int
+	start time.Time
+	done  atomic.Int64
+	mu    sync.Mutex
+}
+
+func newProgress(e *Exec, stage string, total int) *progress {
+	return &progress{exec: e, stage: stage, total: total, start: time.Now()}
+}
+
+func (p *progress) step(n int) {
+	done := int(p.done.Add(int64(n)))
+	if p.exec.Progress == nil {
+		return
+	}
+	el := time.Since(p.start)
+	var eta time.Duration
+	if done > 0 && done < p.total {
+		eta = time.Duration(float64(el) / float64(done) * float64(p.total-done))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.exec.Progress(Event{Stage: p.stage, Done: done, Total: p.total, Cost: p.exec.Meter.Totals(), Elapsed: el, ETA: eta})
+}
+
+// fanOut runs fn(ctx, i) for i in [0, n) with at most limit in flight. fn
+// records per-item failures in its own result and returns an error only for
+// fatal ones, which cancel the rest.
+func fanOut(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
+	if limit <= 0 {
+		limit = DefaultConcurrency
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for i := 0; i < n; i++ {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return fn(gctx, i) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// detach returns a context for writing a result that has already been paid
+// for: it keeps ctx's values but is not cancelled with it, so a cancellation
+// arriving just after a response never loses that response.
+func detach(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }

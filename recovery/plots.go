@@ -1,0 +1,211 @@
+package recovery
+
+import (
+	"fmt"
+	"image/color"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Plot file stems written by WritePlots, each as .svg and .png.
+const (
+	PlotRecoveryByBucket = "recovery_by_bucket"
+	PlotPassRates        = "pass_rates"
+	PlotRecoveryByDepth  = "recovery_by_depth"
+)
+
+var (
+	colStrong   = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	colWeak     = color.RGBA{R: 255, G: 127, B: 14, A: 255}
+	colRecovery = color.RGBA{R: 214, G: 39, B: 40, A: 255}
+)
+
+// WritePlots renders the report's plots into dir as SVG and PNG:
+// recovery per bucket with 95 % whiskers over the intrinsic strong and weak
+// pass rates, the histogram of straight-shot pass rates, and recovery by
+// truncation depth.
+func WritePlots(dir string, s Summary) error {
+	plots := []struct {
+		name string
+		make func(Summary) (*plot.Plot, error)
+	}{
+		{PlotRecoveryByBucket, RecoveryByBucketPlot},
+		{PlotPassRates, PassRatePlot},
+		{PlotRecoveryByDepth, RecoveryByDepthPlot},
+	}
+	for _, pl := range plots {
+		p, err := pl.make(s)
+		if err != nil {
+			return fmt.Errorf("recovery: plot %s: %w", pl.name, err)
+		}
+		for _, ext := range []string{".svg", ".png"} {
+			path := filepath.Join(dir, pl.name+ext)
+			if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, path); err != nil {
+				return fmt.Errorf("recovery: save %s: %w", path, err)
+			}
+		}
+	}
+	return nil
+}
+
+func ratePoints(bs []BucketSummary, get func(BucketSummary) Rate) plotter.XYs {
+	var xy plotter.XYs
+	for i, b := range bs {
+		if r := get(b); r.Defined() {
+			xy = append(xy, plotter.XY{X: float64(i), Y: float64(r)})
+		}
+	}
+	return xy
+}
+
+// RecoveryByBucketPlot plots recovery per bucket with its interval as
+// whiskers, overlaid on the intrinsic strong and weak pass rates.
+func RecoveryByBucketPlot(s Summary) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = "Recovery by difficulty bucket"
+	p.Y.Label.Text = "rate"
+	p.X.Label.Text = "bucket (by strong straight-shot pass rate)"
+	p.Y.Min, p.Y.Max = 0, 1
+	p.X.Min, p.X.Max = -0.5, float64(max(len(s.Buckets), 1))-0.5
+	names := make([]string, len(s.Buckets))
+	for i, b := range s.Buckets {
+		names[i] = b.Name
+	}
+	p.NominalX(names...)
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+
+	add := func(label string, xy plotter.XYs, c color.Color, shape draw.GlyphDrawer, dash bool) error {
+		if len(xy) == 0 {
+			return nil
+		}
+		l, sc, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return err
+		}
+		l.Color = c
+		l.Width = vg.Points(1.5)
+		if dash {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
+		sc.Color = c
+		sc.Shape = shape
+		sc.Radius = vg.Points(3.5)
+		p.Add(l, sc)
+		p.Legend.Add(label, l, sc)
+		return nil
+	}
+	if err := add("strong pass rate", ratePoints(s.Buckets, func(b BucketSummary) Rate { return b.StrongPassRate }),
+		colStrong, draw.CircleGlyph{}, true); err != nil {
+		return nil, err
+	}
+	if err := add("weak pass rate", ratePoints(s.Buckets, func(b BucketSummary) Rate { return b.WeakPassRate }),
+		colWeak, draw.SquareGlyph{}, true); err != nil {
+		return nil, err
+	}
+	rec := ratePoints(s.Buckets, func(b BucketSummary) Rate { return b.RecoveryRate })
+	if err := add("recovery (95% CI)", rec, colRecovery, draw.TriangleGlyph{}, false); err != nil {
+		return nil, err
+	}
+	if len(rec) > 0 {
+		var errs plotter.YErrors
+		var pts plotter.XYs
+		for i, b := range s.Buckets {
+			if !b.RecoveryRate.Defined() || !b.RecoveryCI[0].Defined() {
+				continue
+			}
+			r := float64(b.RecoveryRate)
+			pts = append(pts, plotter.XY{X: float64(i), Y: r})
+			errs = append(errs, struct{ Low, High float64 }{r - float64(b.RecoveryCI[0]), float64(b.RecoveryCI[1]) - r})
+		}
+		if len(pts) > 0 {
+			eb, err := plotter.NewYErrorBars(struct {
+				plotter.XYer
+				plotter.YErrorer
+			}{pts, errs})
+			if err != nil {
+				return nil, err
+			}
+			eb.Color = colRecovery
+			eb.LineStyle.Width = vg.Points(1.5)
+			eb.CapWidth = vg.Points(8)
+			p.Add(eb)
+		}
+	}
+	return p, nil
+}
+
+// PassRateBins is the number of histogram bins of PassRatePlot.
+const PassRateBins = 10
+
+// PassRatePlot is the histogram of per-problem straight-shot pass rates of
+// the strong (and, behind it, the weak) model; a bimodal distribution shows
+// as mass at both ends.
+func PassRatePlot(s Summary) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = "Straight-shot pass rates"
+	p.X.Label.Text = "per-problem pass rate k/n"
+	p.Y.Label.Text = "problems"
+	p.X.Min, p.X.Max = 0, 1
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Add(plotter.NewGrid())
+	hist := func(rates []float64, c color.Color, label string, filled bool) {
+		if len(rates) == 0 {
+			return
+		}
+		h := &plotter.Histogram{Width: 1.0 / PassRateBins, LineStyle: plotter.DefaultLineStyle}
+		for i := range PassRateBins {
+			h.Bins = append(h.Bins, plotter.HistogramBin{Min: float64(i) / PassRateBins, Max: float64(i+1) / PassRateBins})
+		}
+		for _, r := range rates {
+			h.Bins[max(0, min(int(r*PassRateBins), PassRateBins-1))].Weight++
+		}
+		if filled {
+			h.FillColor = color.RGBA{R: c.(color.RGBA).R, G: c.(color.RGBA).G, B: c.(color.RGBA).B, A: 170}
+			h.LineStyle.Color = color.White
+		} else {
+			h.LineStyle.Color = c
+			h.LineStyle.Width = vg.Points(2)
+		}
+		p.Add(h)
+		p.Legend.Add(label, h)
+	}
+	hist(s.PassRates, colStrong, fmt.Sprintf("strong (%d problems)", len(s.PassRates)), true)
+	hist(s.WeakPassRates, colWeak, fmt.Sprintf("weak (%d problems)", len(s.WeakPassRates)), false)
+	return p, nil
+}
+// RecoveryByDepthPlot plots recovery against truncation depth (bin
+// midpoints of perturb.Prefix.Depth).
+func RecoveryByDepthPlot(s Summary) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = "Recovery by truncation depth"
+	p.X.Label.Text = "share of the source trace kept in the prefix"
+	p.Y.Label.Text = "recovery rate"
+	p.X.Min, p.X.Max = 0, 1
+	p.Y.Min, p.Y.Max = 0, 1
+	p.Add(plotter.NewGrid())
+	var xy plotter.XYs
+	for _, d := range s.ByDepth {
+		if d.RecoveryRate.Defined() {
+			xy = append(xy, plotter.XY{X: d.Depth, Y: float64(d.RecoveryRate)})
+		}
+	}
+	if len(xy) > 0 {
+		l, sc, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = colRecovery
+		l.Width = vg.Points(1.5)
+		sc.Color = colRecovery
+		sc.Shape = draw.TriangleGlyph{}
+		sc.Radius = vg.Points(3.5)
+		p.Add(l, sc)
+	}
+	return p, nil
+}

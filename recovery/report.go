@@ -1,0 +1,452 @@
+package recovery
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Rate is a proportion that may be undefined (no denominator); an undefined
+// Rate is NaN in Go and null in JSON.
+type Rate float64
+
+// NoRate is the undefined Rate.
+var NoRate = Rate(math.NaN())
+
+// Defined reports whether r is a number.
+func (r Rate) Defined() bool { return !math.IsNaN(float64(r)) }
+
+// MarshalJSON writes r as a number, or null when undefined.
+func (r Rate) MarshalJSON() ([]byte, error) {
+	if !r.Defined() || math.IsInf(float64(r), 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, float64(r), 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads a number or null.
+func (r *Rate) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*r = NoRate
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("recovery: rate %s: %w", b, err)
+	}
+	*r = Rate(f)
+	return nil
+}
+
+func (r Rate) String() string {
+	if !r.Defined() {
+		return "–"
+	}
+	return strconv.FormatFloat(float64(r), 'f', 3, 64)
+}
+
+func rateOf(k, n int) Rate {
+	if n == 0 {
+		return NoRate
+	}
+	return Rate(float64(k) / float64(n))
+}
+
+// BucketSummary is one difficulty bucket's line of the report (or, as
+// Summary.Overall, every bucket's).
+type BucketSummary struct {
+	Name     string `json:"name"`
+	Problems int    `json:"problems"`
+	// StrongPassRate and WeakPassRate are the mean per-problem straight-shot
+	// pass rates (k/n) over the bucket's calibrated problems.
+	StrongPassRate Rate `json:"strong_pass_rate"`
+	WeakPassRate   Rate `json:"weak_pass_rate"`
+	// SetAside counts problems no prefix was built for, by reason (one count
+	// per problem and strategy).
+	SetAside map[string]int `json:"set_aside"`
+	// Continuations verified (failed calls excluded), of which Recovered
+	// reached the right answer.
+	Continuations int  `json:"continuations"`
+	Recovered     int  `json:"recovered"`
+	RecoveryRate  Rate `json:"recovery_rate"`
+	// RecoveryCI is the 95 % interval of RecoveryRate, clustered by problem
+	// (see ClusterCI).
+	RecoveryCI [2]Rate `json:"recovery_ci"`
+	// NormalizedRecovery is RecoveryRate ÷ StrongPassRate: recovery relative
+	// to how often the strong model solves these problems from scratch.
+	NormalizedRecovery Rate `json:"normalized_recovery"`
+	// RestartRate is the share of continuations flagged as starting over.
+	RestartRate Rate `json:"restart_rate"`
+}
+
+// DepthSummary is recovery among prefixes cut at one truncation depth
+// (perturb.Prefix.Depth, binned).
+type DepthSummary struct {
+	// Depth is the bin's midpoint; the bins are DepthBins equal slices of
+	// [0, 1].
+	Depth         float64 `json:"depth"`
+	Continuations int     `json:"continuations"`
+	RecoveryRate  Rate    `json:"recovery_rate"`
+}
+
+// DepthBins is the number of equal-width truncation-depth bins.
+const DepthBins = 4
+
+// Summary is the run's aggregate, written as summary.json with stable keys.
+type Summary struct {
+	Buckets []BucketSummary `json:"buckets"`
+	Overall BucketSummary   `json:"overall"`
+	Cost    Cost            `json:"cost"`
+	ByDepth []DepthSummary  `json:"by_depth"`
+	// StageCost splits Cost by stage (strong, weak, perturb, continue). It is
+	// in report.md and summary.csv, not summary.json.
+	StageCost map[string]Cost `json:"-"`
+	// PassRates are every calibrated problem's strong pass rate, for the
+	// histogram; not in summary.json.
+	PassRates []float64 `json:"-"`
+	// WeakPassRates likewise for the weak model.
+	WeakPassRates []float64 `json:"-"`
+}
+
+// Aggregate computes the Summary from store rows: problems (with their
+// calibration and bucket), prefix rows, and samples (straight-shot and
+// continuation rows together). buckets fixes the bucket order; buckets seen
+// in problems but not listed follow in order of first appearance, and a
+// problem with no bucket counts under "unbinned". Rows with Error set are
+// left out of every rate but their cost is counted.
+func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets []string) Summary {
+	bucketOf := map[string]string{}
+	order := slices.Clone(buckets)
+	for _, p := range problems {
+		b := p.Bucket
+		if b == "" {
+			b = "unbinned"
+		}
+		bucketOf[p.ID] = b
+		if !slices.Contains(order, b) {
+			order = append(order, b)
+		}
+	}
+	type acc struct {
+		problems           int
+		strongSum, weakSum float64
+		strongN, weakN     int
+		setAside           map[string]int
+		y, m               map[string]int
+		restarts           int
+	}
+	newAcc := func() *acc { return &acc{setAside: map[string]int{}, y: map[string]int{}, m: map[string]int{}} }
+	accs := map[string]*acc{}
+	for _, b := range order {
+		accs[b] = newAcc()
+	}
+	all := newAcc()
+	var s Summary
+	for _, p := range problems {
+		for _, a := range []*acc{accs[bucketOf[p.ID]], all} {
+			a.problems++
+			if p.StrongN > 0 {
+				a.strongSum += p.StrongRate()
+				a.strongN++
+			}
+			if p.WeakN > 0 {
+				a.weakSum += p.WeakRate()
+				a.weakN++
+			}
+		}
+		if p.StrongN > 0 {
+			s.PassRates = append(s.PassRates, p.StrongRate())
+		}
+		if p.WeakN > 0 {
+			s.WeakPassRates = append(s.WeakPassRates, p.WeakRate())
+		}
+	}
+	s.StageCost = map[string]Cost{}
+	depthOf := map[[2]string]float64{}
+	for _, r := range prefixes {
+		s.StageCost[StagePerturb] = s.StageCost[StagePerturb].Add(Cost{Calls: r.Calls, CachedCalls: r.CachedCalls,
+			InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, USD: r.CostUSD})
+		if r.SetAside != "" {
+			if b, ok := bucketOf[r.ProblemID]; ok {
+				accs[b].setAside[r.SetAside]++
+				all.setAside[r.SetAside]++
+			}
+		}
+		if r.SetAside == "" && r.Error == "" {
+			depthOf[[2]string{r.ProblemID, r.Strategy}] = r.Depth
+		}
+	}
+	var depthY, depthM [DepthBins]int
+	for _, r := range samples {
+		cost := Cost{Calls: 1, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, USD: r.CostUSD}
+		if r.Error != "" && r.Response == "" && r.InputTokens == 0 && r.OutputTokens == 0 {
+			cost.Calls = 0 // a failed call returned nothing to bill
+		}
+		if r.Cached {
+			cost.CachedCalls = 1
+		}
+		s.StageCost[r.Stage] = s.StageCost[r.Stage].Add(cost)
+		if r.Stage != StageContinue || r.Error != "" {
+			continue
+		}
+		b, ok := bucketOf[r.ProblemID]
+		if !ok {
+			continue
+		}
+		for _, a := range []*acc{accs[b], all} {
+			a.m[r.ProblemID]++
+			if r.Correct {
+				a.y[r.ProblemID]++
+			}
+			if r.Restarted {
+				a.restarts++
+			}
+		}
+		if d, ok := depthOf[[2]string{r.ProblemID, r.Prefix}]; ok {
+			i := min(int(d*DepthBins), DepthBins-1)
+			depthM[i]++
+			if r.Correct {
+				depthY[i]++
+			}
+		}
+	}
+	for _, st := range []string{StageStrong, StageWeak, StagePerturb, StageContinue} {
+		s.Cost = s.Cost.Add(s.StageCost[st])
+	}
+	for st, c := range s.StageCost {
+		if !slices.Contains([]string{StageStrong, StageWeak, StagePerturb, StageContinue}, st) {
+			s.Cost = s.Cost.Add(c)
+		}
+	}
+	finish := func(name string, a *acc) BucketSummary {
+		bs := BucketSummary{Name: name, Problems: a.problems, SetAside: a.setAside,
+			StrongPassRate: NoRate, WeakPassRate: NoRate}
+		if a.strongN > 0 {
+			bs.StrongPassRate = Rate(a.strongSum / float64(a.strongN))
+		}
+		if a.weakN > 0 {
+			bs.WeakPassRate = Rate(a.weakSum / float64(a.weakN))
+		}
+		var ys, ms []int
+		ids := make([]string, 0, len(a.m))
+		for id := range a.m {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			ys = append(ys, a.y[id])
+			ms = append(ms, a.m[id])
+			bs.Continuations += a.m[id]
+			bs.Recovered += a.y[id]
+		}
+		bs.RecoveryRate = rateOf(bs.Recovered, bs.Continuations)
+		lo, hi := ClusterCI(ys, ms, 0.95)
+		bs.RecoveryCI = [2]Rate{Rate(lo), Rate(hi)}
+		bs.NormalizedRecovery = NoRate
+		if bs.RecoveryRate.Defined() && bs.StrongPassRate.Defined() && bs.StrongPassRate > 0 {
+			bs.NormalizedRecovery = bs.RecoveryRate / bs.StrongPassRate
+		}
+		bs.RestartRate = rateOf(a.restarts, bs.Continuations)
+		return bs
+	}
+	s.Buckets = []BucketSummary{}
+	for _, b := range order {
+		s.Buckets = append(s.Buckets, finish(b, accs[b]))
+	}
+	s.Overall = finish("overall", all)
+	s.ByDepth = []DepthSummary{}
+	for i := range DepthBins {
+		if depthM[i] == 0 {
+			continue
+		}
+		s.ByDepth = append(s.ByDepth, DepthSummary{Depth: (float64(i) + 0.5) / DepthBins,
+			Continuations: depthM[i], RecoveryRate: rateOf(depthY[i], depthM[i])})
+	}
+	return s
+}
+
+// Summarize aggregates everything in st; see Aggregate.
+func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error) {
+	problems, err := st.Problems(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	prefixes, err := st.Prefixes(ctx, "")
+	if err != nil {
+		return Summary{}, err
+	}
+	samples, err := st.querySamples(ctx, `1 = 1`)
+	if err != nil {
+		return Summary{}, err
+	}
+	return Aggregate(problems, prefixes, samples, buckets), nil
+}
+
+// WriteJSON writes s as indented summary.json.
+func (s Summary) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+func (s Summary) reasons() []string {
+	var rs []string
+	for _, b := range append(slices.Clone(s.Buckets), s.Overall) {
+		for r := range b.SetAside {
+			if !slices.Contains(rs, r) {
+				rs = append(rs, r)
+			}
+		}
+	}
+	slices.Sort(rs)
+	return rs
+}
+
+// WriteCSV writes summary.csv: one row per bucket and one "overall" row,
+// with set-aside counts as set_aside_<reason> columns.
+func (s Summary) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	reasons := s.reasons()
+	head := []string{"name", "problems", "strong_pass_rate", "weak_pass_rate"}
+	for _, r := range reasons {
+		head = append(head, "set_aside_"+r)
+	}
+	head = append(head, "continuations", "recovered", "recovery_rate", "recovery_ci_lo", "recovery_ci_hi",
+		"normalized_recovery", "restart_rate")
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	num := func(r Rate) string {
+		if !r.Defined() {
+			return ""
+		}
+		return strconv.FormatFloat(float64(r), 'g', 6, 64)
+	}
+	for _, b := range append(slices.Clone(s.Buckets), s.Overall) {
+		row := []string{b.Name, strconv.Itoa(b.Problems), num(b.StrongPassRate), num(b.WeakPassRate)}
+		for _, r := range reasons {
+			row = append(row, strconv.Itoa(b.SetAside[r]))
+		}
+		row = append(row, strconv.Itoa(b.Continuations), strconv.Itoa(b.Recovered), num(b.RecoveryRate),
+			num(b.RecoveryCI[0]), num(b.RecoveryCI[1]), num(b.NormalizedRecovery), num(b.RestartRate))
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Table renders the per-bucket table as Markdown.
+func (s Summary) Table() string {
+	var b strings.Builder
+	b.WriteString("| bucket | problems | strong pass | weak pass | set aside | continuations | recovered | recovery (95% CI) | normalized | restarts |\n")
+	b.WriteString("|---|---:|---:|---:|---|---:|---:|---|---:|---:|\n")
+	for _, bs := range append(slices.Clone(s.Buckets), s.Overall) {
+		var aside []string
+		for _, r := range slices.Sorted(mapsKeys(bs.SetAside)) {
+			aside = append(aside, fmt.Sprintf("%s %d", r, bs.SetAside[r]))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %d | %d | %s [%s, %s] | %s | %s |\n", bs.Name, bs.Problems,
+			bs.StrongPassRate, bs.WeakPassRate, strings.Join(aside, ", "), bs.Continuations, bs.Recovered,
+			bs.RecoveryRate, bs.RecoveryCI[0], bs.RecoveryCI[1], bs.NormalizedRecovery, bs.RestartRate)
+	}
+	return b.String()
+}
+
+func mapsKeys(m map[string]int) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// Markdown renders report.md: the bucket table, recovery by depth, cost by
+// stage, the interval method and links to the plots.
+func (s Summary) Markdown(title string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n\n## Recovery by difficulty bucket\n\n", title)
+	b.WriteString(s.Table())
+	b.WriteString("\nPass rates are mean per-problem straight-shot rates k/n. Recovery is the share of verified " +
+		"continuations whose full trace (prefix + continuation) reaches the reference answer; restarts are counted " +
+		"in it and reported separately. Intervals are 95 % design-effect-corrected Wilson intervals clustered by " +
+		"problem (Student-t quantile on problems − 1 degrees of freedom). Normalized recovery is recovery ÷ strong pass rate.\n\n")
+	b.WriteString("![recovery by bucket](recovery_by_bucket.svg)\n\n![straight-shot pass rates](pass_rates.svg)\n\n")
+	b.WriteString("## Recovery by truncation depth\n\n| depth (bin midpoint) | continuations | recovery |\n|---:|---:|---:|\n")
+	for _, d := range s.ByDepth {
+		fmt.Fprintf(&b, "| %.3f | %d | %s |\n", d.Depth, d.Continuations, d.RecoveryRate)
+	}
+	b.WriteString("\n![recovery by depth](recovery_by_depth.svg)\n\n")
+	b.WriteString("## Cost by stage\n\n| stage | calls | cached | input tokens | output tokens | USD |\n|---|---:|---:|---:|---:|---:|\n")
+	stages := []string{StageStrong, StageWeak, StagePerturb, StageContinue}
+	for st := range s.StageCost {
+		if !slices.Contains(stages, st) {
+			stages = append(stages, st)
+		}
+	}
+	for _, st := range stages {
+		c := s.StageCost[st]
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %.4f |\n", st, c.Calls, c.CachedCalls, c.InputTokens, c.OutputTokens, c.USD)
+	}
+	c := s.Cost
+	fmt.Fprintf(&b, "| total | %d | %d | %d | %d | %.4f |\n", c.Calls, c.CachedCalls, c.InputTokens, c.OutputTokens, c.USD)
+	return b.String()
+}
+
+// Output file names written by WriteReport.
+const (
+	SummaryJSON  = "summary.json"
+	SummaryCSV   = "summary.csv"
+	ReportMD     = "report.md"
+	SamplesJSONL = "samples.jsonl"
+)
+
+// WriteReport writes summary.json, summary.csv, report.md and the plots
+// (see WritePlots) into dir, and, if st is non-nil, samples.jsonl.
+func WriteReport(ctx context.Context, dir string, s Summary, st *Store, title string) error {
+	write := func(name string, fn func(io.Writer) error) error {
+		path := filepath.Join(dir, name)
+		tmp := path + ".tmp"
+		f, err := os.Create(tmp)
+		if err != nil {
+			return fmt.Errorf("recovery: write %s: %w", path, err)
+		}
+		if err := fn(f); err != nil {
+			f.Close()
+			return fmt.Errorf("recovery: write %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("recovery: write %s: %w", path, err)
+		}
+		return os.Rename(tmp, path)
+	}
+	if err := write(SummaryJSON, s.WriteJSON); err != nil {
+		return err
+	}
+	if err := write(SummaryCSV, s.WriteCSV); err != nil {
+		return err
+	}
+	if err := write(ReportMD, func(w io.Writer) error {
+		_, err := io.WriteString(w, s.Markdown(title))
+		return err
+	}); err != nil {
+		return err
+	}
+	if st != nil {
+		if err := write(SamplesJSONL, func(w io.Writer) error { return st.ExportSamples(ctx, w) }); err != nil {
+			return err
+		}
+	}
+	return WritePlots(dir, s)
+}
