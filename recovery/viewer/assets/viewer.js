@@ -1,0 +1,77 @@
+// Rebound viewer: renders math with the vendored KaTeX and adds keyboard
+// navigation. Loaded from 'self' only (the page's CSP forbids inline script).
+// KaTeX reads text nodes and builds its own DOM, so model output is never
+// parsed as HTML; trust is false, so \href, \url and \html* are refused.
+(function () {
+  "use strict";
+
+  function looksLikeTeX(s) {
+    return /[\\^_{}]/.test(s);
+  }
+
+  function renderMath() {
+    var dollar = document.body.getAttribute("data-dollar-math") === "true";
+    var delimiters = [
+      { left: "$$", right: "$$", display: true },
+      { left: "\\[", right: "\\]", display: true },
+      { left: "\\(", right: "\\)", display: false }
+    ];
+    if (dollar) {
+      delimiters.push({ left: "$", right: "$", display: false });
+    }
+    var opts = {
+      delimiters: delimiters,
+      throwOnError: false,
+      trust: false,
+      strict: "ignore",
+      maxExpand: 1000,
+      ignoredTags: ["script", "noscript", "style", "textarea", "pre", "code", "option", "input", "select"]
+    };
+    if (typeof window.renderMathInElement === "function") {
+      document.querySelectorAll(".math").forEach(function (el) {
+        try {
+          window.renderMathInElement(el, opts);
+        } catch (e) {
+          // Leave the text as it is.
+        }
+      });
+    }
+    if (window.katex) {
+      document.querySelectorAll(".tex").forEach(function (el) {
+        var src = el.textContent.trim().replace(/^\$+|\$+$/g, "");
+        if (!src || !looksLikeTeX(src)) {
+          return;
+        }
+        try {
+          window.katex.render(src, el, { throwOnError: false, trust: false, strict: "ignore", maxExpand: 1000 });
+        } catch (e) {
+          // Leave the text as it is.
+        }
+      });
+    }
+    document.body.setAttribute("data-math", "done");
+  }
+
+  function keys(ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) {
+      return;
+    }
+    var t = ev.target;
+    if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) {
+      return;
+    }
+    var rel = { j: "next", k: "prev", ArrowRight: "next", ArrowLeft: "prev" }[ev.key];
+    if (!rel) {
+      return;
+    }
+    var a = document.querySelector('a[rel="' + rel + '"]');
+    if (a) {
+      window.location.href = a.href;
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    renderMath();
+    document.addEventListener("keydown", keys);
+  });
+})();
