@@ -169,24 +169,37 @@ func flattenMatrix(n *node) ([]*node, int) {
 
 // unordered matches two multisets greedily.
 func (c *comparer) unordered(as, bs []*node, depth int) bool {
-	if len(as) != len(bs) || len(as) > maxSetElems {
+	if len(as) > maxSetElems || len(bs) > maxSetElems || len(as) == 0 || len(bs) == 0 {
 		return false
 	}
-	used := make([]bool, len(bs))
+	matchedB := make([]bool, len(bs))
+	saved := c.method
+	defer func() { c.method = saved }()
 	for _, x := range as {
 		found := false
 		for j, y := range bs {
-			if used[j] {
-				continue
-			}
-			saved := c.method
 			if c.equal(x, y, depth+1) {
-				c.method = saved
-				used[j] = true
+				matchedB[j] = true
+				found = true
+				if len(as) == len(bs) {
+					break
+				}
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	for j, ok := range matchedB {
+		if ok {
+			continue
+		}
+		found := false
+		for _, x := range as {
+			if c.equal(x, bs[j], depth+1) {
 				found = true
 				break
 			}
-			c.method = saved
 		}
 		if !found {
 			return false
@@ -295,7 +308,7 @@ func isLabel(n *node) bool {
 	case opFunc:
 		return n.lit == "abs" && isLabel(n.kids[0])
 	case opSeq:
-		return n.open == '(' && allLabels(n.kids)
+		return (n.open == '(' || n.open == ':') && allLabels(n.kids)
 	case opDiv:
 		return isLabel(n.kids[0]) && isLabel(n.kids[1])
 	}
@@ -335,6 +348,9 @@ func reduceRel(n *node) *node {
 	if isLabel(parts[0]) {
 		start = 1
 	} else if len(parts) == 2 {
+		if !hasSymbols(parts[0]) && !hasSymbols(parts[1]) {
+			return parts[1] // "1/2 = 10/9": the computed value is the answer
+		}
 		return nil
 	}
 	// last part introduced by "="; else the last part
@@ -642,3 +658,9 @@ func (c *comparer) symbolicEqual(a, b *node, syms map[string]bool) bool {
 }
 
 var _ = big.NewInt
+
+func hasSymbols(n *node) bool {
+	m := map[string]bool{}
+	symbols(n, m)
+	return len(m) > 0
+}

@@ -16,6 +16,7 @@ const (
 	SourceWhole       = "whole"        // the whole text is a single answer
 	SourceMath        = "last-math"    // the last $…$, \(…\), \[…\] or $$…$$
 	SourceNumber      = "last-number"  // the last number in the text
+	SourceChoice      = "choice"       // a multiple-choice letter found in prose
 	SourceNone        = "none"         // nothing found
 )
 
@@ -59,6 +60,11 @@ func extract(s string, isRef bool) (string, string) {
 	if a, ok := mathSpansOnly(t); ok {
 		return a, SourceWhole
 	}
+	if isRef && len(t) <= 200 && looksLikeAnswer(t) && !parses(t) {
+		if a, src := lastMathOrNumber(t); src != SourceNone {
+			return a, src
+		}
+	}
 	if isRef && len(t) <= 200 && !strings.Contains(strings.ToLower(t), "answer") {
 		return t, SourceWhole
 	}
@@ -71,7 +77,7 @@ func extract(s string, isRef bool) (string, string) {
 	if a, ok := lastBold(s); ok {
 		return a, SourceBold
 	}
-	if len(t) <= 120 && looksLikeAnswer(t) {
+	if len(t) <= 120 && looksLikeAnswer(t) && parses(t) {
 		return t, SourceWhole
 	}
 	return lastMathOrNumber(s)
@@ -110,21 +116,29 @@ func finalAnswer(s string) (string, bool) {
 // segmentAnswer picks the answer out of the text that follows a marker such
 // as "the answer is".
 func segmentAnswer(seg string) (string, bool) {
-	seg = strings.TrimLeft(seg, " \t:*")
+	seg = strings.TrimLeft(seg, " \t:*\"'")
+	seg = strings.TrimPrefix(seg, "\\\"")
 	if seg == "" {
 		return "", false
+	}
+	if strings.HasPrefix(seg, "\\boxed") || strings.HasPrefix(seg, "\\fbox") {
+		if bs := boxes(seg); len(bs) > 0 {
+			return strings.TrimSpace(bs[0].content), true
+		}
+	}
+	seg = sentence(seg)
+	seg = strings.TrimSpace(strings.Trim(strings.ReplaceAll(seg, "\\\"", ""), "\"' "))
+	if seg == "" {
+		return "", false
+	}
+	if a, ok := mathSpansOnly(seg); ok {
+		return a, true
+	}
+	if a, _, ok := leadingMath(seg); ok {
+		return a, true
 	}
 	if a, ok := lastBoxed(seg); ok {
 		return a, true
-	}
-	if a, end, ok := leadingMath(seg); ok {
-		// "$\frac12$ or $0.5$": keep only the first span unless joined by commas
-		_ = end
-		return a, true
-	}
-	seg = sentence(seg)
-	if seg == "" {
-		return "", false
 	}
 	if looksLikeAnswer(seg) {
 		return seg, true
@@ -275,6 +289,9 @@ func joinable(sep string) bool {
 	low := strings.ToLower(sep)
 	clean := strings.NewReplacer("\\quad", "", "\\qquad", "", "\\text", "", "\\(", "", "\\)", "", "\\[", "", "\\]", "", "\\,", "", "\\;", "").Replace(low)
 	if strings.Trim(clean, " \t\n,;$.{}&") == "" {
+		return true
+	}
+	if !strings.ContainsAny(clean, "abcdefghijklmnopqrstuvwxyz0123456789") {
 		return true
 	}
 	for _, w := range strings.FieldsFunc(clean, func(r rune) bool { return !(r >= 'a' && r <= 'z') }) {
@@ -499,6 +516,17 @@ func lastNumber(s string) (string, int) {
 		}
 		break
 	}
+	if start > 1 && s[start-1] == '/' && s[start-2] >= '0' && s[start-2] <= '9' {
+		// a plain fraction such as 2/3
+		k := start - 1
+		for k > 0 && s[k-1] >= '0' && s[k-1] <= '9' {
+			k--
+		}
+		if k > 0 && s[k-1] == '-' {
+			k--
+		}
+		return s[k:end], end
+	}
 	if start > 0 && s[start-1] == '-' {
 		start--
 	}
@@ -529,4 +557,10 @@ func lastNumber(s string) (string, int) {
 		}
 	}
 	return num, end
+}
+
+// parses reports whether t normalizes to something the parser accepts.
+func parses(t string) bool {
+	_, err := parseMath(normalize(t))
+	return err == nil
 }

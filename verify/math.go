@@ -63,6 +63,13 @@ func (m *Math) Verify(ctx context.Context, reference, response string) (Verdict,
 	}
 	refRaw, _ := extract(reference, true)
 	ans, src := extract(response, false)
+	if _, isChoice := choiceLetter(normalize(refRaw)); isChoice {
+		if _, ok := choiceLetter(normalize(ans)); !ok && (src == SourceNone || len(response) <= 300) {
+			if l, ok := extractChoice(response); ok {
+				ans, src = l, SourceChoice
+			}
+		}
+	}
 	v := Verdict{Answer: strings.TrimSpace(ans), Reference: normalize(refRaw)}
 	if src == SourceNone || strings.TrimSpace(ans) == "" {
 		v.Method = MethodNone
@@ -121,6 +128,7 @@ func (m *Math) compare(refRaw, ansRaw string) (bool, string, string) {
 	if errB != nil {
 		return false, MethodNone, "answer unparsable: " + errB.Error()
 	}
+	as, bs = withRegrouped(as), withRegrouped(bs)
 	c := &comparer{rounding: m.rounding}
 	for _, a := range as {
 		for _, b := range bs {
@@ -242,4 +250,82 @@ func isCommaNumber(s string) bool {
 		}
 	}
 	return !strings.HasPrefix(s, ",") && !strings.HasSuffix(s, ",") && !strings.Contains(s, ",,")
+}
+
+// extractChoice finds a multiple-choice letter in prose: a leading "A." or
+// "(A)", else the last "(X)", else the last standalone capital letter.
+func extractChoice(s string) (string, bool) {
+	t := strings.TrimSpace(s)
+	if len(t) >= 1 && t[0] >= 'A' && t[0] <= 'Z' && (len(t) == 1 || strings.ContainsRune(".):", rune(t[1]))) {
+		return t[:1], true
+	}
+	if len(t) >= 3 && t[0] == '(' && t[1] >= 'A' && t[1] <= 'Z' && t[2] == ')' {
+		return t[1:2], true
+	}
+	for i := len(t) - 3; i >= 0; i-- {
+		if t[i] == '(' && t[i+1] >= 'A' && t[i+1] <= 'Z' && t[i+2] == ')' {
+			return t[i+1 : i+2], true
+		}
+	}
+	f := strings.FieldsFunc(t, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
+	for i := len(f) - 1; i >= 0; i-- {
+		if len(f[i]) == 1 && f[i][0] >= 'A' && f[i][0] <= 'Z' && f[i] != "I" {
+			return f[i], true
+		}
+	}
+	return "", false
+}
+
+// withRegrouped adds a second reading of a flat list of labelled equations
+// whose labels repeat ("p=5, q=2; p=7, q=2" → (5,2), (7,2)).
+func withRegrouped(ns []*node) []*node {
+	out := ns
+	for _, n := range ns {
+		if g := regroup(n); g != nil {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func regroup(n *node) *node {
+	if n.op != opSeq || n.open != 0 || len(n.kids) < 4 {
+		return nil
+	}
+	labels := make([]string, len(n.kids))
+	for i, k := range n.kids {
+		if k.op != opRel || len(k.kids) != 2 || k.rels[0] != "=" || k.kids[0].op != opSym {
+			return nil
+		}
+		labels[i] = k.kids[0].lit
+	}
+	for period := 2; period < len(labels); period++ {
+		if len(labels)%period != 0 {
+			continue
+		}
+		ok := true
+		seen := map[string]bool{}
+		for i := 0; i < period; i++ {
+			if seen[labels[i]] {
+				ok = false
+			}
+			seen[labels[i]] = true
+		}
+		for i := period; ok && i < len(labels); i++ {
+			ok = labels[i] == labels[i%period]
+		}
+		if !ok {
+			continue
+		}
+		out := &node{op: opSeq}
+		for i := 0; i < len(labels); i += period {
+			t := &node{op: opSeq, open: '(', close: ')'}
+			for _, k := range n.kids[i : i+period] {
+				t.kids = append(t.kids, k.kids[1])
+			}
+			out.kids = append(out.kids, t)
+		}
+		return out
+	}
+	return nil
 }

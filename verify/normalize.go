@@ -11,7 +11,7 @@ var simpleRepl = strings.NewReplacer(
 	"\\left", "", "\\right", "", "\\bigl", "", "\\bigr", "", "\\Bigl", "", "\\Bigr", "", "\\big", "", "\\Big", "",
 	"\\displaystyle", "", "\\dfrac", "\\frac", "\\tfrac", "\\frac", "\\cfrac", "\\frac",
 	"\\dbinom", "\\binom", "\\tbinom", "\\binom",
-	",\\!", "", "{,}", "", "\\!", "", "\\,", " ", "\\;", " ", "\\:", " ", "\\>", " ", "\\ ", " ", "~", " ",
+	"\\\\", "\\\\", ",\\!", "", "{,}", "", "{, }", "", "\\!", "", "\\,", " ", "\\;", " ", "\\:", " ", "\\>", " ", "\\ ", " ", "~", " ",
 	"\\qquad", " ", "\\quad", " ",
 	"^{\\circ}", "", "^\\circ", "", "^{\\circ }", "", "\\circ", "", "°", "", "\\degree", "",
 	"\\%", "", "%", "", "\\$", "", "$", "", "€", "", "£", "", "¥", "",
@@ -44,6 +44,7 @@ func normalize(s string) string {
 		return s
 	}
 	s = stripDelims(s)
+	s = undoubleBackslashes(s)
 	s = unwrapText(s)
 	s = simpleRepl.Replace(s)
 	s = thinSpaceThousands(s)
@@ -211,6 +212,15 @@ func stripUnits(s string) string {
 			i = j
 			continue
 		}
+		if isWordChar(rune(c)) && i > 0 && (s[i-1] == '{' || s[i-1] == '_') {
+			j := i
+			for j < len(s) && isWordChar(rune(s[j])) {
+				j++
+			}
+			b.WriteString(s[i:j])
+			i = j
+			continue
+		}
 		if isWordChar(rune(c)) {
 			j := i
 			for j < len(s) && isWordChar(rune(s[j])) {
@@ -273,4 +283,31 @@ func stripLabel(s string) string {
 		return s[i+3:]
 	}
 	return s
+}
+
+// knownCmds are LaTeX commands that undoubleBackslashes restores when a
+// response doubled their backslash (JSON or Python escaping slips: "\\frac").
+var knownCmds = []string{"frac", "dfrac", "tfrac", "left", "right", "sqrt", "le", "leq", "ge", "geq", "pi", "boxed", "text", "cdot", "times", "infty", "pm", "neq", "lt", "gt", "mathrm", "mbox", "in", "cup", "begin", "end"}
+
+func undoubleBackslashes(s string) string {
+	if !strings.Contains(s, "\\\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && s[i+1] == '\\' && (i == 0 || s[i-1] != '\\') && (i+2 >= len(s) || s[i+2] != '\\') {
+			rest := s[i+2:]
+			for _, c := range knownCmds {
+				if strings.HasPrefix(rest, c) && (len(rest) == len(c) || !isWordChar(rune(rest[len(c)]))) {
+					if c == "end" || c == "begin" {
+						break // a row break before \end is legitimate
+					}
+					i++ // drop one backslash
+					break
+				}
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -668,7 +668,7 @@ func (p *parser) parseAtom() (*node, error) {
 			return p.parseSqrt()
 		}
 		if len(t.s) > 3 {
-			return nil, &ParseError{Input: p.src, Offset: t.pos, Msg: fmt.Sprintf("word %q in math", t.s)}
+			return p.mk(&node{op: opSym, lit: t.s}) // an opaque name such as MBCN
 		}
 		m := &node{op: opMul}
 		for _, r := range t.s {
@@ -772,6 +772,10 @@ func (p *parser) parseAtom() (*node, error) {
 		}
 		if greek[t.s] {
 			return p.mk(&node{op: opSym, lit: t.s})
+		}
+		if len(t.s) > 1 && isWordChar(rune(t.s[0])) && t.s != "end" {
+			// an unknown command such as \sum or \zzz is an opaque symbol
+			return p.mk(&node{op: opSym, lit: "\\" + t.s})
 		}
 		return nil, &ParseError{Input: p.src, Offset: t.pos, Msg: fmt.Sprintf("unknown command \\%s", t.s)}
 	case tEOF:
