@@ -49,7 +49,8 @@ const MinLineSteps = 3
 // GSM8K calculator annotations (<<48/2=24>>) are ordinary text. Split never
 // fails; text with no non-space character has no steps.
 func Split(text string) []Step {
-	units := splitUnits(text)
+	rs := regions(text)
+	units := splitUnits(text, rs)
 	var steps []unit
 	if countMarkers(text, units) >= 2 {
 		steps = groupByMarker(text, units)
@@ -60,7 +61,7 @@ func Split(text string) []Step {
 		var finer []Step
 		for _, s := range steps {
 			if s.kind == unitProse {
-				finer = append(finer, splitSentences(text, s.Start, s.End)...)
+				finer = append(finer, splitSentences(text, s.Start, s.End, rs)...)
 			} else {
 				finer = append(finer, s.Step)
 			}
@@ -104,86 +105,131 @@ func mkStep(text string, start, end int) Step {
 	return Step{Start: start, End: end, Text: text[start:end]}
 }
 
-// line is a line of the text without its "\n".
-type line struct{ start, end int }
+// region is a byte range of the text that Split never cuts inside: display
+// math, an Asymptote diagram or a fenced code block.
+type region struct{ start, end int }
 
-func lines(text string) []line {
-	var ls []line
-	start := 0
-	for start <= len(text) {
-		i := strings.IndexByte(text[start:], '\n')
-		if i < 0 {
-			ls = append(ls, line{start, len(text)})
-			break
-		}
-		ls = append(ls, line{start, start + i})
-		start += i + 1
-	}
-	return ls
-}
-
-var beginEnv = regexp.MustCompile(`\\begin\{([^}]+)\}`)
-
-// opener reports whether s opens a multi-line block that it does not close,
-// and returns a function recognising the closing line.
-func opener(s string) (func(string) bool, bool) {
-	t := strings.TrimSpace(s)
-	if strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~") {
-		fence := t[:3]
-		return func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), fence) }, true
-	}
-	if strings.Count(s, "$$")%2 == 1 {
-		return func(l string) bool { return strings.Count(l, "$$")%2 == 1 }, true
-	}
-	if o, c := strings.Count(s, `\[`), strings.Count(s, `\]`); o > c {
-		return func(l string) bool { return strings.Contains(l, `\]`) }, true
-	}
-	for _, m := range beginEnv.FindAllStringSubmatch(s, -1) {
-		env := m[1]
-		if strings.Count(s, `\begin{`+env+`}`) > strings.Count(s, `\end{`+env+`}`) {
-			end := `\end{` + env + `}`
-			return func(l string) bool { return strings.Contains(l, end) }, true
-		}
-	}
-	return nil, false
-}
-
-// splitUnits groups lines into units: single non-blank lines, or whole
-// multi-line blocks.
-func splitUnits(text string) []unit {
-	ls := lines(text)
-	var us []unit
-	for i := 0; i < len(ls); i++ {
-		l := ls[i]
-		s := text[l.start:l.end]
-		if strings.TrimSpace(s) == "" {
+// regions finds the protected regions of text, in order, non-overlapping.
+// An opener without a closer protects nothing.
+func regions(text string) []region {
+	var rs []region
+	for i := 0; i < len(text); {
+		end, ok := regionAt(text, i)
+		if ok {
+			rs = append(rs, region{i, end})
+			i = end
 			continue
 		}
-		if closes, ok := opener(s); ok {
-			j := i + 1
-			for j < len(ls) && !closes(text[ls[j].start:ls[j].end]) {
-				j++
-			}
-			if j < len(ls) { // closed: keep lines i..j whole
-				us = append(us, unit{mkStep(text, l.start, ls[j].end), unitBlock})
-				i = j
-				continue
-			}
-		}
-		kind := unitProse
-		if isDisplayOnly(s) {
-			kind = unitBlock
-		}
-		us = append(us, unit{mkStep(text, l.start, l.end), kind})
+		i++
 	}
-	return us
+	return rs
 }
 
-func isDisplayOnly(s string) bool {
-	t := strings.TrimSpace(s)
-	return (strings.HasPrefix(t, "$$") && strings.HasSuffix(t, "$$")) ||
-		(strings.HasPrefix(t, `\[`) && strings.HasSuffix(t, `\]`)) ||
-		strings.HasPrefix(t, `\begin{`) || strings.HasPrefix(t, "```")
+// regionAt reports whether a protected region opens at text[i:] and, if so,
+// where it ends (exclusive).
+func regionAt(text string, i int) (int, bool) {
+	rest := text[i:]
+	escaped := i > 0 && text[i-1] == '\\'
+	switch {
+	case (strings.HasPrefix(rest, "```") || strings.HasPrefix(rest, "~~~")) && (i == 0 || text[i-1] == '\n' || strings.TrimSpace(text[strings.LastIndexByte(text[:i], '\n')+1:i]) == ""):
+		fence := rest[:3]
+		eol := strings.IndexByte(rest, '\n')
+		if eol < 0 {
+			return 0, false
+		}
+		for j := eol + 1; j < len(rest); {
+			k := strings.IndexByte(rest[j:], '\n')
+			ln := rest[j:]
+			if k >= 0 {
+				ln = rest[j : j+k]
+			}
+			if strings.HasPrefix(strings.TrimSpace(ln), fence) {
+				return i + j + len(ln), true
+			}
+			if k < 0 {
+				break
+			}
+			j += k + 1
+		}
+		return 0, false
+	case strings.HasPrefix(rest, "$$") && !escaped:
+		if k := strings.Index(rest[2:], "$$"); k >= 0 {
+			return i + 2 + k + 2, true
+		}
+	case strings.HasPrefix(rest, `\[`) && !escaped:
+		if k := strings.Index(rest[2:], `\]`); k >= 0 {
+			return i + 2 + k + 2, true
+		}
+	case strings.HasPrefix(rest, "[asy]"):
+		if k := strings.Index(rest, "[/asy]"); k >= 0 {
+			return i + k + len("[/asy]"), true
+		}
+	case strings.HasPrefix(rest, `\begin{`) && !escaped:
+		m := beginEnv.FindStringSubmatchIndex(rest)
+		if m == nil || m[0] != 0 {
+			return 0, false
+		}
+		env := rest[m[2]:m[3]]
+		open, closeTag := `\begin{`+env+`}`, `\end{`+env+`}`
+		depth := 0
+		for j := 0; j < len(rest); {
+			o := strings.Index(rest[j:], open)
+			c := strings.Index(rest[j:], closeTag)
+			if c < 0 {
+				return 0, false
+			}
+			if o >= 0 && o < c {
+				depth++
+				j += o + len(open)
+				continue
+			}
+			depth--
+			j += c + len(closeTag)
+			if depth == 0 {
+				return i + j, true
+			}
+		}
+	}
+	return 0, false
+}
+
+var beginEnv = regexp.MustCompile(`^\\begin\{([^}]+)\}`)
+
+// splitUnits cuts text at newlines outside protected regions; blank pieces
+// are dropped. A unit that is one protected region and nothing else is a
+// block, never split into sentences.
+func splitUnits(text string, rs []region) []unit {
+	var us []unit
+	start := 0
+	ri := 0
+	emit := func(end int) {
+		st := mkStep(text, start, end)
+		if st.Start < st.End {
+			kind := unitProse
+			for _, r := range rs {
+				if r.start <= st.Start && st.End <= r.end {
+					kind = unitBlock
+					break
+				}
+			}
+			us = append(us, unit{st, kind})
+		}
+	}
+	for i := 0; i < len(text); i++ {
+		for ri < len(rs) && rs[ri].end <= i {
+			ri++
+		}
+		if ri < len(rs) && rs[ri].start <= i {
+			i = rs[ri].end - 1
+			continue
+		}
+		if text[i] == '\n' {
+			emit(i)
+			start = i + 1
+		}
+	}
+	emit(len(text))
+	return us
 }
 
 var stepMarker = regexp.MustCompile(`^[\s#>*_]*(?i:step)\s*\d+\s*[:.)*_\-—]`)
@@ -244,21 +290,59 @@ var abbreviations = map[string]bool{
 }
 
 // splitSentences splits text[start:end] at sentence ends: '.', '!' or '?'
-// (optionally followed by closing quotes or brackets) then whitespace, at
-// nesting depth zero outside math, not after an abbreviation or a lone
-// list number.
-func splitSentences(text string, start, end int) []Step {
+// (optionally followed by closing quotes or brackets) then whitespace and a
+// word not in lower case, at nesting depth zero outside inline math, not
+// after an abbreviation or a lone list label; or after a protected region
+// (display math) whose content ends with a period, when a capitalised word
+// follows. Protected regions rs are never cut.
+func splitSentences(text string, start, end int, rs []region) []Step {
 	var out []Step
-	s := text[start:end]
-	inDollar := false
+	inDollar, dollarAt := false, 0
 	depth := 0 // braces, parentheses, brackets, \( \)
-	segStart := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	segStart := start
+	ri := 0
+	cut := func(at int) {
+		if st := mkStep(text, segStart, at); st.Start < st.End {
+			out = append(out, st)
+		}
+		segStart = at
+	}
+	// next returns the offset of the first non-blank byte at or after j and
+	// whether a sentence may start there.
+	next := func(j int) (int, bool) {
+		k := j
+		for k < end && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n') {
+			k++
+		}
+		if k >= end {
+			return k, false
+		}
+		r, _ := utf8.DecodeRuneInString(text[k:])
+		return k, !unicode.IsLower(r)
+	}
+	for i := start; i < end; i++ {
+		for ri < len(rs) && rs[ri].end <= i {
+			ri++
+		}
+		if ri < len(rs) && rs[ri].start <= i {
+			r := rs[ri]
+			i = r.end - 1
+			if inDollar || depth > 0 || r.end >= end {
+				continue
+			}
+			if endsWithPeriod(text[r.start:r.end]) {
+				if k, ok := next(r.end); ok {
+					cut(r.end)
+					segStart = k
+				}
+			}
+			continue
+		}
+		c := text[i]
 		switch c {
 		case '\\':
-			if i+1 < len(s) {
-				switch s[i+1] {
+			if i+1 < end {
+				switch text[i+1] {
 				case '(', '[':
 					depth++
 				case ')', ']':
@@ -270,11 +354,19 @@ func splitSentences(text string, start, end int) []Step {
 			}
 			continue
 		case '$':
-			if !(i+1 < len(s) && s[i+1] == '$') {
-				inDollar = !inDollar
-			} else {
-				i++
-				inDollar = !inDollar
+			if !inDollar {
+				inDollar, dollarAt = true, i
+				continue
+			}
+			inDollar = false
+			// "$x = 0.$ It …": the sentence ends inside the math.
+			if depth == 0 && i+1 < end && (text[i+1] == ' ' || text[i+1] == '\n') &&
+				strings.HasSuffix(strings.TrimSpace(text[dollarAt+1:i]), ".") && !isDigits(strings.TrimSpace(text[dollarAt+1:i-1])) {
+				if k, ok := next(i + 1); ok {
+					cut(i + 1)
+					segStart = k
+					i = k - 1
+				}
 			}
 			continue
 		case '{', '(', '[':
@@ -293,35 +385,40 @@ func splitSentences(text string, start, end int) []Step {
 			continue
 		}
 		j := i + 1
-		for j < len(s) && (s[j] == '"' || s[j] == '\'' || s[j] == ')' || s[j] == '.' || s[j] == '!' || s[j] == '?') {
+		for j < end && (text[j] == '"' || text[j] == '\'' || text[j] == ')' || text[j] == '.' || text[j] == '!' || text[j] == '?') {
 			j++
 		}
-		if j >= len(s) || (s[j] != ' ' && s[j] != '\t') {
+		if j >= end || (text[j] != ' ' && text[j] != '\t' && text[j] != '\n') {
 			continue
 		}
-		if c == '.' && !sentenceEndPeriod(s[segStart:i]) {
+		if c == '.' && !sentenceEndPeriod(text[segStart:i]) {
 			continue
 		}
-		k := j
-		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
-			k++
+		k, ok := next(j)
+		if !ok {
+			continue
 		}
-		if k < len(s) {
-			r, _ := utf8.DecodeRuneInString(s[k:])
-			if unicode.IsLower(r) {
-				continue // "… approx. three", "x. so" — likely not a sentence end
-			}
-		}
-		if st := mkStep(text, start+segStart, start+j); st.Start < st.End {
-			out = append(out, st)
-		}
+		cut(j)
 		segStart = k
 		i = k - 1
 	}
-	if st := mkStep(text, start+segStart, end); st.Start < st.End {
-		out = append(out, st)
-	}
+	cut(end)
 	return out
+}
+
+// endsWithPeriod reports whether a protected region's content, without its
+// closing delimiter, ends with a period.
+func endsWithPeriod(r string) bool {
+	for _, c := range []string{"$$", `\]`, "[/asy]", "```", "~~~"} {
+		r = strings.TrimSuffix(r, c)
+	}
+	if strings.HasSuffix(r, "}") {
+		if i := strings.LastIndex(r, `\end{`); i >= 0 {
+			r = r[:i]
+		}
+	}
+	r = strings.TrimRight(r, " \t\n\\")
+	return strings.HasSuffix(r, ".")
 }
 
 // sentenceEndPeriod reports whether a '.' after before ends a sentence.
