@@ -41,7 +41,9 @@ func TestCacheKeyDiffersByEveryField(t *testing.T) {
 		{"model", ep, func(r *providers.Request) { r.Model = "gpt-4o" }},
 		{"message content", ep, func(r *providers.Request) { r.Messages[1].Content = "2+3?" }},
 		{"message role", ep, func(r *providers.Request) { r.Messages[0].Role = "user" }},
-		{"an extra message", ep, func(r *providers.Request) { r.Messages = append(r.Messages, providers.Message{Role: "user", Content: ""}) }},
+		{"an extra message", ep, func(r *providers.Request) {
+			r.Messages = append(r.Messages, providers.Message{Role: "user", Content: ""})
+		}},
 		{"message boundaries", ep, func(r *providers.Request) {
 			r.Messages = []providers.Message{{Role: "system", Content: "Solve.2+2?"}, {Role: "user", Content: ""}}
 		}},
