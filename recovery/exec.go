@@ -91,8 +91,10 @@ func (m *Meter) Totals() Cost {
 	return m.total
 }
 
-// Wrap returns c counted by m. Calls made with a context from a stage that
-// tallies per item (the perturbation stage) are also added to that item.
+// Wrap returns c counted by m. Calls made on behalf of a PerturbStage item
+// are also added to that item and recorded in the stage's Store as
+// StagePerturb rows, so wrap the completers a Perturber uses with the
+// stage's Meter.
 func (m *Meter) Wrap(c providers.Completer) providers.Completer {
 	return &metered{m: m, next: c}
 }
@@ -118,7 +120,7 @@ func (w *metered) Complete(ctx context.Context, req providers.Request) (provider
 	w.m.total = w.m.total.Add(cost)
 	w.m.mu.Unlock()
 	if t, ok := ctx.Value(tallyKey{}).(*tally); ok {
-		t.add(cost)
+		t.record(ctx, req, c)
 	}
 	return c, nil
 }
@@ -127,16 +129,33 @@ func (w *metered) Endpoint() providers.Endpoint { return providers.EndpointOf(w.
 
 type tallyKey struct{}
 
-// tally collects the cost of the calls made on behalf of one item.
+// tally collects the cost of the calls made on behalf of one item and, with
+// a store, records each call as a StagePerturb row as it returns.
 type tally struct {
+	store             *Store
+	problem, strategy string
+	model             string
+
 	mu   sync.Mutex
+	n    int
 	cost Cost
 }
 
-func (t *tally) add(c Cost) {
+func (t *tally) record(ctx context.Context, req providers.Request, c providers.Completion) {
+	cost := completionCost(c)
 	t.mu.Lock()
-	t.cost = t.cost.Add(c)
+	t.cost = t.cost.Add(cost)
+	n := t.n
+	t.n++
 	t.mu.Unlock()
+	if t.store == nil {
+		return
+	}
+	r := Sample{Stage: StagePerturb, ProblemID: t.problem, Prefix: t.strategy, Sample: n, Model: req.Model,
+		Request: requestJSON(req)}
+	fillCompletion(&r, c)
+	// A failed write loses only the row, not the call (the cache has it).
+	_ = t.store.PutSample(detach(ctx), r)
 }
 
 func (t *tally) get() Cost {

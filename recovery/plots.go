@@ -179,6 +179,7 @@ func PassRatePlot(s Summary) (*plot.Plot, error) {
 	hist(s.WeakPassRates, colWeak, fmt.Sprintf("weak (%d problems)", len(s.WeakPassRates)), false)
 	return p, nil
 }
+
 // RecoveryByDepthPlot plots recovery against truncation depth (bin
 // midpoints of perturb.Prefix.Depth).
 func RecoveryByDepthPlot(s Summary) (*plot.Plot, error) {

@@ -117,8 +117,8 @@ type Summary struct {
 }
 
 // Aggregate computes the Summary from store rows: problems (with their
-// calibration and bucket), prefix rows, and samples (straight-shot and
-// continuation rows together). buckets fixes the bucket order; buckets seen
+// calibration and bucket), prefix rows, and samples (straight-shot,
+// perturbation-call and continuation rows together; Cost sums them). buckets fixes the bucket order; buckets seen
 // in problems but not listed follow in order of first appearance, and a
 // problem with no bucket counts under "unbinned". Rows with Error set are
 // left out of every rate but their cost is counted.
@@ -172,8 +172,6 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 	s.StageCost = map[string]Cost{}
 	depthOf := map[[2]string]float64{}
 	for _, r := range prefixes {
-		s.StageCost[StagePerturb] = s.StageCost[StagePerturb].Add(Cost{Calls: r.Calls, CachedCalls: r.CachedCalls,
-			InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, USD: r.CostUSD})
 		if r.SetAside != "" {
 			if b, ok := bucketOf[r.ProblemID]; ok {
 				accs[b].setAside[r.SetAside]++

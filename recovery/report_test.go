@@ -24,7 +24,7 @@ func handCase() ([]Problem, []Prefix, []Sample) {
 		{ID: "p4", Bucket: "easy", StrongK: 4, StrongN: 5, WeakK: 5, WeakN: 5},
 	}
 	prefixes := []Prefix{
-		{ProblemID: "p1", Strategy: "weak", Text: "a", Depth: 0.5, Calls: 2, InputTokens: 8, OutputTokens: 8, CostUSD: 0.002},
+		{ProblemID: "p1", Strategy: "weak", Text: "a", Depth: 0.5},
 		{ProblemID: "p2", Strategy: "weak", Text: "b", Depth: 0.2},
 		{ProblemID: "p3", Strategy: "weak", Text: "c", Depth: 0.8},
 		{ProblemID: "p4", Strategy: "weak", SetAside: "too_easy"},
@@ -36,6 +36,8 @@ func handCase() ([]Problem, []Prefix, []Sample) {
 	samples := []Sample{
 		{Stage: StageStrong, ProblemID: "p1", InputTokens: 10, OutputTokens: 20, CostUSD: 0.01},
 		{Stage: StageWeak, ProblemID: "p1", InputTokens: 10, OutputTokens: 20, Cached: true},
+		{Stage: StagePerturb, ProblemID: "p1", Prefix: "weak", Sample: 0, InputTokens: 4, OutputTokens: 4, CostUSD: 0.001},
+		{Stage: StagePerturb, ProblemID: "p1", Prefix: "weak", Sample: 1, InputTokens: 4, OutputTokens: 4, CostUSD: 0.001},
 		cont("p1", 0, true, false), cont("p1", 1, false, true),
 		cont("p2", 0, false, false), cont("p2", 1, false, false),
 		cont("p3", 0, true, false), cont("p3", 1, true, false),

@@ -299,7 +299,7 @@ func (s *PerturbStage) Run(ctx context.Context, problems []dataset.Problem) ([]P
 			prog.step(1)
 			return nil
 		}
-		t := &tally{}
+		t := &tally{store: s.Store, problem: p.ID, strategy: s.Strategy}
 		pre, err := s.Perturber.Perturb(context.WithValue(ctx, tallyKey{}, t), p)
 		r := PrefixResult{Problem: p, Strategy: s.Strategy, Prefix: pre, Cost: t.get()}
 		switch {

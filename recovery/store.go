@@ -25,7 +25,7 @@ const (
 	StageStrong   = "strong"   // straight-shot samples of the strong model
 	StageWeak     = "weak"     // straight-shot samples of the weak model
 	StageContinue = "continue" // the strong model continuing a prefix
-	StagePerturb  = "perturb"  // calls made while building prefixes
+	StagePerturb  = "perturb"  // calls made while building prefixes (Sample = call number)
 )
 
 // Store is a run's SQLite database: run config, problems, every sample and
@@ -82,8 +82,10 @@ func ratio(k, n int) float64 {
 }
 
 // Sample is one completion and its verdict: a straight-shot sample (Stage
-// StageStrong or StageWeak, Prefix "") or a continuation (Stage
-// StageContinue, Prefix the strategy whose prefix was continued).
+// StageStrong or StageWeak, Prefix ""), a continuation (Stage
+// StageContinue, Prefix the strategy whose prefix was continued), or a call
+// a perturber made (Stage StagePerturb, Prefix the strategy, Sample the call
+// number within the problem, no verdict).
 type Sample struct {
 	Stage     string `json:"stage"`
 	ProblemID string `json:"problem_id"`
@@ -339,7 +341,8 @@ func (s *Store) PutBucket(ctx context.Context, problemID, bucket string, members
 }
 
 // PutSample upserts a sample or continuation keyed by (Stage, ProblemID,
-// Prefix, Sample).
+// Prefix, Sample). A cached completion never replaces a row that recorded
+// the paid call it came from, so a resumed run keeps what the call cost.
 func (s *Store) PutSample(ctx context.Context, r Sample) error {
 	if r.At.IsZero() {
 		r.At = time.Now().UTC()
@@ -353,7 +356,8 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 		finish_reason = excluded.finish_reason, correct = excluded.correct, answer = excluded.answer, reason = excluded.reason,
 		restarted = excluded.restarted, restart_reason = excluded.restart_reason, input_tokens = excluded.input_tokens,
 		output_tokens = excluded.output_tokens, cost_usd = excluded.cost_usd, prefill_method = excluded.prefill_method,
-		latency_ms = excluded.latency_ms, cached = excluded.cached, error = excluded.error, at = excluded.at`,
+		latency_ms = excluded.latency_ms, cached = excluded.cached, error = excluded.error, at = excluded.at
+		WHERE NOT (excluded.cached = 1 AND samples.cached = 0 AND samples.error = '')`,
 		r.Stage, r.ProblemID, r.Prefix, r.Sample, r.Model, r.Provider, r.ServedModel, r.Request, r.Response, r.FinishReason,
 		r.Correct, r.Answer, r.Reason, r.Restarted, r.RestartReason, r.InputTokens, r.OutputTokens, r.CostUSD,
 		r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, r.At.Format(time.RFC3339Nano))
@@ -472,13 +476,23 @@ func (s *Store) querySamples(ctx context.Context, where string, args ...any) ([]
 	return out, nil
 }
 
-// Samples returns a problem's straight-shot samples (strong, then weak, by
-// sample index). Pass problemID "" for every problem's.
+// Samples returns a problem's straight-shot samples (stage strong, then
+// weak, by sample index). Pass problemID "" for every problem's.
 func (s *Store) Samples(ctx context.Context, problemID string) ([]Sample, error) {
 	if problemID == "" {
-		return s.querySamples(ctx, `stage != 'continue'`)
+		return s.querySamples(ctx, `stage IN ('strong', 'weak')`)
 	}
-	return s.querySamples(ctx, `stage != 'continue' AND problem_id = ?`, problemID)
+	return s.querySamples(ctx, `stage IN ('strong', 'weak') AND problem_id = ?`, problemID)
+}
+
+// PerturbCalls returns the calls perturbers made for a problem (e.g. the
+// weak model's tries), by strategy and call number. Pass problemID "" for
+// every problem's.
+func (s *Store) PerturbCalls(ctx context.Context, problemID string) ([]Sample, error) {
+	if problemID == "" {
+		return s.querySamples(ctx, `stage = 'perturb'`)
+	}
+	return s.querySamples(ctx, `stage = 'perturb' AND problem_id = ?`, problemID)
 }
 
 // Continuations returns a problem's continuations by strategy and sample
