@@ -1,0 +1,171 @@
+// Package sqlitecache is a providers.CacheStore in SQLite (the pure-Go
+// modernc.org/sqlite driver, no cgo). Each completion is written as soon as
+// it returns, so a crash loses nothing and a rerun resumes from the cache;
+// the database uses WAL journaling and a busy timeout so several processes
+// and goroutines can read and write it at once.
+//
+// Open a database file with Open, or share an existing *sql.DB (a run
+// store's, say) with New. Rows hold the cache key, the completion as JSON,
+// the request as JSON for audit (requests carry no credentials), provider,
+// model and time of writing.
+package sqlitecache
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/rebound-lab/rebound/providers"
+)
+
+// BusyTimeout is how long a connection opened by Open waits for another
+// writer's lock before failing.
+const BusyTimeout = 30 * time.Second
+
+// Table is the name of the table the Store uses.
+const Table = "completion_cache"
+
+const schema = `CREATE TABLE IF NOT EXISTS ` + Table + ` (
+	key        TEXT PRIMARY KEY,
+	provider   TEXT NOT NULL,
+	model      TEXT NOT NULL,
+	completion TEXT NOT NULL,
+	request    TEXT,
+	created_at TEXT NOT NULL
+)`
+
+// Store is a providers.CacheStore in an SQLite database. The first
+// completion stored under a key wins; later Puts of the same key are
+// ignored, so a cached answer never changes. A Store is safe for concurrent
+// use, including by several Stores (or processes) on one file.
+type Store struct {
+	db    *sql.DB
+	owned bool
+	get   *sql.Stmt
+	put   *sql.Stmt
+}
+
+var _ providers.CacheStore = (*Store)(nil)
+
+// Open opens (creating if needed) the SQLite database at path with WAL
+// journaling, synchronous=NORMAL and a BusyTimeout busy timeout on every
+// connection, and prepares the cache table. Close the Store to close the
+// database.
+func Open(path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlitecache: empty database path")
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlitecache: open %s: %w", path, err)
+	}
+	s, err := newStore(context.Background(), db, true)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlitecache: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// New uses an already open SQLite database, creating the cache table if
+// needed and switching the database to WAL journaling. The caller keeps
+// ownership of db: Close does not close it. Set a busy timeout in db's DSN
+// (e.g. "_pragma=busy_timeout(30000)") when other connections write too.
+func New(db *sql.DB) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlitecache: nil *sql.DB")
+	}
+	s, err := newStore(context.Background(), db, false)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitecache: %w", err)
+	}
+	return s, nil
+}
+
+func newStore(ctx context.Context, db *sql.DB, owned bool) (*Store, error) {
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+		return nil, fmt.Errorf("set WAL journal mode: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return nil, fmt.Errorf("create table %s: %w", Table, err)
+	}
+	s := &Store{db: db, owned: owned}
+	var err error
+	if s.get, err = db.PrepareContext(ctx, `SELECT completion FROM `+Table+` WHERE key = ?`); err != nil {
+		return nil, fmt.Errorf("prepare get: %w", err)
+	}
+	if s.put, err = db.PrepareContext(ctx, `INSERT INTO `+Table+` (key, provider, model, completion, request, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`); err != nil {
+		s.get.Close()
+		return nil, fmt.Errorf("prepare put: %w", err)
+	}
+	return s, nil
+}
+
+// Get returns the completion stored under key.
+func (s *Store) Get(ctx context.Context, key string) (providers.Completion, bool, error) {
+	var raw []byte
+	err := s.get.QueryRowContext(ctx, key).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return providers.Completion{}, false, nil
+	}
+	if err != nil {
+		return providers.Completion{}, false, fmt.Errorf("sqlitecache: get %s: %w", key, err)
+	}
+	var c providers.Completion
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return providers.Completion{}, false, fmt.Errorf("sqlitecache: %s row %s: completion: %w", Table, key, err)
+	}
+	return c, true, nil
+}
+
+// Put stores c (and req, for audit) under key unless the key is already
+// stored. The row is committed before Put returns.
+func (s *Store) Put(ctx context.Context, key string, req providers.Request, c providers.Completion) error {
+	cj, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("sqlitecache: put %s: completion: %w", key, err)
+	}
+	var rj any
+	if b, err := json.Marshal(req); err == nil {
+		rj = string(b)
+	} // a request JSON cannot encode is still cached, without its audit copy
+	model := c.Model
+	if model == "" {
+		model = req.Model
+	}
+	if _, err := s.put.ExecContext(ctx, key, c.Provider, model, string(cj), rj, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("sqlitecache: put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Len returns the number of cached completions.
+func (s *Store) Len(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+Table).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlitecache: count: %w", err)
+	}
+	return n, nil
+}
+
+// Close releases the Store's statements and, if the Store was made by
+// Open, closes the database.
+func (s *Store) Close() error {
+	err := errors.Join(s.get.Close(), s.put.Close())
+	if s.owned {
+		err = errors.Join(err, s.db.Close())
+	}
+	return err
+}
