@@ -135,7 +135,7 @@ func TestCorruptRowsAreReportedWithTheirKey(t *testing.T) {
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
 	defer db.Close()
-	_, err = db.Exec("INSERT INTO "+sqlitecache.Table+" (key, provider, model, completion, created_at) VALUES ('bad', '', '', '{not json', '')")
+	_, err = db.Exec("INSERT INTO " + sqlitecache.Table + " (key, provider, model, completion, created_at) VALUES ('bad', '', '', '{not json', '')")
 	require.NoError(t, err)
 	_, _, err = s.Get(context.Background(), "bad")
 	require.Error(t, err)
