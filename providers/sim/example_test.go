@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/rebound-lab/rebound/dataset"
-	"github.com/rebound-lab/rebound/perturb"
 	"github.com/rebound-lab/rebound/providers"
 	"github.com/rebound-lab/rebound/providers/sim"
 )
@@ -29,7 +28,8 @@ func Example() {
 	// Continue it until one sample recovers.
 	for i := 0; ; i++ {
 		c, err := s.Complete(context.Background(), providers.Request{
-			Messages: perturb.Prompt(p),
+			// The experiment sends perturb.Prompt(p); the bare question works too.
+			Messages: []providers.Message{{Role: providers.RoleUser, Content: p.Question}},
 			Prefill:  prefix,
 			Sample:   i,
 		})

@@ -24,15 +24,18 @@ func goldSteps(solution string) []string {
 	}
 	s = unbox(strings.Join(lines, "\n"))
 	// Without LaTeX commands a '$' is a currency sign (GSM8K), not math.
-	raw := splitSentences(s, strings.Contains(s, `\`))
+	latex := strings.Contains(s, `\`)
+	raw := splitSentences(s, latex)
 	steps := make([]string, 0, len(raw))
 	for _, st := range raw {
 		st = strings.Join(strings.Fields(st), " ")
 		if st == "" {
 			continue
 		}
-		// A lead-in such as "Therefore," belongs with the display that follows.
-		if n := len(steps); n > 0 && (strings.HasSuffix(steps[n-1], ",") || strings.HasSuffix(steps[n-1], ":")) {
+		// A lead-in such as "Therefore," belongs with what follows, and a
+		// display belongs with the sentence it continues.
+		display := latex && (strings.HasPrefix(st, `\[`) || strings.HasPrefix(st, "$$") || strings.HasPrefix(st, `\begin`))
+		if n := len(steps); n > 0 && (display || strings.HasSuffix(steps[n-1], ",") || strings.HasSuffix(steps[n-1], ":")) {
 			steps[n-1] += " " + st
 			continue
 		}
@@ -159,6 +162,12 @@ func splitSentences(s string, latex bool) []string {
 			}
 			if !inDouble {
 				inDollar = !inDollar
+				// "$x = 2.$ Then": a sentence that ends inside inline math.
+				if !inDollar && i > 0 && s[i-1] == '.' && sentenceFollows(s, i+1) {
+					cur.WriteByte(c)
+					flush()
+					continue
+				}
 			}
 		case c == '\n':
 			if inMath() {
@@ -167,20 +176,18 @@ func splitSentences(s string, latex bool) []string {
 				flush()
 			}
 			continue
+		case (c == '.' || c == '?' || c == '!') && !latex && i+1 < len(s) && s[i+1] == '$' && sentenceFollows(s, i+2):
+			// "$a = 1.$ Hence" with '$' as plain text.
+			cur.WriteString(s[i : i+2])
+			flush()
+			i++
+			continue
 		case (c == '.' || c == '?' || c == '!') && !inMath():
 			// Sentence end: punctuation, spaces, then an upper-case letter.
-			j := i + 1
-			for j < len(s) && s[j] == ' ' {
-				j++
-			}
-			if j > i+1 && j < len(s) {
-				r, _ := utf8.DecodeRuneInString(s[j:])
-				if unicode.IsUpper(r) {
-					cur.WriteByte(c)
-					flush()
-					i = j - 1
-					continue
-				}
+			if sentenceFollows(s, i+1) {
+				cur.WriteByte(c)
+				flush()
+				continue
 			}
 		}
 		cur.WriteByte(c)
@@ -336,3 +343,17 @@ func wrongAnswer(gold string, delta int) string {
 }
 
 func isInfNaN(f float64) bool { return f != f || f > 1e300 || f < -1e300 }
+
+// sentenceFollows reports whether s[i:] is one or more spaces and then an
+// upper-case letter: the start of a new sentence.
+func sentenceFollows(s string, i int) bool {
+	j := i
+	for j < len(s) && s[j] == ' ' {
+		j++
+	}
+	if j == i || j >= len(s) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(s[j:])
+	return unicode.IsUpper(r)
+}
