@@ -313,7 +313,7 @@ func (c *Client) wrapErr(ctx context.Context, req providers.Request, model strin
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &syn) || errors.As(err, &typ) {
-		return &providers.APIError{Provider: c.preset.Name, Model: model, StatusCode: http.StatusOK, Type: "invalid_response", Message: err.Error(), Retryable: true, Err: err}
+		return wire.BadShape(c.preset.Name, model, http.StatusOK, nil, err)
 	}
 	return fmt.Errorf("openai: %s %s: %w", c.preset.Name, model, err)
 }

@@ -289,3 +289,18 @@ func MarkPrefillUnsupported(e *providers.APIError) {
 	e.Retryable = false
 	e.Err = providers.ErrPrefillUnsupported
 }
+
+// BadShape is the error for a 2xx body that is valid JSON of the wrong shape
+// (e.g. a field of the wrong type): retryable, as a faulty upstream reply.
+func BadShape(provider, model string, status int, h http.Header, cause error) *providers.APIError {
+	return &providers.APIError{
+		Provider:   provider,
+		Model:      model,
+		StatusCode: status,
+		Type:       "invalid_response",
+		Message:    "unexpected response shape: " + cause.Error(),
+		Retryable:  true,
+		Err:        cause,
+		Header:     KeepHeaders(h),
+	}
+}
