@@ -251,6 +251,7 @@ func TestWrongAnswerDiffers(t *testing.T) {
 		{"\\frac{14}{3}", "\\frac{17}{3}"},
 		{"p - q", "p - q+1"},
 		{"(C)", "(D)"},
+		{"\\text{(E)}", "\\text{(A)}"},
 		{"E", "A"},
 	}
 	for _, tt := range tests {

@@ -23,6 +23,9 @@ func goldSteps(solution string) []string {
 		lines = append(lines, l)
 	}
 	s = unbox(strings.Join(lines, "\n"))
+	// "our final answer is $8000$" mid-solution would be read as the final
+	// answer by verifiers; only the closing line may say so.
+	s = finalAnswerPhrase.Replace(s)
 	// Without LaTeX commands a '$' is a currency sign (GSM8K), not math.
 	latex := strings.Contains(s, `\`)
 	raw := splitSentences(s, latex)
@@ -43,6 +46,8 @@ func goldSteps(solution string) []string {
 	}
 	return steps
 }
+
+var finalAnswerPhrase = strings.NewReplacer("final answer", "result", "Final answer", "Result", "Final Answer", "Result", "FINAL ANSWER", "RESULT")
 
 // stripAnnotations removes GSM8K calculator annotations "<<48/2=24>>".
 func stripAnnotations(s string) string {
@@ -333,8 +338,11 @@ func wrongAnswer(gold string, delta int) string {
 	if len(g) == 1 && g[0] >= 'A' && g[0] <= 'E' {
 		return string('A' + (g[0]-'A'+1)%5)
 	}
-	if strings.HasPrefix(g, "(") && len(g) == 3 && g[2] == ')' && g[1] >= 'A' && g[1] <= 'E' {
-		return "(" + string('A'+(g[1]-'A'+1)%5) + ")"
+	// A choice letter "(C)", also inside \text{...}: move to the next one.
+	for i := 0; i+2 < len(g); i++ {
+		if g[i] == '(' && g[i+1] >= 'A' && g[i+1] <= 'E' && g[i+2] == ')' {
+			return g[:i+1] + string('A'+(g[i+1]-'A'+1)%5) + g[i+2:]
+		}
 	}
 	if g == "" {
 		return strconv.Itoa(absInt(delta))
