@@ -136,6 +136,9 @@ type Completion struct {
 	// PrefillMethod records how Request.Prefill was continued (PrefillNone
 	// when there was none).
 	PrefillMethod PrefillMethod `json:"prefill_method,omitempty"`
+	// PrefillEchoed reports that the server's reply repeated the prefill
+	// (Mistral does, some routers do) and the adapter stripped it from Text.
+	PrefillEchoed bool `json:"prefill_echoed,omitempty"`
 	// Latency is the wall time of the call (0 for a cache hit).
 	Latency time.Duration `json:"latency_ns"`
 	// Cached reports that the completion came from a cache and cost nothing.

@@ -315,10 +315,11 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 	}
 	switch method {
 	case providers.PrefillAssistantMessage:
-		t, _ := providers.StripEcho(sentPrefill, out.Text)
+		var t string
+		t, out.PrefillEchoed = providers.StripEcho(sentPrefill, out.Text)
 		out.Text = spliceWhitespace(trailingWS, t)
 	case providers.PrefillInstructed:
-		out.Text, _ = providers.StripEcho(req.Prefill, out.Text)
+		out.Text, out.PrefillEchoed = providers.StripEcho(req.Prefill, out.Text)
 	}
 	return out, nil
 }

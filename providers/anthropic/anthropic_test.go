@@ -113,6 +113,7 @@ func TestNativePrefillSendsTrimmedAssistantMessageAndSplicesWhitespace(t *testin
 	assert.Equal(t, map[string]any{"role": "assistant", "content": "Step 1: 2+2 = 4\nStep 2: 4*3 ="}, msgs[1], "trailing whitespace trimmed")
 
 	assert.Equal(t, "12\nThe answer is 12.", got.Text, "the re-emitted space is spliced out")
+	assert.False(t, got.PrefillEchoed)
 	assert.Equal(t, providers.PrefillAssistantMessage, got.PrefillMethod)
 	assert.Equal(t, "anthropic", got.Provider)
 	assert.Equal(t, model, got.Model)
@@ -150,6 +151,7 @@ func TestInstructedPrefillIsAUserTurn(t *testing.T) {
 	assert.Contains(t, last["content"], "Step 2: 4*3 = ")
 	assert.Equal(t, providers.PrefillInstructed, got.PrefillMethod)
 	assert.Equal(t, "12", got.Text, "an echoed prefix is stripped")
+	assert.True(t, got.PrefillEchoed)
 }
 
 func TestUnsupportedRequestsFailBeforeSending(t *testing.T) {

@@ -254,7 +254,7 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 	}
 	out.Latency = time.Since(start)
 	if method != providers.PrefillNone {
-		text, _ = providers.StripEcho(req.Prefill, text)
+		text, out.PrefillEchoed = providers.StripEcho(req.Prefill, text)
 	}
 	out.Text = text
 	out.FinishReason = finish

@@ -210,6 +210,7 @@ func TestEveryPresetAndDialectSendsTheExactRequest(t *testing.T) {
 					}
 				}
 				assert.Equal(t, continuation, got.Text, "the text is the continuation only")
+				assert.Equal(t, p.Name == "mistral", got.PrefillEchoed, "only Mistral's reply echoed the prefix")
 				assert.Equal(t, want, got.PrefillMethod)
 				assert.Equal(t, p.Name, got.Provider)
 				assert.Equal(t, model, got.Model)
@@ -309,6 +310,7 @@ func TestEchoedPrefixIsStrippedWhateverTheServer(t *testing.T) {
 	got, err := c.Complete(context.Background(), providers.Request{Messages: testMsgs, Prefill: testPrefill})
 	require.NoError(t, err)
 	assert.Equal(t, continuation, got.Text)
+	assert.True(t, got.PrefillEchoed)
 }
 
 func TestCustomHeadersAndHTTPClientAreUsed(t *testing.T) {
