@@ -11,6 +11,7 @@ import (
 	"github.com/rebound-lab/rebound/difficulty"
 	"github.com/rebound-lab/rebound/perturb"
 	"github.com/rebound-lab/rebound/providers"
+	"github.com/rebound-lab/rebound/providers/sqlitecache"
 	"github.com/rebound-lab/rebound/verify"
 )
 
@@ -94,10 +95,13 @@ type Config struct {
 	Retry providers.RetryPolicy `json:"-"`
 	// Seed seeds the perturbers' choices.
 	Seed int64 `json:"seed"`
-	// Cache, if set, wraps each completer with a completion cache (e.g.
-	// providers.Cache over providers/sqlitecache on Store.DB()), outside
-	// the budget so hits cost nothing. Called once per model.
+	// Cache builds the completion cache wrapped around each model, outside
+	// the budget so hits cost nothing; nil means SQLiteCache (the cache
+	// lives in run.db). It is called once per model.
 	Cache func(st *Store) (providers.Middleware, error) `json:"-"`
+	// NoCache turns the completion cache off (finished rows are still
+	// reused on resume, but a perturber's calls would be repeated).
+	NoCache bool `json:"no_cache,omitempty"`
 	// Progress hears about every finished item of every stage.
 	Progress func(Event) `json:"-"`
 }
@@ -247,8 +251,12 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter) (strong, w
 	chain := func(c providers.Completer) (providers.Completer, error) {
 		var mws []providers.Middleware
 		mws = append(mws, meter.Middleware())
-		if cfg.Cache != nil {
-			mw, err := cfg.Cache(st)
+		if !cfg.NoCache {
+			mk := cfg.Cache
+			if mk == nil {
+				mk = SQLiteCache
+			}
+			mw, err := mk(st)
 			if err != nil {
 				return nil, fmt.Errorf("recovery: cache: %w", err)
 			}
@@ -358,6 +366,26 @@ func (cfg *Config) perturber(name string, m Models) (perturb.Perturber, error) {
 		return &l, nil
 	}
 	return nil, fmt.Errorf("%w: unknown strategy %q", ErrConfig, name)
+}
+
+// SQLiteCache is the default Config.Cache: providers.Cache over a
+// providers/sqlitecache store in the run's own database, so a rerun never
+// pays for a call twice. A completion is stored even if ctx is cancelled
+// the moment it arrives.
+func SQLiteCache(st *Store) (providers.Middleware, error) {
+	cs, err := sqlitecache.New(st.DB())
+	if err != nil {
+		return nil, err
+	}
+	return providers.Cache(detachedPuts{cs}), nil
+}
+
+// detachedPuts stores a paid completion even when the caller's context is
+// cancelled just as it arrives.
+type detachedPuts struct{ providers.CacheStore }
+
+func (d detachedPuts) Put(ctx context.Context, key string, req providers.Request, c providers.Completion) error {
+	return d.CacheStore.Put(context.WithoutCancel(ctx), key, req, c)
 }
 
 // spentUSD sums the dollars of every paid (non-cached) call in the store.
