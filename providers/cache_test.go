@@ -195,3 +195,33 @@ func TestCacheStoreFailuresAreReported(t *testing.T) {
 	assert.ErrorIs(t, err, boom)
 	assert.Equal(t, "paid", got.Text, "the paid completion is returned with the error")
 }
+
+func FuzzCacheKey(f *testing.F) {
+	f.Add("openai", "", "gpt-4o", "user", "2+2?", "Step 1:", 0.7, 256, "\n", int64(1), 0, "k", "v")
+	f.Add("", "http://x", "", "", "", "", 0.0, 0, "", int64(0), -1, "", "")
+	f.Fuzz(func(t *testing.T, provider, baseURL, model, role, content, prefill string, temp float64, maxTokens int, stop string, seed int64, sample int, ek, ev string) {
+		ep := providers.Endpoint{Provider: provider, BaseURL: baseURL}
+		req := providers.Request{
+			Model: model, Messages: []providers.Message{{Role: role, Content: content}}, Prefill: prefill,
+			Temperature: providers.Float(temp), MaxTokens: maxTokens, Stop: []string{stop}, Seed: providers.Int64(seed),
+			Sample: sample, Extra: map[string]any{ek: ev},
+		}
+		k := providers.CacheKey(ep, req)
+		if len(k) != len("v1:")+64 || k[:3] != "v1:" {
+			t.Fatalf("malformed key %q", k)
+		}
+		if k2 := providers.CacheKey(ep, req); k2 != k {
+			t.Fatalf("unstable key: %s vs %s", k, k2)
+		}
+		other := req
+		other.Sample = sample + 1
+		if providers.CacheKey(ep, other) == k {
+			t.Fatal("samples collide")
+		}
+		other = req
+		other.Temperature = nil
+		if providers.CacheKey(ep, other) == k {
+			t.Fatal("unset temperature collides with a set one")
+		}
+	})
+}
