@@ -60,7 +60,7 @@ func extract(s string, isRef bool) (string, string) {
 	if a, ok := mathSpansOnly(t); ok {
 		return a, SourceWhole
 	}
-	if isRef && len(t) <= 200 && looksLikeAnswer(t) && !parses(t) {
+	if isRef && len(t) <= 200 && strings.ContainsAny(t, " :") && looksLikeAnswer(t) && !parses(t) {
 		if a, src := lastMathOrNumber(t); src != SourceNone {
 			return a, src
 		}
@@ -90,11 +90,29 @@ func firstLine(s string) string {
 	return s
 }
 
-// indexFold is a case-insensitive strings.LastIndex for ASCII needles.
+// lastIndexFold is a case-insensitive strings.LastIndex for lower-case
+// ASCII needles.
 func lastIndexFold(s, needle string) int {
 	n := len(needle)
+	if n == 0 || len(s) < n {
+		return -1
+	}
+	c0 := needle[0]
 	for i := len(s) - n; i >= 0; i-- {
-		if strings.EqualFold(s[i:i+n], needle) {
+		if s[i]|0x20 != c0 {
+			continue
+		}
+		j := 1
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != needle[j] {
+				break
+			}
+		}
+		if j == n {
 			return i
 		}
 	}

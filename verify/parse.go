@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -629,6 +630,12 @@ var funcs = map[string]string{
 }
 
 func numNode(s string) (*node, error) {
+	if len(s) <= 18 && allDigits(s) {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err == nil {
+			return &node{op: opNum, num: new(big.Rat).SetInt64(v), dec: -1, lit: s}, nil
+		}
+	}
 	r, ok := new(big.Rat).SetString(s)
 	if !ok {
 		return nil, &ParseError{Input: s, Msg: "bad number"}
