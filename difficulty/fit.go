@@ -34,14 +34,16 @@ var ErrNoData = errors.New("difficulty: no counts with n > 0 to fit")
 // Fitting on a few dozen problems is noisy; with fewer than ~50 prefer
 // DefaultPrior.
 func FitPrior(counts []Count) (Prior, error) {
-	var cs []Count
+	// Problems with equal (k, n) contribute equal terms: weigh distinct
+	// counts by multiplicity (with n ≤ 10 there are at most 66 of them).
+	weight := map[Count]float64{}
 	for _, c := range counts {
 		checkCounts(c.K, c.N)
 		if c.N > 0 {
-			cs = append(cs, c)
+			weight[c]++
 		}
 	}
-	if len(cs) == 0 {
+	if len(weight) == 0 {
 		return Prior{}, ErrNoData
 	}
 	toParam := func(x float64) float64 {
@@ -51,8 +53,8 @@ func FitPrior(counts []Count) (Prior, error) {
 		a, b := toParam(x[0]), toParam(x[1])
 		lbAB := lbeta(a, b)
 		ll := 0.0
-		for _, c := range cs {
-			ll += lbeta(a+float64(c.K), b+float64(c.N-c.K)) - lbAB
+		for c, w := range weight {
+			ll += w * (lbeta(a+float64(c.K), b+float64(c.N-c.K)) - lbAB)
 		}
 		return -ll
 	}

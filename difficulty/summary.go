@@ -59,7 +59,7 @@ func Summarize(rates []float64) Summary {
 			continue
 		}
 		xs = append(xs, r)
-		i := min(int(r*HistogramBins), HistogramBins-1)
+		i := min(int(r*HistogramBins+1e-9), HistogramBins-1) // 1e-9: 0.3 lands in [0.3, 0.4)
 		s.Histogram[i].Count++
 		if r == 0 {
 			s.AtZero++
