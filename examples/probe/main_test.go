@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestProbeEveryDialectOfAPreset runs the command against a local vLLM-like
+// server that honours continue_final_message but ignores a bare trailing
+// assistant message, as real template-less servers do.
+func TestProbeEveryDialectOfAPreset(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		var body struct {
+			Messages []struct{ Role, Content string } `json:"messages"`
+			Continue bool                             `json:"continue_final_message"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &body))
+		q := body.Messages[0].Content
+		var text string
+		switch {
+		case body.Continue && strings.HasPrefix(q, "Count"):
+			text = " 18, 19"
+		case body.Continue && strings.HasPrefix(q, "List"):
+			text = " 24, 26"
+		case body.Continue:
+			text = "ly warm."
+		case strings.HasPrefix(q, "Count"):
+			text = "1, 2, 3"
+		case strings.HasPrefix(q, "List"):
+			text = "2, 4, 6"
+		default:
+			text = "Sunny."
+		}
+		b, _ := json.Marshal(text)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":%s},"finish_reason":"length"}],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}`, b)
+	}))
+	defer srv.Close()
+	t.Setenv("VLLM_BASE_URL", srv.URL+"/v1")
+	var out bytes.Buffer
+	require.NoError(t, run([]string{"-model", "vllm:Qwen/Qwen2.5-7B-Instruct"}, &out))
+	lines := out.String()
+	assert.Contains(t, lines, "continue_final_message   honoured (3/3 canaries continued in place)")
+	assert.Contains(t, lines, "assistant_message        ignored (3/3 canaries restarted instead of continuing)")
+	assert.Contains(t, lines, "instructed               ignored")
+
+	out.Reset()
+	require.NoError(t, run([]string{"-model", "vllm:m", "-json"}, &out))
+	dec := json.NewDecoder(&out)
+	var verdicts []string
+	for dec.More() {
+		var r struct{ Dialect, Verdict string }
+		require.NoError(t, dec.Decode(&r))
+		verdicts = append(verdicts, r.Dialect+"="+r.Verdict)
+	}
+	assert.Equal(t, []string{"continue_final_message=honoured", "assistant_message=ignored", "instructed=ignored"}, verdicts)
+}
+
+func TestProbeNeedsAModel(t *testing.T) {
+	err := run(nil, io.Discard)
+	assert.ErrorContains(t, err, "-model is required")
+	err = run([]string{"-model", "nosuch:x"}, io.Discard)
+	assert.ErrorContains(t, err, `unknown provider "nosuch"`)
+}
