@@ -45,8 +45,8 @@ type InjectError struct {
 var _ Perturber = (*InjectError)(nil)
 
 var (
-	annotation = regexp.MustCompile(`<<[^<>]*=\s*(-?[0-9][0-9,]*(?:\.[0-9]+)?)\s*>>(-?[0-9][0-9,]*(?:\.[0-9]+)?)?`)
-	afterEqual = regexp.MustCompile(`=\s*(?:\\?\$\s*)?(-?[0-9][0-9,]*(?:\.[0-9]+)?)`)
+	annotation = regexp.MustCompile(`<<[^<>]*=\s*(-?[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?)\s*>>(-?[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?)?`)
+	afterEqual = regexp.MustCompile(`=\s*(?:\\?\$\s*)?(-?[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?)`)
 )
 
 // edit is one byte-range replacement.
@@ -64,11 +64,30 @@ func resultSpans(s string) []edit {
 		return spans
 	}
 	ms := afterEqual.FindAllStringSubmatchIndex(s, -1)
-	if len(ms) == 0 {
-		return nil
+	for i := len(ms) - 1; i >= 0; i-- {
+		if m := ms[i]; standsAlone(s, m[3]) {
+			return []edit{{m[2], m[3]}}
+		}
 	}
-	m := ms[len(ms)-1]
-	return []edit{{m[2], m[3]}}
+	return nil
+}
+
+// standsAlone reports whether the number ending at s[end] is a whole
+// value, not the start of a product, power or variable ("2x", "2^3",
+// "2\cdot 3", "3(x+1)").
+func standsAlone(s string, end int) bool {
+	if end >= len(s) {
+		return true
+	}
+	c := s[end]
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '^', c == '_', c == '{', c == '(':
+		return false
+	case c == '\\' && end+1 < len(s):
+		n := s[end+1]
+		return !(n >= 'a' && n <= 'z' || n >= 'A' && n <= 'Z')
+	}
+	return true
 }
 
 // Perturb corrupts one step of p's correct trace and cuts after it; see

@@ -456,11 +456,39 @@ var finalAnswer = regexp.MustCompile(`\\boxed|\\fbox|####|(?i:the\s+(?:final\s+)
 // HasFinalAnswer reports whether s contains a final-answer statement:
 // \boxed or \fbox, "####", "The answer is", "final answer", or a line of the
 // form "A: …", "Answer: …" or "# Answer". A Prefix must never contain one.
-func HasFinalAnswer(s string) bool { return finalAnswer.MatchString(s) }
+func HasFinalAnswer(s string) bool { return mayHaveFinalAnswer(s) && finalAnswer.MatchString(s) }
+
+// mayHaveFinalAnswer is a cheap filter: false means finalAnswer cannot
+// match s.
+func mayHaveFinalAnswer(s string) bool {
+	return strings.Contains(s, `\boxed`) || strings.Contains(s, `\fbox`) ||
+		strings.Contains(s, "####") || strings.Contains(s, "A:") || containsFold(s, "answer")
+}
+
+// containsFold reports whether s contains the lower-case ASCII word w in
+// any letter case.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if s[i]|0x20 != w[0] {
+			continue
+		}
+		j := 1
+		for j < len(w) && s[i+j]|0x20 == w[j] {
+			j++
+		}
+		if j == len(w) {
+			return true
+		}
+	}
+	return false
+}
 
 // FinalAnswerIndex returns the byte offset of the first final-answer
 // statement in s, or -1.
 func FinalAnswerIndex(s string) int {
+	if !mayHaveFinalAnswer(s) {
+		return -1
+	}
 	loc := finalAnswer.FindStringIndex(s)
 	if loc == nil {
 		return -1
