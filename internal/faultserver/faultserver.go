@@ -315,6 +315,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-h.closing:
+			abort(w)
 		}
 		return
 	case Reset:
@@ -322,6 +323,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.sleep(r.Context(), h.cfg.Latency) {
+		abort(w) // never an empty 200
 		return
 	}
 	ra := h.cfg.RetryAfter
@@ -507,8 +509,19 @@ func (h *Handler) reset(w http.ResponseWriter) {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
-	_ = conn.Close()
 	h.count(func(s *Stats) { s.Resets++ })
+	_ = conn.Close()
+}
+
+// abort drops the connection without a response.
+func abort(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 func (h *Handler) writeError(w http.ResponseWriter, status int, typ, code, msg string, retryAfter time.Duration) {
