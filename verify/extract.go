@@ -243,8 +243,10 @@ func boxes(s string) []boxSpan {
 			}
 			if q > p {
 				out = append(out, boxSpan{s[p:q], start, q})
+				i = q
+			} else {
+				i = p
 			}
-			i = p
 			if i >= len(s) {
 				return out
 			}

@@ -1,0 +1,89 @@
+package verify
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+var fuzzSeeds = []string{
+	"18", "#### 18", "The answer is 18.", "\\boxed{\\frac{1}{2}}", "$x \\in [-2,7]$",
+	"\\left( 3, \\frac{\\pi}{2} \\right)", "1 \\pm \\sqrt{19}", "\\{1\\pm\\sqrt{5},-2\\}",
+	"\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "9^{9^{9^9}}", "10,\\!080", "1 000",
+	"(-\\infty, 2) \\cup (3, \\infty)", "x^5 - x^4 + x^3", "\\text{(B)}", "15\\mbox{ cm}^2",
+	"final answer is $9999$, \\boxed{1}", "\\boxed{1} and \\boxed{2}", "A: 7", "**36**",
+	"S_{MBCN}:S=7:32", "p=5,q=2;p=7,q=2", "\\sqrt[3]{-8}", "\\binom{10}{3}", "100!", "\\log_2 8",
+	"\\boxed{", "}}}{{{", "$$", "\\frac", "((((", "2,74", "-.5e3", "\\\\frac{1}{2}",
+}
+
+// FuzzExtract checks that extraction never panics and returns a substring-like
+// answer with a known source.
+func FuzzExtract(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	sources := map[string]bool{SourceFinalAnswer: true, SourceBoxed: true, SourceHashes: true, SourceAnswerIs: true,
+		SourceALine: true, SourceBold: true, SourceWhole: true, SourceMath: true, SourceNumber: true, SourceNone: true}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, src := Extract(s)
+		if !sources[src] {
+			t.Fatalf("unknown source %q", src)
+		}
+		if src == SourceNone && a != "" {
+			t.Fatalf("source none with answer %q", a)
+		}
+		if len(a) > len(s)+2*len(s)/1+8 {
+			t.Fatalf("answer longer than input: %d > %d", len(a), len(s))
+		}
+	})
+}
+
+// FuzzParse checks that normalization and parsing never panic, that parsed
+// trees evaluate without panicking, and that every parsed answer equals
+// itself.
+func FuzzParse(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseMath(normalize(s))
+		if err != nil {
+			return
+		}
+		exact(n)
+		approx(n, pointEnv(map[string]bool{"x": true}, 0))
+		c := &comparer{}
+		if !c.equal(n, n, 0) {
+			t.Fatalf("%q does not equal itself", s)
+		}
+	})
+}
+
+// FuzzVerify checks Verify on arbitrary pairs: no panic, no error, a method
+// and a reason, and an answer always equals itself when boxed.
+func FuzzVerify(f *testing.F) {
+	for i, s := range fuzzSeeds {
+		f.Add(s, fuzzSeeds[(i+3)%len(fuzzSeeds)])
+	}
+	m := NewMath()
+	f.Fuzz(func(t *testing.T, ref, resp string) {
+		v, err := m.Verify(context.Background(), ref, resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Method == "" || v.Reason == "" {
+			t.Fatalf("empty method or reason: %+v", v)
+		}
+		if !utf8.ValidString(ref) || strings.ContainsAny(ref, "{}$\\#*:\n") || strings.TrimSpace(ref) == "" {
+			return
+		}
+		if _, err := parseMath(normalize(ref)); err != nil {
+			return
+		}
+		self, _ := m.Verify(context.Background(), ref, "\\boxed{"+ref+"}")
+		if !self.Correct {
+			t.Fatalf("boxed %q does not verify against itself: %s", ref, self.Reason)
+		}
+	})
+}
