@@ -258,3 +258,29 @@ func logFalsePositives(t *testing.T, fps []string) {
 		t.Logf("false positives %3d× %s e.g. %s", n, k, firstChars(example[k], 160))
 	}
 }
+
+// FuzzDetectRestart checks the heuristic's invariants on arbitrary text: it
+// never panics, an empty prefix or continuation is never a restart, and a
+// restart always says why.
+func FuzzDetectRestart(f *testing.F) {
+	f.Add("What is 2+2?", "Step 1: 2+2 = 4\n", "Step 2: so 4.")
+	f.Add("Q", "Let's solve\n", "Let's solve this step by step.")
+	f.Add("A long question with many words in it to restate here", "x = 1\n", "A long question with many words in it to restate")
+	f.Add("", "Step 3: 1+1=2\n", "Step 1: 1+1=2")
+	f.Add("$\\frac{1}{2}$", "[asy] draw", "\\[ x \\]")
+	f.Fuzz(func(t *testing.T, q, p, c string) {
+		r := DetectRestart(q, p, c)
+		if r.Restarted && r.Reason == "" {
+			t.Fatal("restart without a reason")
+		}
+		if !r.Restarted && r.Reason != "" {
+			t.Fatal("reason without a restart")
+		}
+		if DetectRestart(q, "", c).Restarted || DetectRestart(q, p, "").Restarted {
+			t.Fatal("empty prefix or continuation flagged")
+		}
+		if got, _ := StripEcho(p, p+c); p != "" && got != c {
+			t.Fatalf("StripEcho(p, p+c) = %q, want %q", got, c)
+		}
+	})
+}
