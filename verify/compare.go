@@ -92,7 +92,7 @@ func (c *comparer) equal(a, b *node, depth int) bool {
 			return false
 		}
 		return c.set(MethodSet, c.unordered(a.kids, b.kids, depth))
-	case a.op == opMatrix || b.op == opMatrix:
+	case a.op == opMatrix || b.op == opMatrix || hasMatrix(a) || hasMatrix(b):
 		return c.matrixEqual(a, b, depth)
 	case a.op == opSeq && b.op == opSeq:
 		return c.seqEqual(a, b, depth)
@@ -133,6 +133,12 @@ func (c *comparer) seqEqual(a, b *node, depth int) bool {
 }
 
 func (c *comparer) matrixEqual(a, b *node, depth int) bool {
+	if m := matrixValue(a, 0); m != nil && a.op != opMatrix {
+		a = m
+	}
+	if m := matrixValue(b, 0); m != nil && b.op != opMatrix {
+		b = m
+	}
 	fa, ra := flattenMatrix(a)
 	fb, rb := flattenMatrix(b)
 	if fa == nil || fb == nil || len(fa) != len(fb) || (ra != rb && ra > 0 && rb > 0 && a.op == opMatrix && b.op == opMatrix) {
@@ -663,4 +669,130 @@ func hasSymbols(n *node) bool {
 	m := map[string]bool{}
 	symbols(n, m)
 	return len(m) > 0
+}
+
+func hasMatrix(n *node) bool {
+	if n.op == opMatrix {
+		return true
+	}
+	if n.op != opAdd && n.op != opMul && n.op != opNeg {
+		return false
+	}
+	for _, k := range n.kids {
+		if hasMatrix(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// matrixValue evaluates sums, negations and products of matrices (and
+// scalar multiples) into a matrix of entry expressions; nil if n is not such
+// an expression or the shapes do not fit.
+func matrixValue(n *node, depth int) *node {
+	if depth > 20 {
+		return nil
+	}
+	switch n.op {
+	case opMatrix:
+		if len(n.kids) == 0 {
+			return nil
+		}
+		cols := -1
+		for _, r := range n.kids {
+			if cols >= 0 && len(r.kids) != cols {
+				return nil
+			}
+			cols = len(r.kids)
+		}
+		if cols == 0 {
+			return nil
+		}
+		return n
+	case opNeg:
+		m := matrixValue(n.kids[0], depth+1)
+		if m == nil {
+			return nil
+		}
+		return mapEntries(m, func(e *node) *node { return &node{op: opNeg, kids: []*node{e}} })
+	case opAdd:
+		var acc *node
+		for _, k := range n.kids {
+			m := matrixValue(k, depth+1)
+			if m == nil {
+				return nil
+			}
+			if acc == nil {
+				acc = m
+				continue
+			}
+			if len(acc.kids) != len(m.kids) || len(acc.kids[0].kids) != len(m.kids[0].kids) {
+				return nil
+			}
+			out := &node{op: opMatrix}
+			for i, r := range acc.kids {
+				row := &node{op: opSeq}
+				for j, e := range r.kids {
+					row.kids = append(row.kids, &node{op: opAdd, kids: []*node{e, m.kids[i].kids[j]}})
+				}
+				out.kids = append(out.kids, row)
+			}
+			acc = out
+		}
+		return acc
+	case opMul:
+		var acc *node
+		var scalars []*node
+		for _, k := range n.kids {
+			if !hasMatrix(k) {
+				scalars = append(scalars, k)
+				continue
+			}
+			m := matrixValue(k, depth+1)
+			if m == nil {
+				return nil
+			}
+			if acc == nil {
+				acc = m
+				continue
+			}
+			inner := len(acc.kids[0].kids)
+			if inner != len(m.kids) || inner*len(acc.kids)*len(m.kids[0].kids) > maxSetProduct {
+				return nil
+			}
+			out := &node{op: opMatrix}
+			for i := range acc.kids {
+				row := &node{op: opSeq}
+				for j := range m.kids[0].kids {
+					sum := &node{op: opAdd}
+					for k := 0; k < inner; k++ {
+						sum.kids = append(sum.kids, &node{op: opMul, kids: []*node{acc.kids[i].kids[k], m.kids[k].kids[j]}})
+					}
+					row.kids = append(row.kids, sum)
+				}
+				out.kids = append(out.kids, row)
+			}
+			acc = out
+		}
+		if acc == nil {
+			return nil
+		}
+		if len(scalars) > 0 {
+			acc = mapEntries(acc, func(e *node) *node { return &node{op: opMul, kids: append(append([]*node{}, scalars...), e)} })
+		}
+		return acc
+	}
+	return nil
+}
+
+func mapEntries(m *node, f func(*node) *node) *node {
+	out := &node{op: opMatrix}
+	for _, r := range m.kids {
+		row := &node{op: opSeq}
+		for _, e := range r.kids {
+			row.kids = append(row.kids, f(e))
+		}
+		out.kids = append(out.kids, row)
+	}
+	return out
 }
