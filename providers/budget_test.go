@@ -39,7 +39,7 @@ func TestBudgetNeverExceedsTheCapUnder64Goroutines(t *testing.T) {
 		{"calls cost a fraction of their reservation", 137},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			const limit = 0.5
+			const limit = 5.0
 			b := providers.NewBudget(providers.BudgetConfig{LimitUSD: limit, Prices: acmePrices()})
 			prices := acmePrices()
 			price, _ := prices.Lookup("acme", "m")
