@@ -2,10 +2,8 @@ package perturb_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,26 +64,6 @@ func math500Problems(t testing.TB) []dataset.Problem {
 	return out
 }
 
-var (
-	boxedRe  = regexp.MustCompile(`\\boxed\{([^{}]*)\}`)
-	answerRe = regexp.MustCompile(`(?i)(?:the answer is|####|A:)\s*\$?\s*(-?[0-9][0-9,]*(?:\.[0-9]+)?)`)
-)
-
-// answerVerifier is a small stand-in for verify.Math: it compares the last
-// \boxed{…} (or "The answer is N", "#### N", "A: N") with the reference as
-// strings after dropping commas and spaces. Enough for scripted mock
-// answers.
-var answerVerifier = verify.VerifierFunc(func(ctx context.Context, ref, resp string) (verify.Verdict, error) {
-	if err := ctx.Err(); err != nil {
-		return verify.Verdict{}, err
-	}
-	var got string
-	if m := boxedRe.FindAllStringSubmatch(resp, -1); m != nil {
-		got = m[len(m)-1][1]
-	} else if m := answerRe.FindAllStringSubmatch(resp, -1); m != nil {
-		got = m[len(m)-1][1]
-	}
-	norm := func(s string) string { return strings.NewReplacer(",", "", " ", "").Replace(s) }
-	ok := got != "" && norm(got) == norm(ref)
-	return verify.Verdict{Correct: ok, Answer: got, Reference: ref, Method: "string"}, nil
-})
+// mathVerifier is the project's math verifier, used as the weak model's
+// judge in tests.
+var mathVerifier = verify.NewMath()

@@ -40,7 +40,7 @@ func weakScript(right func(sample int) bool, opts ...mock.Option) *mock.Complete
 func TestWeakModelStopsAtTheFirstWrongTrace(t *testing.T) {
 	price := providers.Price{InputPerM: 1, OutputPerM: 2}
 	c := weakScript(func(s int) bool { return s < 3 }, mock.WithTokenCounts(), mock.WithPrice(price))
-	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: answerVerifier, Cut: perturb.CutAt(2), Temperature: providers.Float(0.7), MaxTokens: 512}
+	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: mathVerifier, Cut: perturb.CutAt(2), Temperature: providers.Float(0.7), MaxTokens: 512}
 	p, err := w.Perturb(context.Background(), ducks)
 	require.NoError(t, err)
 
@@ -72,7 +72,7 @@ func TestWeakModelStopsAtTheFirstWrongTrace(t *testing.T) {
 
 func TestWeakModelTooEasyAfterTenTries(t *testing.T) {
 	c := weakScript(func(int) bool { return true }, mock.WithTokenCounts())
-	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: answerVerifier}
+	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: mathVerifier}
 	_, err := w.Perturb(context.Background(), ducks)
 	require.ErrorIs(t, err, perturb.ErrTooEasy)
 	assert.Equal(t, 10, c.Calls(), "the default cap is 10 tries")
@@ -90,7 +90,7 @@ func TestWeakModelTooEasyAfterTenTries(t *testing.T) {
 
 func TestWeakModelHonoursMaxTries(t *testing.T) {
 	c := weakScript(func(s int) bool { return s < 5 })
-	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: answerVerifier, MaxTries: 3}
+	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: mathVerifier, MaxTries: 3}
 	_, err := w.Perturb(context.Background(), ducks)
 	require.ErrorIs(t, err, perturb.ErrTooEasy)
 	assert.Equal(t, 3, c.Calls())
@@ -110,7 +110,7 @@ func TestWeakModelSkipsWrongTracesThatCannotBeCut(t *testing.T) {
 		}
 		return providers.Completion{Text: wrongTrace}, nil
 	})
-	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: answerVerifier}
+	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: mathVerifier}
 	p, err := w.Perturb(context.Background(), ducks)
 	require.NoError(t, err)
 	assert.Equal(t, "1", p.Meta["sample"])
@@ -126,7 +126,7 @@ func TestWeakModelSkipsWrongTracesThatCannotBeCut(t *testing.T) {
 
 func TestWeakModelPassesOnCompleterErrors(t *testing.T) {
 	c := mock.AlwaysFail(500)
-	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: answerVerifier}
+	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: mathVerifier}
 	_, err := w.Perturb(context.Background(), ducks)
 	var apiErr *providers.APIError
 	require.ErrorAs(t, err, &apiErr)
@@ -137,7 +137,7 @@ func TestWeakModelPassesOnCompleterErrors(t *testing.T) {
 }
 
 func TestWeakModelNeedsItsParts(t *testing.T) {
-	_, err := (&perturb.WeakModel{Model: "m", Verifier: answerVerifier}).Perturb(context.Background(), ducks)
+	_, err := (&perturb.WeakModel{Model: "m", Verifier: mathVerifier}).Perturb(context.Background(), ducks)
 	require.ErrorContains(t, err, "needs a Completer")
 }
 
@@ -148,7 +148,7 @@ func TestWeakModelHonoursCancellation(t *testing.T) {
 		once.Do(cancel) // cancelled during the first call
 		return providers.Completion{Text: rightTrace}, nil
 	})
-	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: answerVerifier}
+	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: mathVerifier}
 	_, err := w.Perturb(ctx, ducks)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.LessOrEqual(t, c.Calls(), 2)
@@ -178,8 +178,23 @@ func TestWeakModelConformsOnGSM8K(t *testing.T) {
 		}
 		return providers.Completion{Text: sol}, nil
 	}, mock.WithTokenCounts())
-	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: answerVerifier, Seed: 7}
+	w := &perturb.WeakModel{Completer: c, Model: "weak-1", Verifier: mathVerifier, Seed: 7}
 	require.NoError(t, perturbtest.TestPerturber(w, problems))
+	outcomes := map[string]int{}
+	for _, p := range problems {
+		pre, err := w.Perturb(context.Background(), p)
+		switch {
+		case err == nil:
+			outcomes["sample "+pre.Meta["sample"]]++
+		case errors.Is(err, perturb.ErrTooEasy):
+			outcomes["too easy"]++
+		default:
+			outcomes[err.Error()]++
+		}
+	}
+	// Of problems 1..40: odd ones fail on sample 0; even multiples of 3 on
+	// sample 4 (6, 12, …, 36); the other 14 are never wrong.
+	assert.Equal(t, map[string]int{"sample 0": 20, "sample 4": 6, "too easy": 14}, outcomes)
 }
 
 // sentinelOf returns the set-aside sentinel err wraps, or nil.
