@@ -85,8 +85,9 @@ func ptrString[T any](p *T) string {
 // key is CacheKey of the wrapped Completer's Endpoint (read once, when
 // wrapping) and the request. A hit is returned with Cached set, CostUSD 0
 // (CostKnown) and Latency 0, without calling the wrapped Completer; a miss
-// calls it and stores the completion before returning it. Errors are never
-// cached. A store failure is returned as an error; if the store fails to
+// calls it and stores the completion before returning it (with ctx's
+// cancellation detached, so a paid answer arriving just as the caller gives
+// up is still kept). Errors are never cached. A store failure is returned as an error; if the store fails to
 // save a completion that was paid for, the completion is returned together
 // with the error so it is not lost.
 //
@@ -129,7 +130,8 @@ func (c *cached) Complete(ctx context.Context, req Request) (Completion, error) 
 	}
 	stored := out
 	stored.Cached = false
-	if err := c.store.Put(ctx, key, req, stored); err != nil {
+	// The call is paid for: store it even if ctx is cancelled as it returns.
+	if err := c.store.Put(context.WithoutCancel(ctx), key, req, stored); err != nil {
 		return out, fmt.Errorf("providers: cache put: %w", err)
 	}
 	return out, nil

@@ -175,6 +175,29 @@ func TestCacheOutsideOtherMiddlewareStillSeesTheEndpoint(t *testing.T) {
 	assert.True(t, ok)
 }
 
+type ctxCheckingStore struct {
+	*providers.MemoryCache
+	putErr error
+}
+
+func (s *ctxCheckingStore) Put(ctx context.Context, key string, req providers.Request, c providers.Completion) error {
+	s.putErr = ctx.Err()
+	return s.MemoryCache.Put(ctx, key, req, c)
+}
+
+func TestCacheKeepsAPaidAnswerWhenTheCallerCancelsAsItArrives(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := mock.New(func(context.Context, providers.Request) (providers.Completion, error) {
+		cancel() // the caller gives up while the answer is on its way back
+		return providers.Completion{Text: "paid"}, nil
+	})
+	store := &ctxCheckingStore{MemoryCache: providers.NewMemoryCache()}
+	_, err := providers.Cache(store)(m).Complete(ctx, ask("q"))
+	require.NoError(t, err)
+	assert.NoError(t, store.putErr, "Put saw a cancelled context")
+	assert.Equal(t, 1, store.Len())
+}
+
 type brokenStore struct{ getErr, putErr error }
 
 func (b brokenStore) Get(context.Context, string) (providers.Completion, bool, error) {
