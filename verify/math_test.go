@@ -61,6 +61,7 @@ func TestMathDecidesTheseCases(t *testing.T) {
 		{"too few digits", "\\frac{1}{3}", "0.3", false},
 		{"mixed number", "1\\frac{4}{5}", "\\frac{9}{5}", true},
 		{"base subscript", "4210_{5}", "4210_5", true},
+		{"glued conjunction", "-2, 1", "x=1orx=-2", true},
 		{"no answer", "5", "I do not know.", false},
 		{"infinity", "\\infty", "\\boxed{\\infty}", true},
 		{"negative infinity differs", "\\infty", "\\boxed{-\\infty}", false},

@@ -48,6 +48,7 @@ func normalize(s string) string {
 	s = unwrapText(s)
 	s = simpleRepl.Replace(s)
 	s = thinSpaceThousands(s)
+	s = splitGluedConjunctions(s)
 	s = strings.TrimSpace(s)
 	s = strings.TrimRight(s, ".;, ")
 	s = strings.TrimLeft(s, ":")
@@ -304,6 +305,32 @@ func undoubleBackslashes(s string) string {
 					}
 					i++ // drop one backslash
 					break
+				}
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// splitGluedConjunctions separates "1orW(x)=-1" and "2and3" (spaces lost in
+// copying) into list items: a digit or closing bracket, then "or"/"and", then
+// a letter, digit or opening bracket.
+func splitGluedConjunctions(s string) string {
+	if !strings.Contains(s, "or") && !strings.Contains(s, "and") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if i > 0 && (s[i-1] >= '0' && s[i-1] <= '9' || s[i-1] == ')') {
+			for _, w := range []string{"or", "and"} {
+				if strings.HasPrefix(s[i:], w) && i+len(w) < len(s) {
+					c := s[i+len(w)]
+					if isWordChar(rune(c)) || c >= '0' && c <= '9' || c == '(' || c == '\\' {
+						b.WriteString(", ")
+						i += len(w)
+						break
+					}
 				}
 			}
 		}
