@@ -109,6 +109,9 @@ type Summary struct {
 	// StageCost splits Cost by stage (strong, weak, perturb, continue). It is
 	// in report.md and summary.csv, not summary.json.
 	StageCost map[string]Cost `json:"-"`
+	// Paid is Cost without the cache hits: what the calls actually cost.
+	// Not in summary.json.
+	Paid Cost `json:"-"`
 	// PassRates are every calibrated problem's strong pass rate, for the
 	// histogram; not in summary.json.
 	PassRates []float64 `json:"-"`
@@ -190,6 +193,8 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 		}
 		if r.Cached {
 			cost.CachedCalls = 1
+		} else {
+			s.Paid = s.Paid.Add(cost)
 		}
 		s.StageCost[r.Stage] = s.StageCost[r.Stage].Add(cost)
 		if r.Stage != StageContinue || r.Error != "" {

@@ -93,6 +93,8 @@ func TestAggregateMatchesAHandComputedRun(t *testing.T) {
 	assert.Equal(t, 58, s.Cost.InputTokens)
 	assert.Equal(t, 78, s.Cost.OutputTokens)
 	assert.InDelta(t, 0.018, s.Cost.USD, 1e-12)
+	assert.Equal(t, Cost{Calls: 9, InputTokens: 48, OutputTokens: 58, USD: 0.018}.Calls, s.Paid.Calls)
+	assert.Equal(t, 48, s.Paid.InputTokens, "the cached weak sample's tokens are not paid for")
 	assert.Equal(t, 2, s.StageCost[StagePerturb].Calls)
 	assert.InDelta(t, 0.006, s.StageCost[StageContinue].USD, 1e-12)
 	assert.ElementsMatch(t, []float64{0.2, 0, 1, 0.8}, s.PassRates)
