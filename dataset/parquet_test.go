@@ -2,6 +2,7 @@ package dataset_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -119,4 +120,80 @@ func TestOpenDetectsParquetLayouts(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ps, 1)
 	assert.Equal(t, dataset.Problem{ID: "test/algebra/1.json", Question: "p", Answer: "2", Solution: `\boxed{2}`, Source: "math", Subject: "Algebra", Level: 4}, ps[0])
+}
+
+// FuzzLoadParquet mutates a valid Parquet file: corrupt input must come back
+// as a positioned error, never a panic.
+func FuzzLoadParquet(f *testing.F) {
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[gsmRow](&buf)
+	if _, err := w.Write([]gsmRow{{"q1", "a\n#### 1"}, {"q2", "b\n#### 2"}}); err != nil {
+		f.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte("PAR1PAR1"))
+	f.Add([]byte{})
+	fm := dataset.FieldMap{Question: "question", Answer: "answer"}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ps, err := dataset.LoadParquet(bytes.NewReader(b), int64(len(b)), "f.parquet", fm)
+		if err != nil {
+			var de *dataset.Error
+			if !errors.As(err, &de) || de.File != "f.parquet" {
+				t.Fatalf("error %q is not a positioned *dataset.Error", err)
+			}
+			return
+		}
+		for _, p := range ps {
+			if p.Question == "" || p.Answer == "" {
+				t.Fatalf("incomplete problem %+v", p)
+			}
+		}
+	})
+}
+
+type numinaMsg struct {
+	Content string `parquet:"content"`
+	Role    string `parquet:"role"`
+}
+
+// numinaRow has NuminaMath-CoT's Hugging Face schema, with nullable text
+// columns as HF exports often have.
+type numinaRow struct {
+	Source   *string     `parquet:"source,optional"`
+	Problem  *string     `parquet:"problem,optional"`
+	Solution *string     `parquet:"solution,optional"`
+	Messages []numinaMsg `parquet:"messages,list"`
+}
+
+func TestOpenReadsNuminaParquetWithNullsAndMessageLists(t *testing.T) {
+	s := func(v string) *string { return &v }
+	rows := []numinaRow{
+		{Source: s("olympiads"), Problem: s("Find x."), Solution: s(`So $x = \boxed{12}$.`),
+			Messages: []numinaMsg{{"Find x.", "user"}, {`So $x = \boxed{12}$.`, "assistant"}}},
+		{Source: s("cn_k12"), Problem: nil, Solution: nil,
+			Messages: []numinaMsg{{"Compute y.", "user"}, {`y = \boxed{-3}`, "assistant"}}},
+		{Source: s("olympiads"), Problem: s("Prove z."), Solution: s("By induction."), Messages: nil},
+	}
+	p := filepath.Join(t.TempDir(), "numina.parquet")
+	require.NoError(t, os.WriteFile(p, writeParquet(t, rows), 0o644))
+
+	_, err := dataset.Open(p)
+	assert.ErrorIs(t, err, dataset.ErrEmptyAnswer)
+	assert.Contains(t, err.Error(), "numina.parquet:row 3")
+
+	var skipped []dataset.Skip
+	ps, err := dataset.Open(p, dataset.SkipUnanswered(&skipped))
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	require.Len(t, skipped, 1)
+	assert.Equal(t, 3, skipped[0].Row)
+	assert.Equal(t, "12", ps[0].Answer)
+	assert.Equal(t, "numina", ps[0].Source)
+	assert.Equal(t, "olympiads", ps[0].Meta["source"])
+	assert.Equal(t, "Compute y.", ps[1].Question, "a null problem falls back to the user message")
+	assert.Equal(t, "-3", ps[1].Answer)
+	assert.Equal(t, p+":row2", ps[1].ID)
 }
