@@ -6,6 +6,13 @@ import "fmt"
 // sampling a problem until its most probable bucket's membership reaches
 // Confidence, but never stop before Min samples and always stop at Max.
 //
+// Under adaptive stopping a streak ends sampling early, so the raw k/n and
+// the Wilson interval lean toward 0 and 1; report the posterior (Mean, CI95,
+// Membership), which stays valid because the stopping rule depends only on
+// the data seen. Under the Jeffreys prior and the default buckets, no
+// outcome settles a bucket at 0.9 before 6 samples (0/5 and 5/5 give
+// 0.875), so Min = 3 only binds for looser confidences or stronger priors.
+//
 // Start from DefaultPlan. The zero Plan stops at once (Max 0); a Plan with
 // Min = Max is a fixed-N plan. Plans are plain values, safe to copy and share.
 type Plan struct {
