@@ -167,6 +167,23 @@ func TestEveryPresetAndDialectSendsTheExactRequest(t *testing.T) {
 				assert.Equal(t, 1.0, req.Body["top_p"])
 				assert.Equal(t, 7.0, req.Body["seed"])
 				assert.NotContains(t, req.Body, "sample", "the sample index is never sent")
+				wantKeys := []string{"model", "temperature", "top_p", "seed", "stream"}
+				switch {
+				case p.MaxCompletionTokens && want != raw:
+					wantKeys = append(wantKeys, "max_completion_tokens")
+				default:
+					wantKeys = append(wantKeys, "max_tokens")
+				}
+				if want == raw {
+					wantKeys = append(wantKeys, "prompt", "stop")
+				} else {
+					wantKeys = append(wantKeys, "messages")
+				}
+				if want == cont {
+					wantKeys = append(wantKeys, "continue_final_message", "add_generation_prompt")
+				}
+				assert.ElementsMatch(t, wantKeys, keys(req.Body), "exactly these body fields")
+				assert.Equal(t, false, req.Body["stream"])
 				if p.MaxCompletionTokens && want != raw {
 					assert.Equal(t, 64.0, req.Body["max_completion_tokens"])
 					assert.NotContains(t, req.Body, "max_tokens")
@@ -193,9 +210,14 @@ func TestEveryPresetAndDialectSendsTheExactRequest(t *testing.T) {
 						assert.Contains(t, last["content"], "Continue it from exactly where it stops")
 					default:
 						require.Len(t, msgs, 3)
-						assert.Equal(t, "assistant", last["role"])
-						assert.Equal(t, testPrefill, last["content"])
+						wantLast := map[string]any{"role": "assistant", "content": testPrefill}
+						if want == prefix {
+							wantLast["prefix"] = true
+						}
+						assert.Equal(t, wantLast, last, "the exact last message")
 					}
+					assert.Equal(t, map[string]any{"role": "system", "content": "You are a careful mathematician."}, msgs[0])
+					assert.Equal(t, map[string]any{"role": "user", "content": "What is (2+2)*3?"}, msgs[1])
 					if want == prefix {
 						assert.Equal(t, true, last["prefix"])
 					} else {
@@ -395,4 +417,12 @@ func TestRenderChatLlama3(t *testing.T) {
 	assert.Contains(t, stop, "<|eot_id|>")
 	_, _, err = RenderChat(TemplateChatML, []providers.Message{{Role: "tool", Content: "x"}}, "")
 	assert.ErrorContains(t, err, `message 0: unknown role "tool"`)
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
