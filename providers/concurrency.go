@@ -6,13 +6,16 @@ import "context"
 // wrapped Completer at once; the others wait their turn in Complete, and a
 // cancelled ctx ends the wait with ctx.Err(). n < 1 means no limit. Place it
 // inside Retry so a call sleeping between attempts does not hold a slot.
+//
+// The n slots belong to the returned Middleware value: every Completer
+// wrapped with the same value shares them (one cap for a whole account);
+// call Concurrency again for a separate cap.
 func Concurrency(n int) Middleware {
-	return func(next Completer) Completer {
-		if n < 1 {
-			return next
-		}
-		return &limiter{next: next, slots: make(chan struct{}, n)}
+	if n < 1 {
+		return func(next Completer) Completer { return next }
 	}
+	slots := make(chan struct{}, n)
+	return func(next Completer) Completer { return &limiter{next: next, slots: slots} }
 }
 
 type limiter struct {

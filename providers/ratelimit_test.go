@@ -160,3 +160,26 @@ func TestConcurrencyWaitHonoursTheContext(t *testing.T) {
 	close(release)
 	<-done
 }
+
+func TestConcurrencySlotsAreSharedByEveryWrappedCompleter(t *testing.T) {
+	release := make(chan struct{})
+	block := func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		<-release
+		return providers.Completion{}, nil
+	}
+	a, b := mock.New(block), mock.New(block)
+	limit := providers.Concurrency(1)
+	ca, cb := limit(a), limit(b)
+	done := make(chan struct{})
+	go func() { _, _ = ca.Complete(context.Background(), ask("q")); close(done) }()
+	for a.Calls() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := cb.Complete(ctx, ask("q"))
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "b waits for a's slot")
+	assert.Zero(t, b.Calls())
+	close(release)
+	<-done
+}
