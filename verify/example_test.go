@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/rebound-lab/rebound/providers"
 	"github.com/rebound-lab/rebound/verify"
 )
 
@@ -29,4 +30,20 @@ func ExampleExtract() {
 	fmt.Println(answer, source)
 	// Output:
 	// 3 \pm 2\sqrt{2} boxed
+}
+
+func ExampleJudge() {
+	// A stand-in for a real model: it always answers YES.
+	yes := providers.CompleterFunc(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		return providers.Completion{Text: "YES"}, nil
+	})
+	j := &verify.Judge{Completer: yes}
+	ctx := context.Background()
+	v, _ := j.Verify(ctx, "18", "#### 18") // decided by the parser
+	fmt.Println(v.Correct, v.Method)
+	v, _ = j.Verify(ctx, "18", "eighteen dollars, I reckon") // the parser finds no answer
+	fmt.Println(v.Correct, v.Method)
+	// Output:
+	// true string
+	// true judge
 }
