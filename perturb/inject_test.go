@@ -105,3 +105,32 @@ func TestInjectErrorConformsOnGSM8KAndMATH(t *testing.T) {
 		})
 	}
 }
+
+func FuzzInjectError(f *testing.F) {
+	f.Add(natalia, int64(1))
+	f.Add("The total is 12 * 100 = $1,200.\nHalf is 600.\nThe answer is 600.", int64(2))
+	f.Add("x = -3.25 and y = 0\nso z = 1,000,000\n#### 5", int64(3))
+	f.Add("We have $3\\times 3=9$.\n$$a = 2$$\nThe answer is $\\boxed{9}$.", int64(4))
+	f.Fuzz(func(t *testing.T, trace string, seed int64) {
+		pre, err := (&perturb.InjectError{Seed: seed}).Perturb(context.Background(), dataset.Problem{ID: "f", Solution: trace})
+		if err != nil {
+			if sentinelOf(err) == nil && !strings.Contains(err.Error(), "too large") {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			return
+		}
+		if v := perturbtest.CheckPrefix(pre); v != nil {
+			t.Fatalf("%v", v)
+		}
+		orig, bad := pre.Meta["original"], pre.Meta["corrupted"]
+		if orig == bad {
+			t.Fatalf("value %s not changed", orig)
+		}
+		if pre.ErrorStep != pre.StepsKept {
+			t.Fatalf("cut at %d, error at %d", pre.StepsKept, pre.ErrorStep)
+		}
+		if !strings.HasSuffix(pre.Text, perturb.Split(pre.Source)[pre.ErrorStep-1].Text) {
+			t.Fatalf("prefix does not end with the corrupted step")
+		}
+	})
+}
