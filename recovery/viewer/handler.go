@@ -27,7 +27,9 @@ var assetFS embed.FS
 // ContentSecurityPolicy is sent with every response. Scripts load only from
 // the viewer itself (the embedded KaTeX and viewer.js), so even markup that
 // slipped past escaping could not run inline script or event handlers.
-const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
+// Inline styles are allowed because KaTeX sizes its boxes with style
+// attributes; nothing else is loaded from anywhere but the viewer.
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; " +
 	"form-action 'self'; frame-ancestors 'none'"
 
@@ -182,6 +184,7 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 type listView struct {
 	Query      Query
 	Page       Page
+	Rows       []listRow
 	Buckets    []string
 	Strategies []string
 	Outcomes   []Outcome
@@ -191,6 +194,12 @@ type listView struct {
 	FirstURL, LastURL string
 	ProblemLinkBase   string
 	Columns           []column
+}
+
+// listRow is a list row and whether $ delimits math in it.
+type listRow struct {
+	ProblemSummary
+	DollarMath bool
 }
 
 type column struct {
@@ -204,9 +213,6 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, err)
 		return
 	}
-	if q.Size == 0 {
-		q.Size = h.cfg.pageSize
-	}
 	ctx := r.Context()
 	ov, err := h.src.Overview(ctx)
 	if err != nil {
@@ -218,8 +224,15 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	pg := q.Apply(rows)
+	eff := q // links carry only the size the user chose
+	if eff.Size == 0 {
+		eff.Size = h.cfg.pageSize
+	}
+	pg := eff.Apply(rows)
 	v := listView{Query: q, Page: pg, Outcomes: Outcomes}
+	for _, r := range pg.Rows {
+		v.Rows = append(v.Rows, listRow{ProblemSummary: r, DollarMath: h.dollarMath(r.Source)})
+	}
 	v.Buckets, v.Strategies = facets(ov, rows)
 	pageURL := func(n int) string {
 		qq := q
@@ -393,13 +406,17 @@ func (h *handler) problem(w http.ResponseWriter, r *http.Request) {
 	if enc := back.Values().Encode(); enc != "" {
 		v.BackURL += "?" + enc
 	}
-	dollar := p.Source != "gsm8k"
-	if h.cfg.dollarMath != nil {
-		dollar = *h.cfg.dollarMath
-	}
 	h.render(w, http.StatusOK, "problem.html", page{
-		Title: "Problem " + p.ID, RunTitle: ov.Title, Nav: "problem", DollarMath: dollar, Data: v,
+		Title: "Problem " + p.ID, RunTitle: ov.Title, Nav: "problem", DollarMath: h.dollarMath(p.Source), Data: v,
 	})
+}
+
+// dollarMath reports whether $ delimits math in text from this dataset.
+func (h *handler) dollarMath(source string) bool {
+	if h.cfg.dollarMath != nil {
+		return *h.cfg.dollarMath
+	}
+	return source != "gsm8k"
 }
 
 var contentTypes = map[string]string{

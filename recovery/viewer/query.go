@@ -142,10 +142,10 @@ func (q Query) Values() url.Values {
 	set("outcome", string(q.Outcome))
 	set("restart", q.Restart)
 	if q.MinPass != nil {
-		v.Set("pmin", strconv.FormatFloat(*q.MinPass*100, 'g', -1, 64))
+		v.Set("pmin", percent(*q.MinPass))
 	}
 	if q.MaxPass != nil {
-		v.Set("pmax", strconv.FormatFloat(*q.MaxPass*100, 'g', -1, 64))
+		v.Set("pmax", percent(*q.MaxPass))
 	}
 	set("sort", q.Sort)
 	if q.Desc {
@@ -158,6 +158,12 @@ func (q Query) Values() url.Values {
 		v.Set("size", strconv.Itoa(q.Size))
 	}
 	return v
+}
+
+// percent formats a fraction as a percentage without float noise
+// (0.333 → "33.3", not "33.300000000000004").
+func percent(f float64) string {
+	return strconv.FormatFloat(math.Round(f*100*1e6)/1e6, 'g', -1, 64)
 }
 
 // Filtered reports whether q narrows the list (any filter or search set).

@@ -60,7 +60,7 @@ func parseSummary(name string, data []byte) (summary, error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			line, col := position(data, se.Offset)
+			line, col := position(data, se.Offset-1) // Offset is just past the bad byte
 			return summary{}, fmt.Errorf("%s:%d:%d: %v", name, line, col, se)
 		case errors.As(err, &te):
 			line, col := position(data, te.Offset)

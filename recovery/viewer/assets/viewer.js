@@ -9,8 +9,11 @@
     return /[\\^_{}]/.test(s);
   }
 
-  function renderMath() {
-    var dollar = document.body.getAttribute("data-dollar-math") === "true";
+  // options for one element: "$" delimits math unless the nearest
+  // data-dollar-math says otherwise (GSM8K uses "$" for money).
+  function options(el) {
+    var scope = el.closest("[data-dollar-math]");
+    var dollar = !scope || scope.getAttribute("data-dollar-math") === "true";
     var delimiters = [
       { left: "$$", right: "$$", display: true },
       { left: "\\[", right: "\\]", display: true },
@@ -19,7 +22,7 @@
     if (dollar) {
       delimiters.push({ left: "$", right: "$", display: false });
     }
-    var opts = {
+    return {
       delimiters: delimiters,
       throwOnError: false,
       trust: false,
@@ -27,10 +30,13 @@
       maxExpand: 1000,
       ignoredTags: ["script", "noscript", "style", "textarea", "pre", "code", "option", "input", "select"]
     };
+  }
+
+  function renderMath() {
     if (typeof window.renderMathInElement === "function") {
       document.querySelectorAll(".math").forEach(function (el) {
         try {
-          window.renderMathInElement(el, opts);
+          window.renderMathInElement(el, options(el));
         } catch (e) {
           // Leave the text as it is.
         }
