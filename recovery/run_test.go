@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/providers"
+	"github.com/rebound-lab/rebound/providers/mock"
 	"github.com/rebound-lab/rebound/providers/sim"
 )
 
@@ -151,4 +153,97 @@ func TestAnInterruptedRunResumesWithoutRepeatingAnswersAndEndsWhereAnUninterrupt
 	assert.JSONEq(t, summaryJSON(t, want), summaryJSON(t, got))
 	assert.Equal(t, want.Cost, got.Cost)
 	assert.Equal(t, want.StageCost, got.StageCost)
+}
+
+// acme presents a simulator as a paid provider "acme".
+type acme struct{ providers.Completer }
+
+func (acme) Endpoint() providers.Endpoint { return providers.Endpoint{Provider: "acme"} }
+
+func acmeConfig(t *testing.T, dir string) Config {
+	price := providers.Price{InputPerM: 100, OutputPerM: 400}
+	prices := providers.NewPriceTable()
+	prices.Set("acme", "strong", price)
+	prices.Set("acme", "weak", price)
+	cfg := simConfig(t, dir, 16, 3)
+	sc, wc := sim.Strong(), sim.Weak()
+	sc.Seed, wc.Seed, sc.Price, wc.Price = 3, 3, &price, &price
+	cfg.Strong, cfg.Weak = acme{sim.New(sc, cfg.Problems...)}, acme{sim.New(wc, cfg.Problems...)}
+	cfg.StrongModel, cfg.WeakModel = "acme:strong", "acme:weak"
+	cfg.Prices, cfg.MaxTokens, cfg.Concurrency = prices, 300, 8
+	return cfg
+}
+
+func TestABudgetStopsTheRunWithinItAndALargerOneFinishesIt(t *testing.T) {
+	ctx := context.Background()
+	full, err := Run(ctx, acmeConfig(t, t.TempDir()))
+	require.NoError(t, err)
+	require.Greater(t, full.Paid.USD, 0.0)
+
+	dir := t.TempDir()
+	cfg := acmeConfig(t, dir)
+	cfg.BudgetUSD = full.Paid.USD * 0.4
+	part, err := Run(ctx, cfg)
+	require.ErrorIs(t, err, providers.ErrBudgetExceeded)
+	assert.LessOrEqual(t, part.Paid.USD, cfg.BudgetUSD, "never spends past the budget")
+	assert.Greater(t, part.Paid.USD, cfg.BudgetUSD*0.5, "spends most of it before stopping")
+	_, err = os.Stat(filepath.Join(dir, SummaryJSON))
+	assert.NoError(t, err, "the partial report is written")
+
+	cfg.BudgetUSD = full.Paid.USD * 0.5 // less than already spent + what is left
+	_, err = Run(ctx, cfg)
+	require.ErrorIs(t, err, providers.ErrBudgetExceeded)
+
+	cfg.BudgetUSD = full.Paid.USD * 1.5
+	got, err := Run(ctx, cfg)
+	require.NoError(t, err)
+	assert.JSONEq(t, summaryJSON(t, full), summaryJSON(t, got))
+	assert.InDelta(t, full.Paid.USD, got.Paid.USD, 1e-9, "resuming after the budget stop paid for nothing twice")
+}
+
+func TestAPermanentProviderErrorStopsTheRunFastNamingProviderModelAndStatus(t *testing.T) {
+	cfg := simConfig(t, t.TempDir(), 40, 1)
+	bad := mock.AlwaysFail(401)
+	cfg.Strong = bad
+	_, err := Run(context.Background(), cfg)
+	var apiErr *providers.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 401, apiErr.StatusCode)
+	assert.Contains(t, err.Error(), "mock")
+	assert.Contains(t, err.Error(), "401")
+	assert.LessOrEqual(t, bad.Calls(), cfg.Concurrency+1, "no retries of a 401, no new calls after it")
+}
+
+func TestATransientFailureIsRecordedOnItsItemAndRetriedByTheNextRun(t *testing.T) {
+	dir := t.TempDir()
+	cfg := simConfig(t, dir, 6, 1)
+	real := cfg.Strong
+	var failed atomic.Bool
+	cfg.Strong = providers.CompleterFunc(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		if req.Sample == 0 && req.Prefill == "" && failed.CompareAndSwap(false, true) {
+			return providers.Completion{}, providers.NewAPIError("flaky", 503, "overloaded", "try later", 0)
+		}
+		return real.Complete(ctx, req)
+	})
+	cfg.Retry = providers.RetryPolicy{MaxAttempts: 1}
+	first, err := Run(context.Background(), cfg)
+	require.NoError(t, err, "a retryable failure is the item's, not the run's")
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	rows, err := st.Samples(context.Background(), "")
+	require.NoError(t, err)
+	st.Close()
+	failedRows := 0
+	for _, r := range rows {
+		if r.Error != "" {
+			failedRows++
+			assert.Contains(t, r.Error, "503")
+		}
+	}
+	assert.Equal(t, 1, failedRows)
+
+	cfg.Strong = real
+	second, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, first.Cost.Calls+1, second.Cost.Calls, "the rerun made the failed call again, and only it")
 }
