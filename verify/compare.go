@@ -585,7 +585,7 @@ func (c *comparer) scalarEqual(a, b *node) bool {
 	switch {
 	case da && db:
 		if okA && okB {
-			return c.set(MethodDecimal, roundTo(fa, defaultRoundings) == roundTo(fb, defaultRoundings))
+			return c.set(MethodDecimal, roundSig(fa, defaultRoundings) == roundSig(fb, defaultRoundings))
 		}
 		d := min(decA, decB)
 		return c.set(MethodDecimal, decimalMatch(fa, fb, d, a, b))
@@ -602,6 +602,15 @@ func closeRel(x, y float64) bool {
 		return true
 	}
 	return math.Abs(x-y) <= relTol*math.Max(math.Abs(x), math.Abs(y))
+}
+
+// roundSig rounds x to d significant digits.
+func roundSig(x float64, d int) float64 {
+	if x == 0 || !finite(x) {
+		return x
+	}
+	e := math.Floor(math.Log10(math.Abs(x)))
+	return roundTo(x, d-1-int(e))
 }
 
 func roundTo(x float64, d int) float64 {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -136,4 +137,65 @@ func TestGSM8KModelSolutionsAgreeWithLabels(t *testing.T) {
 	t.Logf("GSM8K example_model_solutions agreement: %d/%d = %.2f%%", agree, total, 100*rate)
 	assert.Equal(t, 5276, total)
 	assert.GreaterOrEqual(t, rate, 0.995)
+}
+
+// responseFormats are the ways models state a final answer.
+var responseFormats = []string{
+	"Some reasoning.\n\nThe final answer is $\\boxed{%s}$.",
+	"Thus the answer is $%s$.",
+	"**Answer:** $%s$",
+	"Final Answer: The final answer is $%s$. I hope it is correct.",
+	"Therefore, \\[\\boxed{%s}\\]",
+	"So we get $$%s$$",
+	"Answer: \\(%s\\)",
+}
+
+func TestMath500AnswersInCommonResponseFormats(t *testing.T) {
+	rows := readJSONL[math500Row](t, "testdata/math500.jsonl")
+	m := NewMath()
+	ctx := context.Background()
+	for _, f := range responseFormats {
+		missed, accepted, pairs := 0, 0, 0
+		for i, r := range rows {
+			resp := fmt.Sprintf(f, r.Answer)
+			v, err := m.Verify(ctx, r.Answer, resp)
+			require.NoError(t, err)
+			if !v.Correct {
+				missed++
+				t.Errorf("own answer rejected: %q: %s", resp, v.Reason)
+			}
+			o := rows[(i+13)%len(rows)]
+			if same, _ := m.Verify(ctx, o.Answer, r.Answer); same.Correct {
+				continue
+			}
+			pairs++
+			if v, _ := m.Verify(ctx, o.Answer, resp); v.Correct {
+				accepted++
+				t.Errorf("other answer accepted: ref %q resp %q: %s", o.Answer, resp, v.Reason)
+			}
+		}
+		t.Logf("format %q: %d/500 own answers missed, %d/%d other answers accepted", f, missed, accepted, pairs)
+	}
+}
+
+// TestMath500AnswersWithOneDigitChangedAreRejected bumps the first digit of
+// every MATH-500 answer (15 → 25, \frac{3}{56} → \frac{4}{56}) and expects
+// the verifier to reject each.
+func TestMath500AnswersWithOneDigitChangedAreRejected(t *testing.T) {
+	rows := readJSONL[math500Row](t, "testdata/math500.jsonl")
+	m := NewMath()
+	n := 0
+	for _, r := range rows {
+		b := []byte(r.Answer)
+		i := strings.IndexAny(r.Answer, "0123456789")
+		if i < 0 {
+			continue
+		}
+		b[i] = '0' + (b[i]-'0'+1)%10
+		n++
+		v, err := m.Verify(context.Background(), r.Answer, "The final answer is $\\boxed{"+string(b)+"}$")
+		require.NoError(t, err)
+		assert.False(t, v.Correct, "%q accepted for %q: %s", string(b), r.Answer, v.Reason)
+	}
+	t.Logf("%d perturbed MATH-500 answers checked", n)
 }

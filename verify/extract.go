@@ -193,7 +193,7 @@ func leadingMath(s string) (string, int, bool) {
 	for _, d := range mathDelims {
 		if strings.HasPrefix(s, d[0]) {
 			rest := s[len(d[0]):]
-			j := strings.Index(rest, d[1])
+			j := indexUnescaped(rest, d[1])
 			if j < 0 {
 				return "", 0, false
 			}
@@ -583,4 +583,21 @@ func lastNumber(s string) (string, int) {
 func parses(t string) bool {
 	_, err := parseMath(normalize(t))
 	return err == nil
+}
+
+// indexUnescaped is strings.Index that skips matches preceded by a
+// backslash when the delimiter is a dollar sign ("\$5" is currency).
+func indexUnescaped(s, delim string) int {
+	off := 0
+	for {
+		j := strings.Index(s[off:], delim)
+		if j < 0 {
+			return -1
+		}
+		j += off
+		if delim[0] != '$' || j == 0 || s[j-1] != '\\' {
+			return j
+		}
+		off = j + 1
+	}
 }

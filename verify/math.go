@@ -17,7 +17,7 @@ import (
 // equals 1/2^98). A decimal literal on one side (0.333, 16386.20) matches a
 // value that rounds to it at the digits it shows, provided it shows at least
 // three significant digits; decimals on both sides are compared exactly, then
-// after rounding to 6 places. Irrational values compare within a relative
+// after rounding to 6 significant digits. Irrational values compare within a relative
 // 1e-9. WithRounding switches to Math-Verify's policy of rounding both sides
 // to a fixed number of decimals.
 //
