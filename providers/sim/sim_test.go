@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -336,6 +338,9 @@ func TestContinuingAFlawedPrefix(t *testing.T) {
 					k++
 				}
 				restarted := strings.HasPrefix(c.Text, "Let me start over.")
+				if !restarted && i >= 600 {
+					continue // DetectRestart is slow under -race; 600 honest ones suffice
+				}
 				det := providers.DetectRestart(p.Question, prefix, c.Text).Restarted
 				if restarted {
 					restarts++
@@ -587,4 +592,101 @@ func BenchmarkTeach10k(b *testing.B) {
 	for b.Loop() {
 		New(Strong(), ps...)
 	}
+}
+
+// BenchmarkRun10kx5 runs the straight-shot stage's load on the simulator:
+// 10,000 problems × 5 samples, 8 goroutines, keeping only verdict counts as
+// a harness would. It reports the peak heap in MB (sampled after each
+// problem) as heap-MB.
+func BenchmarkRun10kx5(b *testing.B) {
+	all := embedded()
+	ps := make([]dataset.Problem, 10000)
+	for i := range ps {
+		p := all[i%len(all)]
+		p.ID = fmt.Sprintf("%s#%d", p.ID, i)
+		p.Question = fmt.Sprintf("(%d) %s", i, p.Question)
+		ps[i] = p
+	}
+	all = nil
+	b.ReportAllocs()
+	for b.Loop() {
+		s := New(Strong(), ps...)
+		var peak atomic.Uint64
+		var wg sync.WaitGroup
+		next := atomic.Int64{}
+		correct := atomic.Int64{}
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var ms runtime.MemStats
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(ps) {
+						return
+					}
+					for k := range 5 {
+						c, err := s.Complete(context.Background(), ask(ps[i], k, ""))
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						if strings.HasSuffix(c.Text, "{"+ps[i].Answer+"}.") {
+							correct.Add(1)
+						}
+					}
+					if i%500 == 0 {
+						runtime.ReadMemStats(&ms)
+						if ms.HeapInuse > peak.Load() {
+							peak.Store(ms.HeapInuse)
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		b.ReportMetric(float64(peak.Load())/(1<<20), "heap-MB")
+		b.ReportMetric(float64(correct.Load())/50000, "pass-rate")
+	}
+}
+
+// TestRestartsAreDetectable measures providers.DetectRestart on the
+// simulator's continuations of every embedded problem with at least two
+// steps, cut after half its steps: every "start over" must be flagged and
+// almost no honest continuation.
+func TestRestartsAreDetectable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("DetectRestart over 1,800 problems; slow under -race")
+	}
+	ctx := context.Background()
+	all := embedded()
+	always, never := Strong(), Strong()
+	always.RestartProb, never.RestartProb = 1, 0
+	sa, sn := New(always, all...), New(never, all...)
+	n, missed, falseAlarms := 0, 0, 0
+	var examples []string
+	for _, p := range all {
+		g := sa.byID[p.ID].gold()
+		if len(g.steps) < 2 {
+			continue
+		}
+		n++
+		prefix := strings.Join(g.steps[:(len(g.steps)+1)/2], "\n") + "\n"
+		c, err := sa.Complete(ctx, ask(p, 0, prefix))
+		require.NoError(t, err)
+		if !providers.DetectRestart(p.Question, prefix, c.Text).Restarted {
+			missed++
+		}
+		c, err = sn.Complete(ctx, ask(p, 0, prefix))
+		require.NoError(t, err)
+		if r := providers.DetectRestart(p.Question, prefix, c.Text); r.Restarted {
+			falseAlarms++
+			if len(examples) < 3 {
+				examples = append(examples, p.ID+": "+r.Reason)
+			}
+		}
+	}
+	t.Logf("%d problems: %d restarts missed, %d honest continuations flagged %v", n, missed, falseAlarms, examples)
+	assert.Zero(t, missed)
+	assert.LessOrEqual(t, falseAlarms*100, n*2, "false alarms above 2 %%: %v", examples)
 }
