@@ -199,3 +199,56 @@ func TestMath500AnswersWithOneDigitChangedAreRejected(t *testing.T) {
 	}
 	t.Logf("%d perturbed MATH-500 answers checked", n)
 }
+
+// withThousands writes 12345 as 12,345.
+func withThousands(s string) string {
+	s = strings.ReplaceAll(s, ",", "")
+	if strings.ContainsAny(s, ".-") || len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func TestGSM8KAnswersInCommonResponseFormats(t *testing.T) {
+	rows := readJSONL[gsmRow](t, "testdata/gsm8k_test.jsonl")
+	formats := []string{
+		"Adding up, so the answer is %s.",
+		"Step 1.\nStep 2.\n#### %s",
+		"The final answer is $\\boxed{%s}$.",
+		"In total she makes $%s.",
+		"Answer: %s dollars",
+		"So the total is **%s**.",
+		"Therefore there are %s apples left.",
+	}
+	m := NewMath()
+	ctx := context.Background()
+	for _, f := range formats {
+		missed, accepted := 0, 0
+		for i, r := range rows {
+			ref := strings.TrimSpace(r.Answer[strings.LastIndex(r.Answer, "####")+4:])
+			other := rows[(i+1)%len(rows)].Answer
+			other = strings.TrimSpace(other[strings.LastIndex(other, "####")+4:])
+			for _, resp := range []string{fmt.Sprintf(f, ref), fmt.Sprintf(f, withThousands(ref))} {
+				if v, _ := m.Verify(ctx, ref, resp); !v.Correct {
+					missed++
+					t.Errorf("%q rejected for %q: %s", resp, ref, v.Reason)
+				}
+				if other == ref {
+					continue
+				}
+				if v, _ := m.Verify(ctx, other, resp); v.Correct {
+					accepted++
+					t.Errorf("%q accepted for %q: %s", resp, other, v.Reason)
+				}
+			}
+		}
+		t.Logf("format %q: %d missed, %d wrongly accepted (of %d)", f, missed, accepted, 2*len(rows))
+	}
+}
