@@ -690,3 +690,35 @@ func TestRestartsAreDetectable(t *testing.T) {
 	assert.Zero(t, missed)
 	assert.LessOrEqual(t, falseAlarms*100, n*2, "false alarms above 2 %%: %v", examples)
 }
+
+func TestOpenOptions(t *testing.T) {
+	c, err := providers.Open("sim:weak?seed=3&restart=0.5&latency=1ms&price=openai:gpt-4o-mini")
+	require.NoError(t, err)
+	cfg := c.(*Solver).Config()
+	assert.Equal(t, "weak", cfg.Name)
+	assert.EqualValues(t, 3, cfg.Seed)
+	assert.Equal(t, 0.5, cfg.RestartProb)
+	assert.Equal(t, time.Millisecond, cfg.Latency)
+	require.NotNil(t, cfg.Price)
+	want, ok := providers.DefaultPrices().Lookup("openai", "gpt-4o-mini")
+	require.True(t, ok)
+	assert.Equal(t, want, *cfg.Price)
+	out, err := c.Complete(context.Background(), ask(dataset.GSM8KTest()[0], 0, ""))
+	require.NoError(t, err)
+	assert.InDelta(t, want.Cost(out.Usage), out.CostUSD, 1e-15)
+	other, _ := providers.Open("sim:weak")
+	assert.NotEqual(t, providers.EndpointOf(other), providers.EndpointOf(c), "the seed is part of the endpoint")
+
+	for spec, want := range map[string]string{
+		"sim:strong?seed=x":            `option seed="x"`,
+		"sim:strong?restart=2":         `option restart="2": want a probability`,
+		"sim:strong?latency=soon":      `option latency="soon"`,
+		"sim:strong?price=nobody:none": `no known price for nobody:none`,
+		"sim:strong?price=gpt":         `want provider:model`,
+		"sim:strong?colour=blue":       `unknown option (known: seed, restart, latency, price)`,
+		"sim:strong?%zz":               `options:`,
+	} {
+		_, err := providers.Open(spec)
+		assert.ErrorContains(t, err, want, spec)
+	}
+}
