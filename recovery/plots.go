@@ -3,7 +3,9 @@ package recovery
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"path/filepath"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -76,7 +78,10 @@ func RecoveryByBucketPlot(s Summary) (*plot.Plot, error) {
 		names[i] = b.Name
 	}
 	p.NominalX(names...)
+	p.Y.Max = 1.05
 	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(10)
 	p.Add(plotter.NewGrid())
 
 	add := func(label string, xy plotter.XYs, c color.Color, shape draw.GlyphDrawer, dash bool) error {
@@ -139,44 +144,74 @@ func RecoveryByBucketPlot(s Summary) (*plot.Plot, error) {
 	return p, nil
 }
 
-// PassRateBins is the number of histogram bins of PassRatePlot.
+// PassRateBins is the number of histogram bins of PassRatePlot when the
+// pass rates are not all multiples of 1/m for a small m.
 const PassRateBins = 10
 
+// rateGrid returns m if every rate is a multiple of 1/m for some m ≤ 20
+// (the usual case: k of n samples with one n), else 0.
+func rateGrid(rates []float64) int {
+	for m := 1; m <= 20; m++ {
+		ok := true
+		for _, r := range rates {
+			if x := r * float64(m); math.Abs(x-math.Round(x)) > 1e-6 {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return m
+		}
+	}
+	return 0
+}
+
 // PassRatePlot is the histogram of per-problem straight-shot pass rates of
-// the strong (and, behind it, the weak) model; a bimodal distribution shows
-// as mass at both ends.
+// the strong and the weak model, side by side; a bimodal distribution shows
+// as mass at both ends. When the rates are k/n for one n, each k/n gets its
+// own bin.
 func PassRatePlot(s Summary) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Straight-shot pass rates"
 	p.X.Label.Text = "per-problem pass rate k/n"
 	p.Y.Label.Text = "problems"
-	p.X.Min, p.X.Max = 0, 1
 	p.Legend.Top = true
-	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
-	hist := func(rates []float64, c color.Color, label string, filled bool) {
+	all := append(slices.Clone(s.PassRates), s.WeakPassRates...)
+	m := rateGrid(all)
+	// Bin i is centred at centre(i) with width w.
+	nbins, w := PassRateBins, 1.0/PassRateBins
+	centre := func(i int) float64 { return (float64(i) + 0.5) / PassRateBins }
+	index := func(r float64) int { return max(0, min(int(r*PassRateBins), PassRateBins-1)) }
+	if m > 0 {
+		nbins, w = m+1, 1.0/float64(m)
+		centre = func(i int) float64 { return float64(i) / float64(m) }
+		index = func(r float64) int { return int(math.Round(r * float64(m))) }
+	}
+	p.X.Min, p.X.Max = centre(0)-w/2, centre(nbins-1)+w/2
+	ymax := 0.0
+	hist := func(rates []float64, c color.NRGBA, label string, side float64) {
 		if len(rates) == 0 {
 			return
 		}
-		h := &plotter.Histogram{Width: 1.0 / PassRateBins, LineStyle: plotter.DefaultLineStyle}
-		for i := range PassRateBins {
-			h.Bins = append(h.Bins, plotter.HistogramBin{Min: float64(i) / PassRateBins, Max: float64(i+1) / PassRateBins})
+		h := &plotter.Histogram{Width: w * 0.45, FillColor: c, LineStyle: plotter.DefaultLineStyle}
+		h.LineStyle.Color = color.White
+		for i := range nbins {
+			lo := centre(i) + side*w*0.45
+			h.Bins = append(h.Bins, plotter.HistogramBin{Min: lo, Max: lo + w*0.45})
 		}
 		for _, r := range rates {
-			h.Bins[max(0, min(int(r*PassRateBins), PassRateBins-1))].Weight++
+			h.Bins[index(r)].Weight++
 		}
-		if filled {
-			h.FillColor = color.RGBA{R: c.(color.RGBA).R, G: c.(color.RGBA).G, B: c.(color.RGBA).B, A: 170}
-			h.LineStyle.Color = color.White
-		} else {
-			h.LineStyle.Color = c
-			h.LineStyle.Width = vg.Points(2)
+		for _, b := range h.Bins {
+			ymax = math.Max(ymax, b.Weight)
 		}
 		p.Add(h)
 		p.Legend.Add(label, h)
 	}
-	hist(s.PassRates, colStrong, fmt.Sprintf("strong (%d problems)", len(s.PassRates)), true)
-	hist(s.WeakPassRates, colWeak, fmt.Sprintf("weak (%d problems)", len(s.WeakPassRates)), false)
+	hist(s.PassRates, color.NRGBA{R: 31, G: 119, B: 180, A: 255}, fmt.Sprintf("strong (%d problems)", len(s.PassRates)), -1)
+	hist(s.WeakPassRates, color.NRGBA{R: 255, G: 127, B: 14, A: 255}, fmt.Sprintf("weak (%d problems)", len(s.WeakPassRates)), 0)
+	p.Y.Min, p.Y.Max = 0, math.Max(1, ymax*1.25) // headroom for the legend
 	return p, nil
 }
 

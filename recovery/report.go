@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/rebound-lab/rebound/difficulty"
 )
 
 // Rate is a proportion that may be undefined (no denominator); an undefined
@@ -385,7 +387,15 @@ func (s Summary) Markdown(title string) string {
 		"continuations whose full trace (prefix + continuation) reaches the reference answer; restarts are counted " +
 		"in it and reported separately. Intervals are 95 % design-effect-corrected Wilson intervals clustered by " +
 		"problem (Student-t quantile on problems − 1 degrees of freedom). Normalized recovery is recovery ÷ strong pass rate.\n\n")
-	b.WriteString("![recovery by bucket](recovery_by_bucket.svg)\n\n![straight-shot pass rates](pass_rates.svg)\n\n")
+	b.WriteString("![recovery by bucket](recovery_by_bucket.svg)\n\n## Straight-shot pass rates\n\n![straight-shot pass rates](pass_rates.svg)\n\n")
+	for _, d := range []struct {
+		name  string
+		rates []float64
+	}{{"strong", s.PassRates}, {"weak", s.WeakPassRates}} {
+		if len(d.rates) > 0 {
+			fmt.Fprintf(&b, "%s model:\n\n```\n%s```\n\n", d.name, difficulty.Summarize(d.rates))
+		}
+	}
 	b.WriteString("## Recovery by truncation depth\n\n| depth (bin midpoint) | continuations | recovery |\n|---:|---:|---:|\n")
 	for _, d := range s.ByDepth {
 		fmt.Fprintf(&b, "| %.3f | %d | %s |\n", d.Depth, d.Continuations, d.RecoveryRate)

@@ -1,0 +1,82 @@
+package recovery
+
+import (
+	"bytes"
+	"encoding/xml"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// bimodalSummary is a summary whose pass rates pile up at 0 and 1.
+func bimodalSummary() Summary {
+	pr, px, sm := handCase()
+	s := Aggregate(pr, px, sm, nil)
+	s.PassRates = nil
+	for i := range 60 {
+		switch {
+		case i < 25:
+			s.PassRates = append(s.PassRates, 1)
+		case i < 45:
+			s.PassRates = append(s.PassRates, 0)
+		default:
+			s.PassRates = append(s.PassRates, float64(i%5+1)/6)
+		}
+	}
+	s.WeakPassRates = s.PassRates[10:]
+	return s
+}
+
+func TestWritePlotsRendersValidSVGAndPNGOfEveryPlot(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, WritePlots(dir, bimodalSummary()))
+	for _, name := range []string{PlotRecoveryByBucket, PlotPassRates, PlotRecoveryByDepth} {
+		svg, err := os.ReadFile(filepath.Join(dir, name+".svg"))
+		require.NoError(t, err)
+		assert.Greater(t, len(svg), 5000, "%s.svg is not trivial", name)
+		dec := xml.NewDecoder(bytes.NewReader(svg))
+		root := ""
+		for {
+			tok, err := dec.Token()
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err, "%s.svg is well-formed XML", name)
+			if se, ok := tok.(xml.StartElement); ok && root == "" {
+				root = se.Name.Local
+			}
+		}
+		assert.Equal(t, "svg", root)
+
+		f, err := os.Open(filepath.Join(dir, name+".png"))
+		require.NoError(t, err)
+		img, err := png.Decode(f)
+		f.Close()
+		require.NoError(t, err, "%s.png decodes", name)
+		b := img.Bounds()
+		assert.Greater(t, b.Dx(), 400)
+		assert.Greater(t, b.Dy(), 250)
+		// Not a blank canvas: count distinct colours.
+		colours := map[[4]uint32]bool{}
+		for y := b.Min.Y; y < b.Max.Y; y += 3 {
+			for x := b.Min.X; x < b.Max.X; x += 3 {
+				r, g, bl, a := img.At(x, y).RGBA()
+				colours[[4]uint32{r, g, bl, a}] = true
+			}
+		}
+		assert.Greater(t, len(colours), 10, "%s.png has drawn content", name)
+	}
+	svg, _ := os.ReadFile(filepath.Join(dir, PlotRecoveryByBucket+".svg"))
+	for _, label := range []string{"hard", "easy", "recovery (95% CI)", "strong pass rate", "weak pass rate"} {
+		assert.Contains(t, string(svg), label)
+	}
+}
+
+func TestPlotsOfAnEmptyRunStillRender(t *testing.T) {
+	require.NoError(t, WritePlots(t.TempDir(), Aggregate(nil, nil, nil, []string{"hard", "medium", "easy"})))
+}
