@@ -64,11 +64,14 @@ const (
 	BadRequest Fault = "400"
 	// Unauthorized answers 401 (invalid_api_key): a permanent error.
 	Unauthorized Fault = "401"
+	// Slow answers normally after Config.SlowLatency instead of
+	// Config.Latency: a latency spike.
+	Slow Fault = "slow"
 )
 
 // Faults lists every injectable Fault (not None), for table-driven tests.
 var Faults = []Fault{RateLimit, ServerError, Unavailable, Overloaded, BadGatewayHTML,
-	TruncatedJSON, ErrorIn200, Reset, Hang, BadRequest, Unauthorized}
+	TruncatedJSON, ErrorIn200, Reset, Hang, BadRequest, Unauthorized, Slow}
 
 // Rate injects Fault on a fraction P of requests.
 type Rate struct {
@@ -148,6 +151,15 @@ type Config struct {
 	// Burst is the bucket's capacity; 0 means one second's worth
 	// (max(1, RPM/60)).
 	Burst int
+	// TPM is a tokens-per-minute ceiling, a token bucket holding one
+	// second's worth (at least one request's), refilled at TPM/60 per
+	// second. A request is charged its estimated prompt tokens
+	// (characters / 4) plus its max_tokens, as OpenAI estimates; over the
+	// ceiling it is answered 429 (type "tokens") with Retry-After. 0 means
+	// no ceiling.
+	TPM int
+	// SlowLatency is waited by the Slow fault; 0 means 5s.
+	SlowLatency time.Duration
 	// Faults injects faults on fractions of requests, drawn deterministically
 	// from Seed and the arrival number. Fractions add up in order; their sum
 	// should be at most 1.
@@ -214,10 +226,10 @@ type Handler struct {
 	arrivals atomic.Int64
 	inFlight atomic.Int64
 
-	mu     sync.Mutex
-	stats  Stats
-	bucket float64
-	last   time.Time
+	mu    sync.Mutex
+	stats Stats
+	rpm   *bucket // nil without a ceiling
+	tpm   *bucket
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -236,20 +248,25 @@ func NewHandler(cfg Config) *Handler {
 	if h.cfg.Model == "" {
 		h.cfg.Model = "faultserver"
 	}
+	if h.cfg.SlowLatency <= 0 {
+		h.cfg.SlowLatency = 5 * time.Second
+	}
 	h.stats = newStats()
-	h.bucket = float64(h.burst())
+	if cfg.RPM > 0 {
+		burst := cfg.Burst
+		if burst <= 0 {
+			burst = max(1, cfg.RPM/60)
+		}
+		h.rpm = newBucket(cfg.RPM, burst)
+	}
+	if cfg.TPM > 0 {
+		h.tpm = newBucket(cfg.TPM, max(1, cfg.TPM/60))
+	}
 	return h
 }
 
 // Close releases every hanging request; later Hang faults return at once.
 func (h *Handler) Close() { h.once.Do(func() { close(h.closing) }) }
-
-func (h *Handler) burst() int {
-	if h.cfg.Burst > 0 {
-		return h.cfg.Burst
-	}
-	return max(1, h.cfg.RPM/60)
-}
 
 // ServeHTTP serves POST /v1/chat/completions (also /chat/completions) and
 // GET /v1/models.
@@ -295,16 +312,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	try := int(h.stats.ByHash[req.Hash])
 	h.mu.Unlock()
 
-	if wait, limit := h.takeRPM(); wait > 0 {
-		h.count(func(s *Stats) { s.RateLimited++ })
-		ms := int64(math.Ceil(float64(wait) / float64(time.Millisecond)))
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
-		w.Header().Set("retry-after-ms", strconv.FormatInt(ms, 10))
-		w.Header().Set("x-ratelimit-limit-requests", strconv.Itoa(limit))
-		w.Header().Set("x-ratelimit-remaining-requests", "0")
-		w.Header().Set("x-ratelimit-reset-requests", strconv.FormatInt(ms, 10)+"ms")
-		h.writeError(w, http.StatusTooManyRequests, "requests", "rate_limit_exceeded",
-			fmt.Sprintf("Rate limit reached for requests per minute (RPM): Limit %d. Please try again in %dms.", h.cfg.RPM, ms), 0)
+	if h.limited(w, req) {
 		return
 	}
 
@@ -322,7 +330,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reset(w)
 		return
 	}
-	if !h.sleep(r.Context(), h.cfg.Latency) {
+	latency := h.cfg.Latency
+	if fault == Slow {
+		latency = h.cfg.SlowLatency
+	}
+	if !h.sleep(r.Context(), latency) {
 		abort(w) // never an empty 200
 		return
 	}
@@ -382,12 +394,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if model == "" {
 		model = h.cfg.Model
 	}
-	if limit := h.cfg.RPM; limit > 0 {
-		w.Header().Set("x-ratelimit-limit-requests", strconv.Itoa(limit))
-		h.mu.Lock()
-		w.Header().Set("x-ratelimit-remaining-requests", strconv.Itoa(int(h.bucket)))
-		h.mu.Unlock()
+	h.mu.Lock()
+	if h.rpm != nil {
+		w.Header().Set("x-ratelimit-limit-requests", strconv.Itoa(h.cfg.RPM))
+		w.Header().Set("x-ratelimit-remaining-requests", strconv.Itoa(int(h.rpm.level)))
 	}
+	if h.tpm != nil {
+		w.Header().Set("x-ratelimit-limit-tokens", strconv.Itoa(h.cfg.TPM))
+		w.Header().Set("x-ratelimit-remaining-tokens", strconv.Itoa(int(h.tpm.level)))
+	}
+	h.mu.Unlock()
 	id := "chatcmpl-fs" + strconv.FormatInt(n, 10)
 	usage := &wireUsage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out}
 	if req.Stream {
@@ -456,26 +472,95 @@ func unit(seed, n uint64) float64 {
 	return float64(z>>11) / (1 << 53)
 }
 
-// takeRPM takes one request from the bucket, or reports how long until one
-// is available and the per-minute limit.
-func (h *Handler) takeRPM() (time.Duration, int) {
-	if h.cfg.RPM <= 0 {
-		return 0, 0
+// bucket is a token bucket: capacity cap, refilled at perMin/60 per second.
+// Guarded by Handler.mu.
+type bucket struct {
+	perMin int
+	rate   float64 // per second
+	cap    float64
+	level  float64
+	last   time.Time
+}
+
+func newBucket(perMin, capacity int) *bucket {
+	return &bucket{perMin: perMin, rate: float64(perMin) / 60, cap: float64(capacity), level: float64(capacity)}
+}
+
+// refill brings the level up to now.
+func (b *bucket) refill(now time.Time) {
+	if !b.last.IsZero() {
+		b.level = math.Min(b.cap, b.level+now.Sub(b.last).Seconds()*b.rate)
 	}
-	rate := float64(h.cfg.RPM) / 60 // per second
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	b.last = now
+}
+
+// wait is how long until n can be taken (0 if now); n above the capacity is
+// charged as the capacity, so a large request is slow, not impossible.
+func (b *bucket) wait(n float64) time.Duration {
+	n = math.Min(n, b.cap)
+	if b.level >= n {
+		return 0
+	}
+	return max(time.Millisecond, time.Duration((n-b.level)/b.rate*float64(time.Second)))
+}
+
+func (b *bucket) take(n float64) { b.level -= math.Min(n, b.cap) }
+
+// limited enforces the RPM and TPM ceilings: it takes the request's share
+// from both buckets, or answers 429 and reports true. A refused request
+// takes nothing.
+func (h *Handler) limited(w http.ResponseWriter, req Request) bool {
+	if h.rpm == nil && h.tpm == nil {
+		return false
+	}
+	chars := 0
+	for _, m := range req.Messages {
+		chars += len(m.Content)
+	}
+	tokens := float64((chars+3)/4 + req.MaxTokens)
 	now := time.Now()
-	if !h.last.IsZero() {
-		h.bucket = math.Min(float64(h.burst()), h.bucket+now.Sub(h.last).Seconds()*rate)
+	h.mu.Lock()
+	var kind string
+	var wait time.Duration
+	var limit int
+	if b := h.rpm; b != nil {
+		b.refill(now)
+		if d := b.wait(1); d > 0 {
+			kind, wait, limit = "requests", d, b.perMin
+		}
 	}
-	h.last = now
-	if h.bucket >= 1 {
-		h.bucket--
-		return 0, h.cfg.RPM
+	if b := h.tpm; b != nil && kind == "" {
+		b.refill(now)
+		if d := b.wait(tokens); d > 0 {
+			kind, wait, limit = "tokens", d, b.perMin
+		}
 	}
-	wait := time.Duration((1 - h.bucket) / rate * float64(time.Second))
-	return max(wait, time.Millisecond), h.cfg.RPM
+	if kind == "" {
+		if h.rpm != nil {
+			h.rpm.take(1)
+		}
+		if h.tpm != nil {
+			h.tpm.take(tokens)
+		}
+	}
+	h.mu.Unlock()
+	if kind == "" {
+		return false
+	}
+	h.count(func(s *Stats) { s.RateLimited++ })
+	ms := int64(math.Ceil(float64(wait) / float64(time.Millisecond)))
+	w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
+	w.Header().Set("retry-after-ms", strconv.FormatInt(ms, 10))
+	w.Header().Set("x-ratelimit-limit-"+kind, strconv.Itoa(limit))
+	w.Header().Set("x-ratelimit-remaining-"+kind, "0")
+	w.Header().Set("x-ratelimit-reset-"+kind, strconv.FormatInt(ms, 10)+"ms")
+	unit := "RPM"
+	if kind == "tokens" {
+		unit = "TPM"
+	}
+	h.writeError(w, http.StatusTooManyRequests, kind, "rate_limit_exceeded",
+		fmt.Sprintf("Rate limit reached for %s per minute (%s): Limit %d. Please try again in %dms.", kind, unit, limit, ms), 0)
+	return true
 }
 
 // sleep waits d, reporting false if the client went away or the server

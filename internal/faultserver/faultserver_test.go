@@ -493,3 +493,37 @@ func TestContentPartsAndStopForms(t *testing.T) {
 	assert.True(t, got.PrefixFlag)
 	assert.False(t, got.ContinueFinal)
 }
+
+func TestTPMCeiling(t *testing.T) {
+	// 600 tokens per minute: a bucket of 10 tokens refilled at 10 per second.
+	s := New(Config{TPM: 600})
+	defer s.Close()
+	// "What is 6*7?" is 3 tokens; with max_tokens 5 a request costs 8.
+	body := `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"What is 6*7?"}]}`
+	resp, _ := post(t, s, body)
+	require.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "600", resp.Header.Get("x-ratelimit-limit-tokens"))
+	resp, b := post(t, s, body)
+	require.Equal(t, 429, resp.StatusCode)
+	assert.Contains(t, string(b), `"type":"tokens"`)
+	assert.Equal(t, "0", resp.Header.Get("x-ratelimit-remaining-tokens"))
+	ms, err := strconv.Atoi(resp.Header.Get("retry-after-ms"))
+	require.NoError(t, err)
+	assert.True(t, ms > 0 && ms <= 800, "retry-after-ms %d: 8 tokens at 10/s", ms)
+	assert.EqualValues(t, 1, s.Stats().RateLimited)
+	// After the advised wait the request goes through.
+	time.Sleep(time.Duration(ms) * time.Millisecond)
+	resp, _ = post(t, s, body)
+	assert.Equal(t, 200, resp.StatusCode)
+}
+
+func TestSlowFault(t *testing.T) {
+	s := New(Config{Schedule: []Fault{Slow}, SlowLatency: 60 * time.Millisecond})
+	defer s.Close()
+	start := time.Now()
+	resp, _ := post(t, s, chatBody)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.GreaterOrEqual(t, time.Since(start), 60*time.Millisecond)
+	assert.EqualValues(t, 1, s.Stats().ByFault[Slow])
+	assert.EqualValues(t, 1, s.Stats().Answered)
+}

@@ -19,7 +19,8 @@ type Stats struct {
 	// InputTokens and OutputTokens sum the usage of answered requests only
 	// (faulted ones are not billed), for server-side dollars: see Cost.
 	InputTokens, OutputTokens int64
-	// RateLimited counts 429s sent by the RPM ceiling (not injected ones).
+	// RateLimited counts 429s sent by the RPM and TPM ceilings (not
+	// injected ones).
 	RateLimited int64
 	// Resets counts connections reset; BodyErrors requests whose body could
 	// not be read; AnswerErrors AnswerFunc failures (sent as 500).
@@ -29,7 +30,7 @@ type Stats struct {
 	ByStatus map[int]int64
 	// ByFault counts requests by the fault chosen for them (None for normal
 	// answers); requests refused before a fault is chosen (401 for a wrong
-	// key, 400 for a bad body, the RPM ceiling's 429) are not in it.
+	// key, 400 for a bad body, the ceilings' 429s) are not in it.
 	ByFault map[Fault]int64
 	// ByHash counts decodable requests by content hash (Request.Hash): a
 	// count above 1 is a repeat.
