@@ -279,3 +279,17 @@ func FuzzReadLabeled(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkLabeledPerturb(b *testing.B) {
+	set, err := perturb.LoadLabeled("testdata/mr_gsm8k_incorrect_subset.jsonl")
+	require.NoError(b, err)
+	l := perturb.NewLabeled(set.Traces)
+	probs := l.Problems()
+	ctx := context.Background()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		_, _ = l.Perturb(ctx, probs[i%len(probs)])
+		i++
+	}
+}

@@ -2,6 +2,7 @@ package perturb
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -114,6 +115,12 @@ type region struct{ start, end int }
 func regions(text string) []region {
 	var rs []region
 	for i := 0; i < len(text); {
+		switch text[i] {
+		case '`', '~', '$', '\\', '[':
+		default:
+			i++
+			continue
+		}
 		end, ok := regionAt(text, i)
 		if ok {
 			rs = append(rs, region{i, end})
@@ -206,11 +213,10 @@ func splitUnits(text string, rs []region) []unit {
 		st := mkStep(text, start, end)
 		if st.Start < st.End {
 			kind := unitProse
-			for _, r := range rs {
-				if r.start <= st.Start && st.End <= r.end {
-					kind = unitBlock
-					break
-				}
+			// The first region ending after the unit starts is the only
+			// one that can hold it.
+			if j := sort.Search(len(rs), func(j int) bool { return rs[j].end > st.Start }); j < len(rs) && rs[j].start <= st.Start && st.End <= rs[j].end {
+				kind = unitBlock
 			}
 			us = append(us, unit{st, kind})
 		}

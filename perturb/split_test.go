@@ -88,6 +88,9 @@ func TestSplit(t *testing.T) {
 		{"a sentence ends after an align block ending in a period",
 			"Squaring, \\begin{align*} x&=\\boxed{3}.\n\\end{align*}Testing, it works.",
 			[]string{"Squaring, \\begin{align*} x&=\\boxed{3}.\n\\end{align*}", "Testing, it works."}},
+		{"a display block is never split into sentences, even in a short trace",
+			"We get:\n$$\na = 1. B = 2. C = 3.\n$$",
+			[]string{"We get:", "$$\na = 1. B = 2. C = 3.\n$$"}},
 		{"whitespace only has no steps", " \n\t\n ", nil},
 	}
 	for _, c := range cases {
