@@ -643,7 +643,11 @@ func sigDigits(n *node) int {
 	var walk func(*node)
 	walk = func(n *node) {
 		if n.op == opNum && n.dec >= 0 {
-			s := strings.TrimLeft(strings.ReplaceAll(n.lit, ".", ""), "0")
+			lit := n.lit
+			if k := strings.IndexAny(lit, "eE"); k >= 0 {
+				lit = lit[:k]
+			}
+			s := strings.TrimLeft(strings.ReplaceAll(lit, ".", ""), "0")
 			if len(s) < best {
 				best = len(s)
 			}

@@ -112,6 +112,20 @@ func lex(s string) ([]token, error) {
 				}
 				j++
 			}
+			// scientific notation: 1.5e3, 2E-4 (not "2e", which is 2·e)
+			if j+1 < len(s) && (s[j] == 'e' || s[j] == 'E') {
+				k := j + 1
+				if k < len(s) && (s[k] == '-' || s[k] == '+') {
+					k++
+				}
+				d := k
+				for d < len(s) && s[d] >= '0' && s[d] <= '9' {
+					d++
+				}
+				if d > k && d-k <= 4 && (d == len(s) || !isWordChar(rune(s[d]))) {
+					j = d
+				}
+			}
 			toks = append(toks, token{tNum, s[i:j], i})
 			i = j
 		case c == '\\':
@@ -641,8 +655,18 @@ func numNode(s string) (*node, error) {
 		return nil, &ParseError{Input: s, Msg: "bad number"}
 	}
 	dec := -1
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		dec = len(s) - i - 1
+	mant, exp := s, 0
+	if k := strings.IndexAny(s, "eE"); k >= 0 {
+		mant = s[:k]
+		exp, _ = strconv.Atoi(strings.TrimPrefix(s[k+1:], "+"))
+	}
+	if i := strings.IndexByte(mant, '.'); i >= 0 || exp != 0 {
+		// fractional digits shown, shifted by the exponent: 1.25e-3 shows 5
+		frac := 0
+		if i >= 0 {
+			frac = len(mant) - i - 1
+		}
+		dec = max(frac-exp, 0)
 	}
 	return &node{op: opNum, num: r, dec: dec, lit: s}, nil
 }
