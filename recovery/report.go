@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -293,6 +294,26 @@ func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error
 		return Summary{}, err
 	}
 	return Aggregate(problems, prefixes, samples, buckets), nil
+}
+
+// ReadSummary reads a summary.json written by WriteJSON. Fields it does not
+// carry (StageCost, Paid, the pass-rate lists) are left zero. An error names
+// the offset of malformed input.
+func ReadSummary(r io.Reader) (Summary, error) {
+	var s Summary
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&s); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return Summary{}, fmt.Errorf("recovery: summary.json: byte %d: %w", se.Offset, err)
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return Summary{}, fmt.Errorf("recovery: summary.json: field %s at byte %d: %w", te.Field, te.Offset, err)
+		}
+		return Summary{}, fmt.Errorf("recovery: summary.json: %w", err)
+	}
+	return s, nil
 }
 
 // WriteJSON writes s as indented summary.json.

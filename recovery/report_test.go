@@ -216,3 +216,50 @@ func TestWriteReportWritesEveryFile(t *testing.T) {
 	jl, _ := os.ReadFile(filepath.Join(dir, SamplesJSONL))
 	assert.Equal(t, len(samples), strings.Count(string(jl), "\n"))
 }
+
+func TestReadSummaryRoundTripsAndNamesErrors(t *testing.T) {
+	pr, px, sm := handCase()
+	s := Aggregate(pr, px, sm, nil)
+	var buf bytes.Buffer
+	require.NoError(t, s.WriteJSON(&buf))
+	back, err := ReadSummary(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, s.Buckets[0].SetAside, back.Buckets[0].SetAside)
+	assert.Equal(t, s.Cost, back.Cost)
+	assert.False(t, back.Buckets[1].WeakPassRate.Defined() != s.Buckets[1].WeakPassRate.Defined())
+
+	_, err = ReadSummary(strings.NewReader(`{"buckets": [{"problems": "x"}]}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "problems")
+	_, err = ReadSummary(strings.NewReader(`{"overall": {"recovery_rate": tru}}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "byte")
+}
+
+func FuzzReadSummary(f *testing.F) {
+	pr, px, sm := handCase()
+	var buf bytes.Buffer
+	_ = Aggregate(pr, px, sm, nil).WriteJSON(&buf)
+	f.Add(buf.String())
+	f.Add(`{"overall":{"recovery_rate":null,"recovery_ci":[null,1e308]}}`)
+	f.Add(`{"buckets":[{"set_aside":{"too_easy":-1}}],"by_depth":[{"depth":"x"}]}`)
+	f.Add(`{"overall":{"recovery_rate":1e999}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ReadSummary(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		// Whatever was read writes back out and reads again the same.
+		var out bytes.Buffer
+		if err := s.WriteJSON(&out); err != nil {
+			t.Fatalf("re-encoding %q: %v", in, err)
+		}
+		again, err := ReadSummary(&out)
+		if err != nil {
+			t.Fatalf("re-reading %q: %v", out.String(), err)
+		}
+		if again.Overall.Continuations != s.Overall.Continuations || len(again.Buckets) != len(s.Buckets) {
+			t.Fatalf("round trip changed the summary: %+v vs %+v", s, again)
+		}
+	})
+}
