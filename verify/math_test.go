@@ -147,3 +147,26 @@ func TestHostileInputsAreAnsweredWithoutPanic(t *testing.T) {
 		})
 	}
 }
+
+func TestMathIsSafeForConcurrentUse(t *testing.T) {
+	rows := readJSONL[math500Row](t, "testdata/math500.jsonl")[:100]
+	m := NewMath()
+	want := make([]Verdict, len(rows))
+	for i, r := range rows {
+		want[i], _ = m.Verify(context.Background(), r.Answer, r.Solution)
+	}
+	got := make([]Verdict, len(rows))
+	done := make(chan struct{})
+	for w := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := w; i < len(rows); i += 4 {
+				got[i], _ = m.Verify(context.Background(), rows[i].Answer, rows[i].Solution)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	assert.Equal(t, want, got)
+}
