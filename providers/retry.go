@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,6 +48,13 @@ type RetryPolicy struct {
 	// interval × [1-f, 1+f]; 0 means DefaultRetryRandomizationFactor,
 	// negative means no jitter.
 	RandomizationFactor float64
+	// AttemptTimeout, if positive, bounds each attempt (including any wait
+	// in middleware it wraps, such as RateLimit): an attempt still running
+	// after it is abandoned and counts as a retryable failure wrapping
+	// ErrAttemptTimeout, so a server that hangs costs one timeout per try,
+	// not the whole run. 0 means no per-attempt limit (ctx's deadline
+	// alone applies).
+	AttemptTimeout time.Duration
 	// OnRetry, if set, is called before each wait with the number of the
 	// attempt that failed (1-based), its error and the wait chosen. Use it to
 	// log or to observe the policy in tests.
@@ -113,6 +121,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// ErrAttemptTimeout is wrapped by the error of an attempt that outlived
+// RetryPolicy.AttemptTimeout. It is retryable and, unlike
+// context.DeadlineExceeded, says nothing about the caller's own context.
+var ErrAttemptTimeout = errors.New("providers: attempt timed out")
+
 // Retry returns middleware that retries calls failing with a retryable
 // error (IsRetryable) according to p. Each call gets its own backoff state,
 // so concurrent calls do not share intervals. A permanent error returns at
@@ -143,14 +156,14 @@ func (r *retrier) Complete(ctx context.Context, req Request) (Completion, error)
 	var b *backoff.ExponentialBackOff
 	start := r.p.now()
 	for attempt := 1; ; attempt++ {
-		c, err := r.next.Complete(ctx, req)
+		c, err := r.attempt(ctx, req)
 		if err == nil {
 			return c, nil
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return Completion{}, ctxErr
 		}
-		if !IsRetryable(err) {
+		if !errors.Is(err, ErrAttemptTimeout) && !IsRetryable(err) {
 			return Completion{}, giveUp(attempt, err)
 		}
 		if attempt >= r.p.MaxAttempts {
@@ -177,6 +190,22 @@ func (r *retrier) Complete(ctx context.Context, req Request) (Completion, error)
 			return Completion{}, err
 		}
 	}
+}
+
+// attempt makes one call, bounded by AttemptTimeout when set. A call cut
+// short by that bound (not by ctx) returns an error wrapping
+// ErrAttemptTimeout instead of context.DeadlineExceeded.
+func (r *retrier) attempt(ctx context.Context, req Request) (Completion, error) {
+	if r.p.AttemptTimeout <= 0 {
+		return r.next.Complete(ctx, req)
+	}
+	actx, cancel := context.WithTimeout(ctx, r.p.AttemptTimeout)
+	defer cancel()
+	c, err := r.next.Complete(actx, req)
+	if err != nil && ctx.Err() == nil && actx.Err() != nil {
+		return Completion{}, fmt.Errorf("%w after %s (%v)", ErrAttemptTimeout, r.p.AttemptTimeout, err)
+	}
+	return c, err
 }
 
 // giveUp returns err as is after a single attempt, else wrapped with the
