@@ -300,7 +300,7 @@ func expandPM(n *node, count int) []*node {
 func isLabel(n *node) bool {
 	switch n.op {
 	case opSym:
-		return n.lit != "pi"
+		return n.lit != "pi" && n.lit != "e"
 	case opMul:
 		if len(n.kids) == 0 || n.kids[0].op != opSym {
 			return false

@@ -218,8 +218,8 @@ func intRoot(x *big.Int, k int) (*big.Int, bool) {
 // env maps symbol names to values for numeric evaluation.
 type env map[string]float64
 
-// approx evaluates n in float64 with symbols bound by e (pi is π; unbound
-// symbols are NaN).
+// approx evaluates n in float64 with symbols bound by e (pi is π and the
+// symbol e is Euler's number; unbound symbols are NaN).
 func approx(n *node, e env) float64 {
 	switch n.op {
 	case opNum:
@@ -229,8 +229,11 @@ func approx(n *node, e env) float64 {
 		if v, ok := e[n.lit]; ok {
 			return v
 		}
-		if n.lit == "pi" {
+		switch n.lit {
+		case "pi":
 			return math.Pi
+		case "e":
+			return math.E
 		}
 		return math.NaN()
 	case opInf:
@@ -338,9 +341,9 @@ func approx(n *node, e env) float64 {
 	return math.NaN()
 }
 
-// symbols collects the free symbols of n (pi excluded).
+// symbols collects the free symbols of n (the constants π and e excluded).
 func symbols(n *node, into map[string]bool) {
-	if n.op == opSym && n.lit != "pi" {
+	if n.op == opSym && n.lit != "pi" && n.lit != "e" {
 		into[n.lit] = true
 	}
 	for _, k := range n.kids {

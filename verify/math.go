@@ -9,8 +9,8 @@ import (
 // Math is the default math answer verifier. It extracts the final answer from
 // a response (see Extract for the priority of rules), normalizes both sides,
 // parses them into expression trees and compares them: exactly with math/big
-// rationals where possible, by high-precision evaluation for radicals, π and
-// logs, at random points for expressions with variables, and structurally
+// rationals where possible, by float64 evaluation for radicals, π, e and
+// logs, at six deterministic pseudo-random points for expressions with variables, and structurally
 // for sets, tuples, intervals, matrices and relations.
 //
 // Float tolerance: two exact values must be equal exactly (so 1/2^99 never
