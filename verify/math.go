@@ -6,20 +6,27 @@ import (
 	"strings"
 )
 
-// Math is the default math answer verifier. It extracts the final answer from
-// a response (see Extract for the priority of rules), normalizes both sides,
-// parses them into expression trees and compares them: exactly with math/big
-// rationals where possible, by float64 evaluation for radicals, π, e and
-// logs, at six deterministic pseudo-random points for expressions with variables, and structurally
-// for sets, tuples, intervals, matrices and relations.
+// Math is the default math answer verifier. It extracts the final answer
+// from a response (see Extract for the priority of rules), normalizes both
+// sides, parses them into expression trees and compares them: exactly with
+// math/big rationals where possible; by float64 evaluation for radicals, π, e
+// and logs; at six deterministic pseudo-random points for expressions with
+// variables; and structurally for sets, tuples, intervals, matrices and
+// relations. Verdict.Method names the comparison that decided (the Method*
+// constants).
 //
 // Float tolerance: two exact values must be equal exactly (so 1/2^99 never
 // equals 1/2^98). A decimal literal on one side (0.333, 16386.20) matches a
 // value that rounds to it at the digits it shows, provided it shows at least
-// three significant digits; decimals on both sides are compared exactly, then
-// after rounding to 6 significant digits. Irrational values compare within a relative
-// 1e-9. WithRounding switches to Math-Verify's policy of rounding both sides
-// to a fixed number of decimals.
+// three significant digits (0.3 does not match 1/3). Decimals on both sides
+// are compared exactly, then after rounding to 6 significant digits.
+// Irrational values compare within a relative 1e-9. WithRounding switches to
+// Math-Verify's policy of rounding both sides to a fixed number of decimals.
+//
+// Policies: a bare comma list ("-2, 1") is an unordered set of solutions;
+// parentheses and brackets are ordered tuples or intervals; "x = 5" matches
+// "5"; "a ≤ x ≤ b" matches [a, b]; units, currency, percent signs and degree
+// marks are ignored.
 //
 // The zero value is not usable; call NewMath. A *Math is immutable after
 // construction and safe for concurrent use. Verify never returns an error
