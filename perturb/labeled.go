@@ -333,7 +333,8 @@ func LoadLabeled(path string) (LabeledSet, error) {
 // every trace states a final answer at or before its error step with
 // ErrTooShort (other traces of the same question are tried first).
 //
-// Build one with NewLabeled; it is safe for concurrent use.
+// Build one with NewLabeled; it is safe for concurrent use. A Labeled may
+// be copied to change Cut or Seed: copies share the (read-only) index.
 type Labeled struct {
 	// Cut chooses where to truncate; nil means CutAfterError.
 	Cut Cut

@@ -387,6 +387,12 @@ func splitSentences(text string, start, end int, rs []region) []Step {
 		default:
 			continue
 		}
+		if inDollar && depth == 0 && text[dollarAt+1] >= '0' && text[dollarAt+1] <= '9' &&
+			i+1 < end && (text[i+1] == ' ' || text[i+1] == '\n') {
+			// "$5. Then …": a currency sign, not math; no sentence ends
+			// inside inline math, so take the period at its word.
+			inDollar = false
+		}
 		if inDollar || depth > 0 {
 			continue
 		}

@@ -91,6 +91,9 @@ func TestSplit(t *testing.T) {
 		{"a display block is never split into sentences, even in a short trace",
 			"We get:\n$$\na = 1. B = 2. C = 3.\n$$",
 			[]string{"We get:", "$$\na = 1. B = 2. C = 3.\n$$"}},
+		{"a dollar sign before a number is currency, not math",
+			"It costs $5. Then $6.50 more. So we pay $11.50$ in math. Done.",
+			[]string{"It costs $5.", "Then $6.50 more.", "So we pay $11.50$ in math.", "Done."}},
 		{"whitespace only has no steps", " \n\t\n ", nil},
 	}
 	for _, c := range cases {
