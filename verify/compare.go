@@ -418,6 +418,19 @@ func inequalityInterval(parts []*node, ops []string) *node {
 				return nil
 			}
 		}
+		if x.op == opFunc && x.lit == "abs" {
+			// |x| < b is (-b, b); |x| > a is (-∞, -a) ∪ (a, ∞)
+			switch op {
+			case "<", "<=":
+				return &node{op: opSeq, open: lower(op), close: upper(op), kids: []*node{{op: opNeg, kids: []*node{v}}, v}}
+			case ">", ">=":
+				return &node{op: opUnion, kids: []*node{
+					{op: opSeq, open: '(', close: upper(op), kids: []*node{ninf, {op: opNeg, kids: []*node{v}}}},
+					{op: opSeq, open: lower(op), close: ')', kids: []*node{v, inf}},
+				}}
+			}
+			return nil
+		}
 		switch op {
 		case "<", "<=":
 			return &node{op: opSeq, open: '(', close: upper(op), kids: []*node{ninf, v}}
@@ -427,6 +440,9 @@ func inequalityInterval(parts []*node, ops []string) *node {
 	case 3:
 		if !isLabel(parts[1]) {
 			return nil
+		}
+		if parts[1].op == opFunc && parts[1].lit == "abs" {
+			return absBand(parts, ops)
 		}
 		if (ops[0] == "<" || ops[0] == "<=") && (ops[1] == "<" || ops[1] == "<=") {
 			return &node{op: opSeq, open: lower(ops[0]), close: upper(ops[1]), kids: []*node{parts[0], parts[2]}}
@@ -808,4 +824,33 @@ func mapEntries(m *node, f func(*node) *node) *node {
 		out.kids = append(out.kids, row)
 	}
 	return out
+}
+
+// absBand turns a ≤ |x| ≤ b into [-b, -a] ∪ [a, b] (brackets follow the
+// operators; a > ... > chains are mirrored first).
+func absBand(parts []*node, ops []string) *node {
+	a, b, opA, opB := parts[0], parts[2], ops[0], ops[1]
+	if (opA == ">" || opA == ">=") && (opB == ">" || opB == ">=") {
+		a, b, opA, opB = b, a, flip(opB), flip(opA)
+	}
+	if !(opA == "<" || opA == "<=") || !(opB == "<" || opB == "<=") {
+		return nil
+	}
+	closed := func(op string) bool { return op == "<=" }
+	br := func(c bool, open bool) byte {
+		switch {
+		case c && open:
+			return '['
+		case c:
+			return ']'
+		case open:
+			return '('
+		}
+		return ')'
+	}
+	neg := func(n *node) *node { return &node{op: opNeg, kids: []*node{n}} }
+	return &node{op: opUnion, kids: []*node{
+		{op: opSeq, open: br(closed(opB), true), close: br(closed(opA), false), kids: []*node{neg(b), neg(a)}},
+		{op: opSeq, open: br(closed(opA), true), close: br(closed(opB), false), kids: []*node{a, b}},
+	}}
 }

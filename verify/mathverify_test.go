@@ -70,7 +70,6 @@ func runMathVerifyCases(t *testing.T) (decided, agree int, disagreements map[int
 var mvKnownDisagreements = map[int]string{
 	32:  "inline $...$ spanning newlines: Math-Verify extracts nothing; Math falls back to the last number (9), which is what the text states",
 	33:  "inline \\(...\\) spanning newlines: same extraction policy difference as row 32",
-	198: "needs solving 1 ≤ |z| ≤ 3/2 into a union of intervals; Math does not solve inequalities",
 	255: "non-strict mode equates f(x) with f(y); Math always treats different variable names as different",
 }
 
