@@ -88,10 +88,18 @@ func (c *comparer) equal(a, b *node, depth int) bool {
 	}
 	switch {
 	case a.op == opUnion || b.op == opUnion:
-		if a.op != opUnion || b.op != opUnion {
+		// "x ≤ 2 or x ≥ 3" (a bare list) reads as a union too
+		unionParts := func(n *node) []*node {
+			if n.op == opUnion || (n.op == opSeq && n.open == 0) {
+				return n.kids
+			}
+			return nil
+		}
+		pa, pb := unionParts(a), unionParts(b)
+		if pa == nil || pb == nil {
 			return false
 		}
-		return c.set(MethodSet, c.unordered(a.kids, b.kids, depth))
+		return c.set(MethodSet, c.unordered(pa, pb, depth))
 	case a.op == opMatrix || b.op == opMatrix || hasMatrix(a) || hasMatrix(b):
 		return c.matrixEqual(a, b, depth)
 	case a.op == opSeq && b.op == opSeq:

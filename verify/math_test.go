@@ -60,6 +60,8 @@ func TestMathDecidesTheseCases(t *testing.T) {
 		{"absolute band is not one interval", "1 \\le |z| \\le 2", "[1,2]", false},
 		{"absolute bound", "|x| < 3", "(-3, 3)", true},
 		{"absolute lower bound", "|x| \\ge 3", "(-\\infty, -3] \\cup [3, \\infty)", true},
+		{"inequalities joined by or", "(-\\infty, 2] \\cup [3, \\infty)", "$x \\le 2$ or $x \\ge 3$", true},
+		{"inequalities joined by or differ", "(-\\infty, 2] \\cup [3, \\infty)", "$x < 2$ or $x \\ge 3$", false},
 		{"inequality flipped", "x \\ge 5", "5 \\le x", true},
 		{"decimal literal rounds", "\\frac{70}{9}", "7.78", true},
 		{"too few digits", "\\frac{1}{3}", "0.3", false},
