@@ -39,6 +39,10 @@ type Config struct {
 	// the cache (in run.db), the budget, retries, rate limits and a Meter.
 	Strong providers.Completer `json:"-"`
 	Weak   providers.Completer `json:"-"`
+	// NoWeak skips the weak model: no weak calibration (the report's weak
+	// pass rate is undefined) and Weak may be nil. StrategyWeak then cannot
+	// be used.
+	NoWeak bool `json:"no_weak,omitempty"`
 	// StrongModel and WeakModel are their specs ("openai:gpt-4o",
 	// "sim:strong"), recorded in every row; the model part is sent as
 	// Request.Model.
@@ -128,8 +132,8 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("%w: no Problems", ErrConfig)
 	case c.Strong == nil || c.StrongModel == "":
 		return fmt.Errorf("%w: Strong and StrongModel are required", ErrConfig)
-	case c.Weak == nil || c.WeakModel == "":
-		return fmt.Errorf("%w: Weak and WeakModel are required", ErrConfig)
+	case !c.NoWeak && (c.Weak == nil || c.WeakModel == ""):
+		return fmt.Errorf("%w: Weak and WeakModel are required (or set NoWeak)", ErrConfig)
 	}
 	if c.Title == "" {
 		c.Title = "Rebound recovery run"
@@ -165,7 +169,11 @@ func (c *Config) defaults() error {
 			continue
 		}
 		switch s {
-		case StrategyWeak, StrategyOnPolicy, StrategyInject:
+		case StrategyWeak:
+			if c.NoWeak {
+				return fmt.Errorf("%w: strategy %q needs the weak model (NoWeak is set)", ErrConfig, s)
+			}
+		case StrategyOnPolicy, StrategyInject:
 		case StrategyLabeled:
 			if c.Labeled == nil {
 				return fmt.Errorf("%w: strategy %q needs Labeled traces", ErrConfig, s)
@@ -276,8 +284,10 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter) (strong, w
 	if strong, err = chain(cfg.Strong); err != nil {
 		return nil, nil, err
 	}
-	if weak, err = chain(cfg.Weak); err != nil {
-		return nil, nil, err
+	if cfg.Weak != nil {
+		if weak, err = chain(cfg.Weak); err != nil {
+			return nil, nil, err
+		}
 	}
 	return strong, weak, nil
 }
@@ -295,10 +305,12 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 	if err != nil {
 		return err
 	}
-	ws := &StraightShot{Exec: exec, Stage: StageWeak, Model: cfg.WeakModel, Completer: weak,
-		Verifier: cfg.Verifier, Samples: cfg.WeakSamples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens}
-	if _, err := ws.Run(ctx, problems); err != nil {
-		return err
+	if !cfg.NoWeak {
+		ws := &StraightShot{Exec: exec, Stage: StageWeak, Model: cfg.WeakModel, Completer: weak,
+			Verifier: cfg.Verifier, Samples: cfg.WeakSamples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens}
+		if _, err := ws.Run(ctx, problems); err != nil {
+			return err
+		}
 	}
 	if _, err := Bin(ctx, exec.Store, cfg.Binner, strongCals); err != nil {
 		return err
