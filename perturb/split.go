@@ -367,7 +367,7 @@ func splitSentences(text string, start, end int, rs []region) []Step {
 			inDollar = false
 			// "$x = 0.$ It …": the sentence ends inside the math.
 			if depth == 0 && i+1 < end && (text[i+1] == ' ' || text[i+1] == '\n') &&
-				strings.HasSuffix(strings.TrimSpace(text[dollarAt+1:i]), ".") && !isDigits(strings.TrimSpace(text[dollarAt+1:i-1])) {
+				strings.HasSuffix(strings.TrimSpace(text[dollarAt+1:i]), ".") {
 				if k, ok := next(i + 1); ok {
 					cut(i + 1)
 					segStart = k
