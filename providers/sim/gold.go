@@ -26,6 +26,7 @@ type gold struct {
 	steps  []string
 	nums   [][]numSpan
 	skel   map[string][]int // skeleton → indices of steps with it
+	skels  []string         // skeleton of each step
 	known  map[string]bool  // every number of the question, steps and answer
 	given  map[string]bool  // numbers of the question
 	answer string
@@ -47,6 +48,7 @@ func newGold(p dataset.Problem) *gold {
 		}
 		sk := skeleton(stripLabel(st))
 		g.skel[sk] = append(g.skel[sk], i)
+		g.skels = append(g.skels, sk)
 	}
 	for _, n := range numbers(p.Question) {
 		g.known[n.Value] = true
@@ -77,6 +79,10 @@ func stripLabel(l string) string {
 	return l
 }
 
+// minPartial is the shortest skeleton matched as the beginning of a gold
+// step.
+const minPartial = 16
+
 // analysis is what the Solver reads from a prefix.
 type analysis struct {
 	// progress is how many gold steps the prefix is read as having done.
@@ -91,12 +97,13 @@ type analysis struct {
 	subst map[string]string
 }
 
-// analyze reads prefix line by line. A line with the skeleton of a gold step
-// (same words, numbers masked) is that step: it advances progress and is
-// wrong if any of its numbers differs from the gold step's. Any other line
-// is wrong if it holds a number that appears nowhere in the question, the
-// gold steps or the answer. Without any recognised step, progress is the
-// number of non-empty lines (at most the number of gold steps).
+// analyze reads prefix step by step, split into steps as gold solutions are
+// (goldSteps). A step with the skeleton of a gold step (same words, numbers
+// masked) is that step: it advances progress and is wrong if any of its
+// numbers differs from the gold step's. Any other step is wrong if it holds
+// a number that appears nowhere in the question, the gold steps or the
+// answer. Without any recognised step, progress is the number of steps read
+// (at most the number of gold steps).
 func (g *gold) analyze(prefix string) analysis {
 	a := analysis{errStep: -1}
 	next, matched, lines := 0, 0, 0
@@ -107,16 +114,27 @@ func (g *gold) analyze(prefix string) analysis {
 			a.errStep = step
 		}
 	}
-	for raw := range strings.SplitSeq(prefix, "\n") {
-		l := strings.TrimSpace(raw)
+	// Segment the prefix exactly as the gold solution was segmented, so a
+	// paragraph written as one line still meets the gold sentences.
+	pieces := goldSteps(prefix)
+	// A prefix cut inside a number ends with a partial one ("= 1" of "= 12"),
+	// which is a truncation, not an error.
+	cutNumber := prefix != "" && (isDigit(prefix[len(prefix)-1]) || prefix[len(prefix)-1] == ',')
+	for pi, l := range pieces {
+		l = stripLabel(l)
 		if l == "" {
 			continue
 		}
-		l = stripLabel(l)
+		partialAt := -1 // end offset of a possibly partial trailing number
+		if cutNumber && pi == len(pieces)-1 {
+			l = strings.TrimRight(l, ",") // "10," of "10,000"
+			partialAt = len(l)
+		}
 		lines++
 		ln := numbers(l)
+		sk := skeleton(l)
 		idx := -1
-		if cands := g.skel[skeleton(l)]; len(cands) > 0 {
+		if cands := g.skel[sk]; len(cands) > 0 {
 			idx = cands[0]
 			for _, c := range cands {
 				if c >= next {
@@ -125,12 +143,26 @@ func (g *gold) analyze(prefix string) analysis {
 				}
 			}
 		}
-		if idx >= 0 && len(ln) == len(g.nums[idx]) {
+		if idx < 0 && len(sk) >= minPartial {
+			// A step cut short (the prefix's last, or one segmented
+			// differently): the next gold step that it begins.
+			for c := next; c < len(g.skels); c++ {
+				if strings.HasPrefix(g.skels[c], sk) {
+					idx = c
+					break
+				}
+			}
+		}
+		if idx >= 0 && len(ln) <= len(g.nums[idx]) {
 			anyMatch = true
 			next = idx + 1
 			matched = max(matched, idx+1)
 			for j, n := range ln {
-				if gv := g.nums[idx][j].Value; n.Value != gv {
+				gv := g.nums[idx][j].Value
+				if n.End == partialAt && strings.HasPrefix(gv, n.Value) {
+					continue
+				}
+				if n.Value != gv {
 					markErr(idx)
 					if a.subst == nil {
 						a.subst = map[string]string{}
@@ -143,7 +175,7 @@ func (g *gold) analyze(prefix string) analysis {
 			continue
 		}
 		for _, n := range ln {
-			if !g.known[n.Value] {
+			if !g.known[n.Value] && !(n.End == partialAt && g.knownPrefix(n.Value)) {
 				markErr(min(next, len(g.steps)))
 				break
 			}
@@ -155,6 +187,16 @@ func (g *gold) analyze(prefix string) analysis {
 		a.progress = min(lines, len(g.steps))
 	}
 	return a
+}
+
+// knownPrefix reports whether some known number begins with v.
+func (g *gold) knownPrefix(v string) bool {
+	for k := range g.known {
+		if strings.HasPrefix(k, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // write appends to b the gold steps from index from on and a final answer

@@ -722,3 +722,32 @@ func TestOpenOptions(t *testing.T) {
 		assert.ErrorContains(t, err, want, spec)
 	}
 }
+
+// TestCorrectPrefixesReadClean cuts a correct sample of every embedded
+// problem after each step and in the middle of its text: none may be read
+// as flawed, and a cut after k whole steps is read as k steps done.
+func TestCorrectPrefixesReadClean(t *testing.T) {
+	ctx := context.Background()
+	all := embedded()
+	right := Strong()
+	right.PassRate = Mixture{{Weight: 1, Alpha: 1e6, Beta: 1}}
+	s := New(right, all...)
+	var bad []string
+	for _, p := range all {
+		c, err := s.Complete(ctx, ask(p, 0, ""))
+		require.NoError(t, err)
+		lines := strings.Split(c.Text, "\n")
+		lines = lines[:len(lines)-1] // drop the answer line
+		for k := 1; k <= len(lines); k++ {
+			prefix := strings.Join(lines[:k], "\n") + "\n"
+			fl, done, _ := s.Flawed(p.ID, prefix)
+			if fl || done != k {
+				bad = append(bad, fmt.Sprintf("%s cut after %d: flawed=%v done=%d", p.ID, k, fl, done))
+			}
+		}
+		if fl, _, _ := s.Flawed(p.ID, c.Text[:len(c.Text)/2]); fl {
+			bad = append(bad, p.ID+" cut mid-text read as flawed")
+		}
+	}
+	assert.Empty(t, bad)
+}

@@ -163,6 +163,10 @@ func splitSentences(s string, latex bool) []string {
 				inDouble = !inDouble
 				cur.WriteString("$$")
 				i++
+				// "$$x = 2.$$ Then": a sentence that ends inside display math.
+				if !inDouble && i > 1 && s[i-2] == '.' && sentenceFollows(s, i+1) {
+					flush()
+				}
 				continue
 			}
 			if !inDouble {
@@ -223,6 +227,10 @@ func numbers(s string) []numSpan {
 		// Thousands groups: ",ddd" not followed by another digit.
 		for j+3 < len(s)+0 && s[j] == ',' && isDigit(s[j+1]) && isDigit(s[j+2]) && isDigit(s[j+3]) && (j+4 >= len(s) || !isDigit(s[j+4])) {
 			j += 4
+		}
+		// A thousands group cut short by the end of the text ("80,0").
+		if j+1 < len(s) && s[j] == ',' && isDigit(s[j+1]) && (j+2 == len(s) || (j+3 == len(s) && isDigit(s[j+2]))) {
+			j = len(s)
 		}
 		if j+1 < len(s) && s[j] == '.' && isDigit(s[j+1]) {
 			j++
