@@ -104,6 +104,7 @@ func (s *StraightShot) Run(ctx context.Context, problems []dataset.Problem) ([]C
 			jobs = append(jobs, job{i, j})
 		}
 	}
+	stopped := make([]bool, len(problems))
 	for len(jobs) > 0 {
 		res := make([]Sample, len(jobs))
 		err := fanOut(ctx, len(jobs), s.Concurrency, func(ctx context.Context, x int) error {
@@ -142,11 +143,15 @@ func (s *StraightShot) Run(ctx context.Context, problems []dataset.Problem) ([]C
 		for i := range out {
 			c := out[i]
 			next := len(c.Samples)
-			if next < n && !s.Stop(c.K, c.N) {
-				jobs = append(jobs, job{i, next})
-			} else if next < n {
-				prog.step(n - next) // settled early: the rest will not be sampled
+			if next >= n || stopped[i] {
+				continue
 			}
+			if s.Stop(c.K, c.N) {
+				stopped[i] = true
+				prog.step(n - next) // settled early: the rest will not be sampled
+				continue
+			}
+			jobs = append(jobs, job{i, next})
 		}
 	}
 	if s.Store != nil {
