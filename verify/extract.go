@@ -458,6 +458,12 @@ func lastMathSpan(s string) (string, int) {
 	var spans []span
 	i := 0
 	for i < len(s) {
+		// jump to the next possible delimiter
+		k := strings.IndexAny(s[i:], "$\\")
+		if k < 0 {
+			break
+		}
+		i += k
 		var d [2]string
 		found := false
 		for _, dd := range mathDelims {
