@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ var embedded = sync.OnceValue(func() []dataset.Problem {
 //	seed=N          Config.Seed
 //	restart=P       Config.RestartProb
 //	latency=D       Config.Latency (a time.ParseDuration string)
+//	scale=F         Config.OutputScale
 //	price=P:M       Config.Price: provider P's model M in providers.DefaultPrices,
 //	                so a dry run counts a real model's dollars
 //
@@ -71,6 +73,12 @@ func Open(model string) (providers.Completer, error) {
 				return nil, bad(fmt.Errorf("want a non-negative duration such as 200ms"))
 			}
 			cfg.Latency = d
+		case "scale":
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || math.IsInf(f, 0) {
+				return nil, bad(fmt.Errorf("want a non-negative number"))
+			}
+			cfg.OutputScale = f
 		case "price":
 			prov, m, ok := strings.Cut(v, ":")
 			if !ok || prov == "" || m == "" {
@@ -82,7 +90,7 @@ func Open(model string) (providers.Completer, error) {
 			}
 			cfg.Price = &p
 		default:
-			return nil, bad(fmt.Errorf("unknown option (known: seed, restart, latency, price)"))
+			return nil, bad(fmt.Errorf("unknown option (known: seed, restart, latency, scale, price)"))
 		}
 	}
 	return New(cfg, embedded()...), nil

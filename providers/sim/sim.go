@@ -126,6 +126,10 @@ type Config struct {
 	RestartProb float64
 	// Latency is waited (honouring ctx) before each answer.
 	Latency time.Duration
+	// OutputScale multiplies the reported output tokens (0 means 1). The
+	// simulator writes terse gold steps; real models write several times
+	// more, so a dry run that prices a real model may set 3 to 5 here.
+	OutputScale float64
 	// Price, if non-nil, prices every call (CostUSD = Price.Cost(Usage)) so a
 	// dry run on the simulator estimates a real model's dollars. Nil means
 	// free: CostUSD 0, CostKnown true.
@@ -210,6 +214,9 @@ func New(cfg Config, problems ...dataset.Problem) *Solver {
 	}
 	if math.IsNaN(cfg.RecoverBase) || math.IsNaN(cfg.RecoverSlope) {
 		panic("sim: Config.RecoverBase and RecoverSlope must be numbers")
+	}
+	if cfg.OutputScale < 0 || math.IsNaN(cfg.OutputScale) || math.IsInf(cfg.OutputScale, 0) {
+		panic(fmt.Sprintf("sim: Config.OutputScale %v: want ≥ 0", cfg.OutputScale))
 	}
 	if cfg.Name == "" {
 		cfg.Name = "sim"
@@ -477,6 +484,9 @@ func (s *Solver) Complete(ctx context.Context, req providers.Request) (providers
 		CostKnown: true,
 		Model:     s.cfg.Name,
 		Provider:  "sim",
+	}
+	if s.cfg.OutputScale > 0 {
+		c.Usage.OutputTokens = max(1, int(math.Round(float64(c.Usage.OutputTokens)*s.cfg.OutputScale)))
 	}
 	if req.Prefill != "" {
 		c.PrefillMethod = providers.PrefillNative

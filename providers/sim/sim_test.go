@@ -692,13 +692,14 @@ func TestRestartsAreDetectable(t *testing.T) {
 }
 
 func TestOpenOptions(t *testing.T) {
-	c, err := providers.Open("sim:weak?seed=3&restart=0.5&latency=1ms&price=openai:gpt-4o-mini")
+	c, err := providers.Open("sim:weak?seed=3&restart=0.5&latency=1ms&scale=3&price=openai:gpt-4o-mini")
 	require.NoError(t, err)
 	cfg := c.(*Solver).Config()
 	assert.Equal(t, "weak", cfg.Name)
 	assert.EqualValues(t, 3, cfg.Seed)
 	assert.Equal(t, 0.5, cfg.RestartProb)
 	assert.Equal(t, time.Millisecond, cfg.Latency)
+	assert.Equal(t, 3.0, cfg.OutputScale)
 	require.NotNil(t, cfg.Price)
 	want, ok := providers.DefaultPrices().Lookup("openai", "gpt-4o-mini")
 	require.True(t, ok)
@@ -706,6 +707,7 @@ func TestOpenOptions(t *testing.T) {
 	out, err := c.Complete(context.Background(), ask(dataset.GSM8KTest()[0], 0, ""))
 	require.NoError(t, err)
 	assert.InDelta(t, want.Cost(out.Usage), out.CostUSD, 1e-15)
+	assert.InDelta(t, 3*float64(len(out.Text))/4, float64(out.Usage.OutputTokens), 4, "output tokens scaled")
 	other, _ := providers.Open("sim:weak")
 	assert.NotEqual(t, providers.EndpointOf(other), providers.EndpointOf(c), "the seed is part of the endpoint")
 
@@ -713,9 +715,10 @@ func TestOpenOptions(t *testing.T) {
 		"sim:strong?seed=x":            `option seed="x"`,
 		"sim:strong?restart=2":         `option restart="2": want a probability`,
 		"sim:strong?latency=soon":      `option latency="soon"`,
+		"sim:strong?scale=-1":          `option scale="-1": want a non-negative number`,
 		"sim:strong?price=nobody:none": `no known price for nobody:none`,
 		"sim:strong?price=gpt":         `want provider:model`,
-		"sim:strong?colour=blue":       `unknown option (known: seed, restart, latency, price)`,
+		"sim:strong?colour=blue":       `unknown option (known: seed, restart, latency, scale, price)`,
 		"sim:strong?%zz":               `options:`,
 	} {
 		_, err := providers.Open(spec)
