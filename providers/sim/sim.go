@@ -524,16 +524,14 @@ func (s *Solver) write(e *entry, req providers.Request) string {
 
 	var b strings.Builder
 	b.Grow(len(e.p.Solution) + len(e.p.Answer) + 128)
+	uRestart, uCorrect := r.float(), r.float() // drawn in this order for every request
 	if strings.TrimSpace(req.Prefill) == "" {
-		uRestart, uCorrect := r.float(), r.float() // keep the draw order of continuations
-		_ = uRestart
 		g.write(&b, 0, uCorrect < pass, nil, &r)
 		return b.String()
 	}
 	if !strings.HasSuffix(req.Prefill, "\n") {
 		b.WriteByte('\n')
 	}
-	uRestart, uCorrect := r.float(), r.float()
 	if uRestart < s.cfg.RestartProb {
 		b.WriteString("Let me start over.\n")
 		g.write(&b, 0, uCorrect < pass, nil, &r)
