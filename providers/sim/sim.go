@@ -242,7 +242,8 @@ func (c Config) fingerprint() string {
 }
 
 // quantiles tabulates the mixture's inverse CDF at n+1 evenly spaced
-// probabilities by bisection.
+// probabilities, inverting the CDF tabulated on a grid of 8,192 steps by
+// linear interpolation (error far below 1e-3).
 func quantiles(m Mixture, n int) []float64 {
 	// Tabulate the CDF on a fine x grid, then invert by interpolation.
 	const nx = 8192
