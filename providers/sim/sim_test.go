@@ -754,3 +754,26 @@ func TestCorrectPrefixesReadClean(t *testing.T) {
 	}
 	assert.Empty(t, bad)
 }
+
+func TestQuantileTableInvertsTheMixture(t *testing.T) {
+	for _, cfg := range []Config{Strong(), Weak()} {
+		q := quantiles(cfg.PassRate, quantGrid)
+		worst := 0.0
+		for i, x := range q {
+			worst = math.Max(worst, math.Abs(cfg.PassRate.CDF(x)-float64(i)/quantGrid))
+			if i > 0 {
+				require.GreaterOrEqual(t, x, q[i-1], "monotone")
+			}
+		}
+		assert.Less(t, worst, 1e-3, cfg.Name)
+		assert.InDelta(t, cfg.PassRate.Mean(), meanOf(q), 2e-3, "the table's mean is the mixture's")
+	}
+}
+
+func meanOf(q []float64) float64 {
+	s := 0.0
+	for i := 1; i < len(q); i++ {
+		s += (q[i] + q[i-1]) / 2
+	}
+	return s / float64(len(q)-1)
+}
