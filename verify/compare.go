@@ -2,7 +2,6 @@ package verify
 
 import (
 	"math"
-	"math/big"
 	"strings"
 )
 
@@ -700,7 +699,6 @@ func (c *comparer) symbolicEqual(a, b *node, syms map[string]bool) bool {
 	return c.set(MethodSymbolic, valid >= 2)
 }
 
-var _ = big.NewInt
 
 func hasSymbols(n *node) bool {
 	m := map[string]bool{}
