@@ -699,7 +699,6 @@ func (c *comparer) symbolicEqual(a, b *node, syms map[string]bool) bool {
 	return c.set(MethodSymbolic, valid >= 2)
 }
 
-
 func hasSymbols(n *node) bool {
 	m := map[string]bool{}
 	symbols(n, m)
