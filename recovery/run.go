@@ -241,7 +241,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 }
 
 // wrap builds each model's middleware chain, outermost first: Meter, cache,
-// budget, retry, rate limit.
+// pricing, budget, retry, rate limit.
 func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter) (strong, weak providers.Completer, err error) {
 	var budget *providers.Budget
 	if cfg.BudgetUSD > 0 {
@@ -272,6 +272,9 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter) (strong, w
 				mws = append(mws, mw)
 			}
 		}
+		// Price what the adapter did not (most APIs report tokens, not
+		// dollars), so rows, the Meter and the resumed budget see the cost.
+		mws = append(mws, providers.Pricing(cfg.Prices))
 		if budget != nil {
 			mws = append(mws, budget.Middleware())
 		}
