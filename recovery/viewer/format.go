@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -57,6 +58,19 @@ func formatInt(n int) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// formatLatency shows a call's wall time ("850ms", "1.23s"); "" below a
+// millisecond (cache hits, simulators).
+func formatLatency(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return ""
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	default:
+		return d.Round(10 * time.Millisecond).String()
+	}
 }
 
 // formatDepth shows a truncation depth (fraction of steps kept).

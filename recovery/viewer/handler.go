@@ -119,6 +119,7 @@ var funcs = template.FuncMap{
 	"snippet":   snippet,
 	"tail":      tail,
 	"depth":     formatDepth,
+	"latency":   formatLatency,
 	"sortedMap": sortedMap,
 	"add":       func(a, b int) int { return a + b },
 	"isNaN":     func(f float64) bool { return f != f },

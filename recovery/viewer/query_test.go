@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,6 +104,9 @@ func TestFormatting(t *testing.T) {
 	assert.Equal(t, "1,234,567", formatInt(1234567))
 	assert.Equal(t, "-1,000", formatInt(-1000))
 	assert.Equal(t, "999", formatInt(999))
+	assert.Equal(t, "", formatLatency(300*time.Microsecond))
+	assert.Equal(t, "850ms", formatLatency(850*time.Millisecond))
+	assert.Equal(t, "1.23s", formatLatency(1234*time.Millisecond))
 	assert.Equal(t, "a b…", snippet("a\n  b c", 3))
 	assert.Equal(t, "héllo", snippet("héllo", 5))
 	assert.Equal(t, "hé…", snippet("héllo", 2))

@@ -238,7 +238,7 @@ func TestRunServedEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode, body)
 	assert.Contains(t, body, `✂ cut · step 1/3`)
 	assert.Contains(t, body, "prefill assistant_message")
-	assert.Contains(t, body, "1.234s")
+	assert.Contains(t, body, "1.23s")
 	res, _ = get(t, h, "/files/recovery_by_bucket.svg")
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	res, _ = get(t, h, "/files/run.db")
