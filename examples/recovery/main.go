@@ -63,6 +63,7 @@ type options struct {
 	dataset, strong, weak, perturbs, cut, out, serve, labeled string
 	limit, samples, continuations, concurrency, rpm, tpm      int
 	budget                                                    float64
+	timeout                                                   time.Duration
 	seed                                                      int64
 	adaptive, dryRun, quiet                                   bool
 }
@@ -86,6 +87,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.concurrency, "concurrency", recovery.DefaultConcurrency, "calls in flight")
 	fs.IntVar(&o.rpm, "rpm", 0, "requests per minute per model (0 = unlimited)")
 	fs.IntVar(&o.tpm, "tpm", 0, "tokens per minute per model (0 = unlimited)")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "abandon one attempt of a call after `D` and retry it (a hung connection costs a timeout, not the run)")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for the simulator and the perturbations")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "run on the simulator priced as the named models, in DIR-dryrun (replaced each time); estimate calls, tokens and dollars")
 	fs.StringVar(&o.serve, "serve", "", "after the run, serve the viewer on `ADDR` (e.g. 127.0.0.1:8080)")
@@ -96,8 +98,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
 	}
-	if o.limit < 0 || o.samples < 1 || o.continuations < 1 || o.concurrency < 1 || o.rpm < 0 || o.tpm < 0 || o.budget < 0 {
-		return o, errors.New("-limit, -rpm, -tpm and -budget must be ≥ 0; -samples, -continuations and -concurrency ≥ 1")
+	if o.limit < 0 || o.samples < 1 || o.continuations < 1 || o.concurrency < 1 || o.rpm < 0 || o.tpm < 0 || o.budget < 0 || o.timeout < 0 {
+		return o, errors.New("-limit, -rpm, -tpm, -budget and -timeout must be ≥ 0; -samples, -continuations and -concurrency ≥ 1")
 	}
 	return o, nil
 }
@@ -174,6 +176,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Dir: o.out, Problems: problems, StrongModel: o.strong, WeakModel: o.weak,
 		Samples: o.samples, Continuations: o.continuations, Cut: cut, Concurrency: o.concurrency,
 		BudgetUSD: o.budget, RPM: o.rpm, TPM: o.tpm, Seed: o.seed,
+		Retry: providers.RetryPolicy{AttemptTimeout: o.timeout},
 		Title: fmt.Sprintf("Recovery: %s continuing flawed prefixes on %s", o.strong, o.dataset),
 	}
 	for _, s := range strings.Split(o.perturbs, ",") {
@@ -252,11 +255,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// openModels opens the two specs through the provider registry. Simulator
-// specs get the run's seed and only the run's problems.
+// openModels opens the two specs through the provider registry. Plain
+// simulator specs (sim:strong, sim:weak) get the run's -seed and the run's
+// problems, so they also know problems from a -dataset file; a simulator
+// spec with options (sim:strong?seed=3) is opened by the registry as given.
 func openModels(strongSpec, weakSpec string, seed int64, problems []dataset.Problem) (strong, weak providers.Completer, err error) {
 	open := func(spec string, isStrong bool) (providers.Completer, error) {
-		if p, _, err := providers.ParseSpec(spec); err == nil && p == "sim" {
+		if p, _, err := providers.ParseSpec(spec); err == nil && p == "sim" && !strings.Contains(spec, "?") {
 			c, _, err := simFor(spec, isStrong, seed, problems, nil)
 			return c, err
 		}
