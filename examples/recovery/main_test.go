@@ -81,6 +81,9 @@ func TestBadFlagsAreReportedClearly(t *testing.T) {
 }
 
 func TestServeWithoutAViewerSaysSo(t *testing.T) {
+	if Serve != nil {
+		t.Skip("the viewer is built in (serve.go); TestServeFlagServesTheViewerAfterTheRun covers -serve")
+	}
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"-out", t.TempDir(), "-limit", "3", "-quiet", "-serve", "127.0.0.1:0",
 		"-samples", "2", "-continuations", "1"}, &stdout, &stderr)
