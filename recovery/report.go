@@ -279,18 +279,20 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 	return s
 }
 
-// Summarize aggregates everything in st; see Aggregate.
+// Summarize aggregates everything in st; see Aggregate. It reads only the
+// columns the aggregate needs, not the texts, so it stays small for large
+// runs.
 func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error) {
 	problems, err := st.Problems(ctx)
 	if err != nil {
 		return Summary{}, err
 	}
-	prefixes, err := st.Prefixes(ctx, "")
+	prefixes, err := st.prefixRows(ctx, `'', ''`, `1 = 1`)
 	if err != nil {
 		return Summary{}, err
 	}
-	samples, err := st.querySamples(ctx, `1 = 1`)
-	if err != nil {
+	var samples []Sample
+	if err := st.eachSample(ctx, true, `1 = 1`, func(r Sample) error { samples = append(samples, r); return nil }); err != nil {
 		return Summary{}, err
 	}
 	return Aggregate(problems, prefixes, samples, buckets), nil

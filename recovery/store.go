@@ -450,14 +450,26 @@ const sampleCols = `stage, problem_id, prefix, sample, model, provider, served_m
 	correct, answer, reason, restarted, restart_reason, input_tokens, output_tokens, cost_usd, prefill_method,
 	latency_ms, cached, error, at`
 
-func (s *Store) querySamples(ctx context.Context, where string, args ...any) ([]Sample, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sampleCols+` FROM samples WHERE `+where+
-		` ORDER BY problem_id, stage, prefix, sample`, args...)
+// leanSampleCols replaces the long text columns by markers: Response and
+// Error are "x" when non-empty, Request and the other texts empty.
+const leanSampleCols = `stage, problem_id, prefix, sample, '', '', '', '',
+	CASE WHEN response = '' THEN '' ELSE 'x' END, '', correct, '', '', restarted, '', input_tokens, output_tokens,
+	cost_usd, '', 0, cached, CASE WHEN error = '' THEN '' ELSE 'x' END, ''`
+
+// eachSample calls fn for every row matching where, streaming; lean rows
+// leave out long texts (see leanSampleCols).
+func (s *Store) eachSample(ctx context.Context, lean bool, where string, fn func(Sample) error, args ...any) error {
+	q := `SELECT ` + sampleCols + ` FROM samples WHERE ` + where + ` ORDER BY problem_id, stage, prefix, sample`
+	if lean {
+		// Primary-key order: no sort, and a fixed order keeps float sums
+		// reproducible.
+		q = `SELECT ` + leanSampleCols + ` FROM samples WHERE ` + where + ` ORDER BY stage, problem_id, prefix, sample`
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("recovery: read samples: %w", err)
+		return fmt.Errorf("recovery: read samples: %w", err)
 	}
 	defer rows.Close()
-	var out []Sample
 	for rows.Next() {
 		var r Sample
 		var at string
@@ -465,15 +477,25 @@ func (s *Store) querySamples(ctx context.Context, where string, args ...any) ([]
 			&r.Request, &r.Response, &r.FinishReason, &r.Correct, &r.Answer, &r.Reason, &r.Restarted,
 			&r.RestartReason, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.PrefillMethod, &r.LatencyMS,
 			&r.Cached, &r.Error, &at); err != nil {
-			return nil, fmt.Errorf("recovery: read samples: %w", err)
+			return fmt.Errorf("recovery: read samples: %w", err)
 		}
-		r.At, _ = time.Parse(time.RFC3339Nano, at)
-		out = append(out, r)
+		if at != "" {
+			r.At, _ = time.Parse(time.RFC3339Nano, at)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("recovery: read samples: %w", err)
+		return fmt.Errorf("recovery: read samples: %w", err)
 	}
-	return out, nil
+	return nil
+}
+
+func (s *Store) querySamples(ctx context.Context, where string, args ...any) ([]Sample, error) {
+	var out []Sample
+	err := s.eachSample(ctx, false, where, func(r Sample) error { out = append(out, r); return nil }, args...)
+	return out, err
 }
 
 // Samples returns a problem's straight-shot samples (stage strong, then
@@ -511,7 +533,13 @@ func (s *Store) StageSamples(ctx context.Context, stage string) ([]Sample, error
 }
 
 func (s *Store) queryPrefixes(ctx context.Context, where string, args ...any) ([]Prefix, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT problem_id, strategy, set_aside, error, text, source, steps_kept,
+	return s.prefixRows(ctx, `text, source`, where, args...)
+}
+
+// prefixRows reads prefix rows; textCols is "text, source" or a lean
+// stand-in such as "”, ”".
+func (s *Store) prefixRows(ctx context.Context, textCols, where string, args ...any) ([]Prefix, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT problem_id, strategy, set_aside, error, `+textCols+`, steps_kept,
 		steps_total, depth, origin, error_step, meta, calls, cached_calls, input_tokens, output_tokens, cost_usd, at
 		FROM prefixes WHERE `+where+` ORDER BY problem_id, strategy`, args...)
 	if err != nil {
@@ -553,16 +581,16 @@ func (s *Store) Prefixes(ctx context.Context, problemID string) ([]Prefix, error
 // ExportSamples writes every sample and continuation as JSON lines, one
 // Sample per line, for pandas and jq.
 func (s *Store) ExportSamples(ctx context.Context, w io.Writer) error {
-	rows, err := s.querySamples(ctx, `1 = 1`)
-	if err != nil {
-		return err
-	}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
-	for _, r := range rows {
+	err := s.eachSample(ctx, false, `1 = 1`, func(r Sample) error {
 		if err := enc.Encode(r); err != nil {
 			return fmt.Errorf("recovery: export samples: %w", err)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("recovery: export samples: %w", err)
