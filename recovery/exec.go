@@ -23,6 +23,9 @@ const DefaultConcurrency = 8
 type Exec struct {
 	// Concurrency bounds the items in flight; 0 means DefaultConcurrency.
 	Concurrency int
+	// Auto, if set, replaces Concurrency: the items in flight follow
+	// Auto.Limit (wrap the stage's completers with Auto.Middleware).
+	Auto *AutoConcurrency
 	// Store receives every result as it arrives; rows already finished in it
 	// are reused instead of recomputed (resume). Nil persists nothing.
 	Store *Store

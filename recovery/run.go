@@ -83,8 +83,9 @@ type Config struct {
 	// Temperature and MaxTokens are sent on every request.
 	Temperature *float64 `json:"temperature,omitempty"`
 	MaxTokens   int      `json:"max_tokens,omitempty"`
-	// Concurrency bounds calls in flight per stage; 0 means
-	// DefaultConcurrency.
+	// Concurrency bounds calls in flight per stage; 0 means automatic:
+	// with RPM set, enough to use the whole rate at the observed latency
+	// (see AutoConcurrency), else DefaultConcurrency.
 	Concurrency int `json:"concurrency"`
 	// BudgetUSD caps the dollars spent by the run, counting what earlier
 	// invocations on the same Dir already spent; 0 means no cap. Prices
@@ -223,11 +224,15 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, err
 	}
 	meter := &Meter{}
-	strong, weak, err := cfg.wrap(ctx, st, meter)
+	var auto *AutoConcurrency
+	if cfg.Concurrency == 0 && cfg.RPM > 0 {
+		auto = NewAutoConcurrency(cfg.RPM)
+	}
+	strong, weak, err := cfg.wrap(ctx, st, meter, auto)
 	if err != nil {
 		return Summary{}, err
 	}
-	exec := Exec{Concurrency: cfg.Concurrency, Store: st, Meter: meter, Progress: cfg.Progress}
+	exec := Exec{Concurrency: cfg.Concurrency, Auto: auto, Store: st, Meter: meter, Progress: cfg.Progress}
 
 	runErr := cfg.stages(ctx, exec, strong, weak)
 	sum, err := Summarize(detach(ctx), st, cfg.Binner.Buckets())
@@ -241,8 +246,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 }
 
 // wrap builds each model's middleware chain, outermost first: Meter, cache,
-// pricing, budget, retry, rate limit.
-func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter) (strong, weak providers.Completer, err error) {
+// pricing, budget, retry, rate limit, and (with auto) the latency observer.
+func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *AutoConcurrency) (strong, weak providers.Completer, err error) {
 	var budget *providers.Budget
 	if cfg.BudgetUSD > 0 {
 		spent, err := st.spentUSD(ctx)
@@ -282,6 +287,9 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter) (strong, w
 		if cfg.RPM > 0 || cfg.TPM > 0 {
 			mws = append(mws, providers.RateLimit(cfg.RPM, cfg.TPM))
 		}
+		if auto != nil {
+			mws = append(mws, auto.Middleware())
+		}
 		return providers.Chain(c, mws...), nil
 	}
 	if strong, err = chain(cfg.Strong); err != nil {
@@ -308,13 +316,6 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 	if err != nil {
 		return err
 	}
-	if !cfg.NoWeak {
-		ws := &StraightShot{Exec: exec, Stage: StageWeak, Model: cfg.WeakModel, Completer: weak,
-			Verifier: cfg.Verifier, Samples: cfg.WeakSamples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens}
-		if _, err := ws.Run(ctx, problems); err != nil {
-			return err
-		}
-	}
 	if _, err := Bin(ctx, exec.Store, cfg.Binner, strongCals); err != nil {
 		return err
 	}
@@ -325,6 +326,14 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 				traces[c.Problem.ID] = append(traces[c.Problem.ID],
 					perturb.Trace{Text: s.Response, Correct: s.Correct, Origin: cfg.StrongModel, Sample: s.Sample})
 			}
+		}
+	}
+	strongCals = nil // only the traces are needed from here on
+	if !cfg.NoWeak {
+		ws := &StraightShot{Exec: exec, Stage: StageWeak, Model: cfg.WeakModel, Completer: weak,
+			Verifier: cfg.Verifier, Samples: cfg.WeakSamples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens}
+		if _, err := ws.Run(ctx, problems); err != nil {
+			return err
 		}
 	}
 	var prefixes []PrefixResult

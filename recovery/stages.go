@@ -53,7 +53,8 @@ type Calibration struct {
 	// K of N verified samples were correct (samples that failed are not
 	// counted in N).
 	K, N int
-	// Samples by index, including failed ones (Error set).
+	// Samples by index, including failed ones (Error set). With a Store,
+	// their Request is left empty here (it is in the store).
 	Samples []Sample
 }
 
@@ -107,7 +108,7 @@ func (s *StraightShot) Run(ctx context.Context, problems []dataset.Problem) ([]C
 	stopped := make([]bool, len(problems))
 	for len(jobs) > 0 {
 		res := make([]Sample, len(jobs))
-		err := fanOut(ctx, len(jobs), s.Concurrency, func(ctx context.Context, x int) error {
+		err := s.fanOut(ctx, len(jobs), func(ctx context.Context, x int) error {
 			jb := jobs[x]
 			p := problems[jb.prob]
 			if r, ok := done[doneKey{p.ID, "", jb.sample}]; ok {
@@ -179,19 +180,24 @@ func (s *StraightShot) sample(ctx context.Context, p dataset.Problem, idx int) (
 			return r, fmt.Errorf("recovery: %s sample %d of problem %s: %w", s.Stage, idx, p.ID, err)
 		}
 		r.Error = err.Error()
-		return r, s.put(ctx, r)
+		return s.put(ctx, r)
 	}
 	fillCompletion(&r, c)
 	v, err := s.Verifier.Verify(detach(ctx), p.Answer, c.Text)
 	fillVerdict(&r, v, err)
-	return r, s.put(ctx, r)
+	return s.put(ctx, r)
 }
 
-func (s *StraightShot) put(ctx context.Context, r Sample) error {
+// put records r in the store, if any, and returns it; with a store the
+// returned copy leaves out the request JSON (it is in the store), which
+// keeps large runs small in memory.
+func (s *StraightShot) put(ctx context.Context, r Sample) (Sample, error) {
 	if s.Store == nil {
-		return nil
+		return r, nil
 	}
-	return s.Store.PutSample(detach(ctx), r)
+	err := s.Store.PutSample(detach(ctx), r)
+	r.Request = ""
+	return r, err
 }
 
 func requestJSON(req providers.Request) string {
@@ -297,7 +303,7 @@ func (s *PerturbStage) Run(ctx context.Context, problems []dataset.Problem) ([]P
 	}
 	out := make([]PrefixResult, len(problems))
 	prog := newProgress(&s.Exec, StagePerturb, len(problems))
-	err := fanOut(ctx, len(problems), s.Concurrency, func(ctx context.Context, i int) error {
+	err := s.fanOut(ctx, len(problems), func(ctx context.Context, i int) error {
 		p := problems[i]
 		if row, ok := done[p.ID]; ok {
 			out[i] = prefixResultFromRow(p, row)
@@ -369,7 +375,8 @@ type Continue struct {
 // Continued is one prefix's continuations.
 type Continued struct {
 	PrefixResult
-	// Samples are the K continuations by index (Stage StageContinue).
+	// Samples are the K continuations by index (Stage StageContinue). With
+	// a Store, their Request is left empty here (it is in the store).
 	Samples []Sample
 }
 
@@ -394,7 +401,7 @@ func (s *Continue) Run(ctx context.Context, items []PrefixResult) ([]Continued, 
 		}
 	}
 	prog := newProgress(&s.Exec, StageContinue, len(out)*k)
-	err = fanOut(ctx, len(out)*k, s.Concurrency, func(ctx context.Context, x int) error {
+	err = s.fanOut(ctx, len(out)*k, func(ctx context.Context, x int) error {
 		c := &out[x/k]
 		j := x % k
 		if r, ok := done[doneKey{c.Problem.ID, c.Strategy, j}]; ok {
@@ -432,19 +439,24 @@ func (s *Continue) continueOne(ctx context.Context, it PrefixResult, j int) (Sam
 			return r, fmt.Errorf("recovery: continuation %d of %s prefix of problem %s: %w", j, it.Strategy, p.ID, err)
 		}
 		r.Error = err.Error()
-		return r, s.put(ctx, r)
+		return s.put(ctx, r)
 	}
 	fillCompletion(&r, c)
 	rs := providers.DetectRestart(p.Question, it.Prefix.Text, c.Text)
 	r.Restarted, r.RestartReason = rs.Restarted, rs.Reason
 	v, err := s.Verifier.Verify(detach(ctx), p.Answer, it.Prefix.Text+c.Text)
 	fillVerdict(&r, v, err)
-	return r, s.put(ctx, r)
+	return s.put(ctx, r)
 }
 
-func (s *Continue) put(ctx context.Context, r Sample) error {
+// put records r in the store, if any, and returns it; with a store the
+// returned copy leaves out the request JSON (it is in the store), which
+// keeps large runs small in memory.
+func (s *Continue) put(ctx context.Context, r Sample) (Sample, error) {
 	if s.Store == nil {
-		return nil
+		return r, nil
 	}
-	return s.Store.PutSample(detach(ctx), r)
+	err := s.Store.PutSample(detach(ctx), r)
+	r.Request = ""
+	return r, err
 }

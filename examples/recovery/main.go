@@ -84,7 +84,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cut, "cut", "default", "truncation: default, random, random:LO-HI, fraction:F, at:K, error")
 	fs.StringVar(&o.out, "out", filepath.Join("runs", "recovery"), "run `DIR` (rerun with the same DIR to resume)")
 	fs.Float64Var(&o.budget, "budget", 0, "stop before spending more than `USD` in this run directory (0 = no cap)")
-	fs.IntVar(&o.concurrency, "concurrency", recovery.DefaultConcurrency, "calls in flight")
+	fs.IntVar(&o.concurrency, "concurrency", 0, "calls in flight (0 = automatic: with -rpm, enough to use the whole rate at the observed latency; else 8)")
 	fs.IntVar(&o.rpm, "rpm", 0, "requests per minute per model (0 = unlimited)")
 	fs.IntVar(&o.tpm, "tpm", 0, "tokens per minute per model (0 = unlimited)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "abandon one attempt of a call after `D` and retry it (a hung connection costs a timeout, not the run)")
@@ -98,8 +98,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
 	}
-	if o.limit < 0 || o.samples < 1 || o.continuations < 1 || o.concurrency < 1 || o.rpm < 0 || o.tpm < 0 || o.budget < 0 || o.timeout < 0 {
-		return o, errors.New("-limit, -rpm, -tpm, -budget and -timeout must be ≥ 0; -samples, -continuations and -concurrency ≥ 1")
+	if o.limit < 0 || o.samples < 1 || o.continuations < 1 || o.concurrency < 0 || o.rpm < 0 || o.tpm < 0 || o.budget < 0 || o.timeout < 0 {
+		return o, errors.New("-limit, -concurrency, -rpm, -tpm, -budget and -timeout must be ≥ 0; -samples and -continuations ≥ 1")
 	}
 	return o, nil
 }

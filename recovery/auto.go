@@ -1,0 +1,138 @@
+package recovery
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rebound-lab/rebound/providers"
+)
+
+// MaxAutoConcurrency caps the items in flight an AutoConcurrency allows.
+const MaxAutoConcurrency = 512
+
+// AutoConcurrency sizes a stage's items in flight so that a
+// requests-per-minute limit is used in full. By Little's law, keeping RPM/60
+// requests a second flowing when each takes L seconds needs RPM/60 × L of
+// them in flight: with 6,000 a minute at 200 ms that is 20, at 30 s it is
+// 3,000. AutoConcurrency watches the latency of the calls that pass
+// through its Middleware (an exponentially weighted average of successful
+// calls, rate-limit waits excluded when it is placed inside RateLimit) and
+// its Limit follows: twice that product (headroom for verifying and storing
+// results and for latency jitter), at least Min and at most Max. The rate
+// limiter, not this limit, then sets the pace.
+//
+// Run uses one when Config.Concurrency is 0 and Config.RPM is set. Build it
+// with NewAutoConcurrency; it is safe for concurrent use.
+type AutoConcurrency struct {
+	rps      float64
+	min, max int
+
+	mu      sync.Mutex
+	latency float64 // seconds, exponentially weighted; 0 before any call
+}
+
+// NewAutoConcurrency returns an AutoConcurrency for rpm requests per minute
+// that allows at least DefaultConcurrency and at most MaxAutoConcurrency
+// items in flight.
+func NewAutoConcurrency(rpm int) *AutoConcurrency {
+	return &AutoConcurrency{rps: float64(max(rpm, 1)) / 60, min: DefaultConcurrency, max: MaxAutoConcurrency}
+}
+
+// Observe records the latency of one call.
+func (a *AutoConcurrency) Observe(d time.Duration) {
+	s := d.Seconds()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.latency == 0 {
+		a.latency = s
+		return
+	}
+	a.latency += 0.2 * (s - a.latency)
+}
+
+// Latency returns the current latency estimate (0 before any call).
+func (a *AutoConcurrency) Latency() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return time.Duration(a.latency * float64(time.Second))
+}
+
+// Limit returns the items allowed in flight now: Min until a call has
+// been observed, then ceil(2 × RPM/60 × latency) within [Min, Max].
+func (a *AutoConcurrency) Limit() int {
+	a.mu.Lock()
+	want := math.Ceil(2 * a.rps * a.latency)
+	a.mu.Unlock()
+	if want > float64(a.max) {
+		return a.max
+	}
+	return max(a.min, int(want))
+}
+
+// Middleware returns middleware that observes the latency of every
+// successful call. Place it innermost (inside RateLimit and Retry) so it
+// times the provider alone.
+func (a *AutoConcurrency) Middleware() providers.Middleware {
+	return func(next providers.Completer) providers.Completer { return &observed{a: a, next: next} }
+}
+
+type observed struct {
+	a    *AutoConcurrency
+	next providers.Completer
+}
+
+var _ providers.Completer = (*observed)(nil)
+var _ providers.Describer = (*observed)(nil)
+
+func (o *observed) Complete(ctx context.Context, req providers.Request) (providers.Completion, error) {
+	start := time.Now()
+	c, err := o.next.Complete(ctx, req)
+	if err == nil && !c.Cached {
+		o.a.Observe(time.Since(start))
+	}
+	return c, err
+}
+
+func (o *observed) Endpoint() providers.Endpoint { return providers.EndpointOf(o.next) }
+
+// fanOut runs fn(ctx, i) for i in [0, n): with e.Auto set, at most
+// e.Auto.Limit() at once (read again before each item starts), else at
+// most e.Concurrency. See the package-level fanOut for errors.
+func (e *Exec) fanOut(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	if e.Auto == nil {
+		return fanOut(ctx, n, e.Concurrency, fn)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	var mu sync.Mutex
+	freed := sync.NewCond(&mu)
+	running := 0
+	for i := 0; i < n; i++ {
+		mu.Lock()
+		for running >= e.Auto.Limit() && gctx.Err() == nil {
+			freed.Wait()
+		}
+		if gctx.Err() != nil {
+			mu.Unlock()
+			break
+		}
+		running++
+		mu.Unlock()
+		g.Go(func() error {
+			defer func() {
+				mu.Lock()
+				running--
+				freed.Broadcast()
+				mu.Unlock()
+			}()
+			return fn(gctx, i)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,115 @@
+package recovery
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rebound-lab/rebound/providers"
+)
+
+func TestAutoConcurrencyLimitFollowsRateTimesLatency(t *testing.T) {
+	a := NewAutoConcurrency(6000)
+	assert.Equal(t, DefaultConcurrency, a.Limit(), "the default until a call is seen")
+	a.Observe(200 * time.Millisecond)
+	assert.Equal(t, 40, a.Limit(), "2 × 100/s × 0.2 s")
+	for range 100 {
+		a.Observe(30 * time.Second)
+	}
+	assert.Equal(t, MaxAutoConcurrency, a.Limit(), "capped")
+	b := NewAutoConcurrency(60)
+	b.Observe(time.Second)
+	assert.Equal(t, DefaultConcurrency, b.Limit(), "never below the default")
+}
+
+// inFlight counts concurrent calls and answers after a delay.
+type inFlight struct {
+	delay    time.Duration
+	now, max atomic.Int64
+}
+
+func (f *inFlight) Complete(ctx context.Context, req providers.Request) (providers.Completion, error) {
+	n := f.now.Add(1)
+	defer f.now.Add(-1)
+	for {
+		m := f.max.Load()
+		if n <= m || f.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	select {
+	case <-time.After(f.delay):
+	case <-ctx.Done():
+		return providers.Completion{}, ctx.Err()
+	}
+	return providers.Completion{Text: "ok"}, nil
+}
+
+func TestExecWithAutoNeverRunsMoreItemsThanTheLimitAndGrowsWithLatency(t *testing.T) {
+	a := NewAutoConcurrency(60000) // 1000 a second
+	f := &inFlight{delay: 20 * time.Millisecond}
+	c := providers.Chain(f, a.Middleware())
+	e := Exec{Auto: a}
+	var mu sync.Mutex
+	var over []int
+	var items atomic.Int64
+	err := e.fanOut(context.Background(), 400, func(ctx context.Context, i int) error {
+		n := int(items.Add(1))
+		defer items.Add(-1)
+		if lim := a.Limit(); n > lim { // the latency is constant: the limit never shrinks
+			mu.Lock()
+			over = append(over, n)
+			mu.Unlock()
+		}
+		_, err := c.Complete(ctx, providers.Request{})
+		return err
+	})
+	require.NoError(t, err)
+	assert.Empty(t, over, "items in flight stayed within the limit")
+	assert.Greater(t, f.max.Load(), int64(DefaultConcurrency), "the limit grew past the default: 2 × 1000/s × 20 ms = 40")
+	assert.LessOrEqual(t, f.max.Load(), int64(MaxAutoConcurrency))
+}
+
+func TestExecWithAutoStopsOnAFatalItemAndOnCancellation(t *testing.T) {
+	e := Exec{Auto: NewAutoConcurrency(6000)}
+	var started atomic.Int64
+	err := e.fanOut(context.Background(), 1000, func(ctx context.Context, i int) error {
+		started.Add(1)
+		if i == 3 {
+			return context.Canceled
+		}
+		<-ctx.Done()
+		return nil
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.LessOrEqual(t, started.Load(), int64(DefaultConcurrency+1), "no item starts after the failure")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	err = e.fanOut(ctx, 1000, func(ctx context.Context, i int) error {
+		<-ctx.Done()
+		return nil
+	})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestRunWithRPMAndNoConcurrencySizesItselfAutomatically(t *testing.T) {
+	cfg := simConfig(t, t.TempDir(), 20, 1)
+	f := &inFlight{delay: 30 * time.Millisecond}
+	strong := cfg.Strong
+	cfg.Strong = providers.CompleterFunc(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		if _, err := f.Complete(ctx, req); err != nil {
+			return providers.Completion{}, err
+		}
+		return strong.Complete(ctx, req)
+	})
+	cfg.Concurrency, cfg.RPM = 0, 60000
+	_, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Greater(t, f.max.Load(), int64(DefaultConcurrency), "more than the fixed default in flight")
+}
