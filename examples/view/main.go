@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -22,27 +23,37 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, "view:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	dir := flag.String("run", "", "run directory to view (holds run.db; required)")
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on (an empty host means 127.0.0.1)")
-	pageSize := flag.Int("page-size", viewer.DefaultPageSize, "problems per list page")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: view -run DIR [-addr 127.0.0.1:8080]\n\n")
-		flag.PrintDefaults()
+// run parses args, opens the run directory and serves it until ctx ends.
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("view", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("run", "", "run directory to view (holds run.db; required)")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (an empty host means 127.0.0.1)")
+	pageSize := fs.Int("page-size", viewer.DefaultPageSize, "problems per list page")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: view -run DIR [-addr 127.0.0.1:8080]\n\n")
+		fs.PrintDefaults()
 	}
-	flag.Parse()
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	if *dir == "" {
-		flag.Usage()
+		fs.Usage()
 		return errors.New("-run DIR is required")
 	}
-	if flag.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", flag.Args())
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	src, err := viewer.OpenRun(*dir)
 	if err != nil {
@@ -50,17 +61,16 @@ func run() error {
 	}
 	defer src.Close()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	h := viewer.New(src, viewer.WithPageSize(*pageSize))
 	return viewer.ListenAndServe(ctx, *addr, h, func(bound string) {
 		host, port, _ := net.SplitHostPort(bound)
-		if ip := net.ParseIP(host); ip != nil && !ip.IsLoopback() {
-			fmt.Fprintf(os.Stderr, "view: warning: listening on %s, reachable from other machines\n", bound)
+		ip := net.ParseIP(host)
+		if ip != nil && !ip.IsLoopback() {
+			fmt.Fprintf(stderr, "view: warning: listening on %s, reachable from other machines\n", bound)
 		}
-		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if ip != nil && ip.IsUnspecified() {
 			host = "127.0.0.1"
 		}
-		fmt.Fprintf(os.Stderr, "view: serving %s at http://%s/ (Ctrl-C to stop)\n", *dir, net.JoinHostPort(host, port))
+		fmt.Fprintf(stderr, "view: serving %s at http://%s/ (Ctrl-C to stop)\n", *dir, net.JoinHostPort(host, port))
 	})
 }

@@ -52,6 +52,10 @@ var plotTitles = map[string]string{
 	"recovery_by_depth":  "Recovery by truncation depth",
 }
 
+// unbinned is the bucket recovery.Aggregate counts problems without a bucket
+// under; the list uses it too so the overview's link to it finds them.
+const unbinned = "unbinned"
+
 // OpenRun opens the run directory dir for viewing. It fails, naming the
 // path, if dir holds no run database (recovery.StoreFile).
 func OpenRun(dir string) (*Run, error) {
@@ -265,6 +269,9 @@ func (r *Run) loadList(ctx context.Context) ([]ProblemSummary, error) {
 		if p.Bucket != "" && len(p.Membership) == 0 {
 			list[i].BucketProb = 1
 		}
+		if p.Bucket == "" {
+			list[i].Bucket = unbinned
+		}
 		index[p.ID] = i
 	}
 	db := r.store.DB()
@@ -351,6 +358,9 @@ func (r *Run) Problem(ctx context.Context, id string) (Problem, error) {
 			StrongCorrect: p.StrongK, StrongSamples: p.StrongN, WeakCorrect: p.WeakK, WeakSamples: p.WeakN,
 		},
 		Solution: p.Solution, Subject: p.Subject, Level: p.Level,
+	}
+	if out.Bucket == "" {
+		out.Bucket = unbinned
 	}
 	for b, m := range p.Membership {
 		out.Membership = append(out.Membership, Membership{Bucket: b, P: m})

@@ -119,6 +119,7 @@ func TestRunReadsTheStoreSummaryAndPlots(t *testing.T) {
 	assert.Equal(t, []string{"onpolicy: error", "weak: too_easy"}, p1.SetAside)
 	assert.Equal(t, OutcomeSetAside, p1.Outcome())
 	assert.Equal(t, OutcomePending, list[2].Outcome())
+	assert.Equal(t, "unbinned", list[2].Bucket, "as the report names problems without a bucket")
 
 	p, err := run.Problem(ctx, "p2")
 	require.NoError(t, err)
@@ -243,4 +244,41 @@ func TestRunServedEndToEnd(t *testing.T) {
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	res, _ = get(t, h, "/files/run.db")
 	assert.Equal(t, http.StatusNotFound, res.StatusCode, "the database is not a listed file")
+}
+
+func TestRunReadsWhatTheRecoveryReportWrites(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st := writeRun(t, dir)
+	s, err := recovery.Summarize(ctx, st, []string{"hard", "medium", "easy"})
+	require.NoError(t, err)
+	require.NoError(t, recovery.WriteReport(ctx, dir, s, st, "compat"))
+
+	run, err := OpenRun(dir)
+	require.NoError(t, err)
+	defer run.Close()
+	ov, err := run.Overview(ctx)
+	require.NoError(t, err, "the viewer parses the summary.json the report writes")
+	require.True(t, ov.HasSummary)
+	var names []string
+	for _, b := range ov.Buckets {
+		names = append(names, b.Name)
+	}
+	assert.Equal(t, []string{"hard", "medium", "easy", "unbinned"}, names)
+	assert.Equal(t, 3, ov.Overall.Continuations, "the three continuations without an error")
+	assert.Equal(t, 2, ov.Overall.Recovered)
+	require.Len(t, ov.Plots, 3, "one image per plot")
+	for _, p := range ov.Plots {
+		assert.Equal(t, ".svg", filepath.Ext(p.Name), p.Name)
+		b, err := run.File(ctx, p.Name)
+		require.NoError(t, err)
+		assert.Contains(t, string(b), "<svg")
+	}
+	fileNames := map[string]bool{}
+	for _, f := range ov.Files {
+		fileNames[f.Name] = true
+	}
+	for _, want := range []string{"report.md", "summary.json", "summary.csv", "samples.jsonl", "pass_rates.png"} {
+		assert.True(t, fileNames[want], want)
+	}
 }
