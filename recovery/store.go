@@ -460,6 +460,11 @@ const leanSampleCols = `stage, problem_id, prefix, sample, '', '', '', '',
 // leave out long texts (see leanSampleCols).
 func (s *Store) eachSample(ctx context.Context, lean bool, where string, fn func(Sample) error, args ...any) error {
 	q := `SELECT ` + sampleCols + ` FROM samples WHERE ` + where + ` ORDER BY problem_id, stage, prefix, sample`
+	if where == `1 = 1` {
+		// Every row: primary-key order needs no sort, which for a large run
+		// would hold every row's text in SQLite's sorter.
+		q = `SELECT ` + sampleCols + ` FROM samples ORDER BY stage, problem_id, prefix, sample`
+	}
 	if lean {
 		// Primary-key order: no sort, and a fixed order keeps float sums
 		// reproducible.
@@ -578,8 +583,9 @@ func (s *Store) Prefixes(ctx context.Context, problemID string) ([]Prefix, error
 	return s.queryPrefixes(ctx, `problem_id = ?`, problemID)
 }
 
-// ExportSamples writes every sample and continuation as JSON lines, one
-// Sample per line, for pandas and jq.
+// ExportSamples writes every sample, perturbation call and continuation as
+// JSON lines, one Sample per line, for pandas and jq, ordered by stage,
+// problem, prefix and sample. It streams, so it needs little memory.
 func (s *Store) ExportSamples(ctx context.Context, w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
