@@ -307,6 +307,8 @@ func TestBrowserProblemPageShowsCutVerdictsAndMath(t *testing.T) {
 	assert.Zero(t, eval[int](t, tab, `document.querySelectorAll("#question .katex").length`),
 		"GSM8K dollars stay currency, not math")
 	assert.Contains(t, eval[string](t, tab, `document.querySelector("#question").textContent`), "$2 each")
+	assert.Equal(t, `\boxed{15}`, eval[string](t, tab, `Array.from(document.querySelectorAll("#samples .text .katex annotation")).map(a => a.textContent).join("|")`),
+		"a bare \\boxed{15} outside dollars still renders")
 }
 
 func TestBrowserModelOutputCannotRunScript(t *testing.T) {

@@ -51,7 +51,7 @@ const mathSource = "Step 1: Let $s = x + \\frac{1}{x}$. Then $s^2 = x^2 + 2 + \\
 // for pagination.
 func testRun(t testing.TB, filler int) *Static {
 	t.Helper()
-	cut := strings.Index(mathSource, "Step 4")
+	cut := strings.Index(mathSource, "\nStep 4") // as perturb.Truncate cuts: at a step's end
 	problems := []Problem{
 		{
 			ProblemSummary: ProblemSummary{
@@ -94,7 +94,7 @@ func testRun(t testing.TB, filler int) *Static {
 			Membership: []Membership{{"hard", 0.01}, {"medium", 0.02}, {"easy", 0.97}},
 			Samples: []Sample{
 				{Role: "strong", Call: call("sim:strong", 0, "9 * $2 = $18, minus $3 is $15.\n#### 15", true, "15")},
-				{Role: "strong", Call: call("sim:strong", 1, "She makes 18 - 3 = 15 dollars.\n#### 15", true, "15")},
+				{Role: "strong", Call: call("sim:strong", 1, "She makes 18 - 3 = 15 dollars, so the answer is \\boxed{15}.", true, "15")},
 			},
 			Prefixes: []Prefix{{
 				ID: "onpolicy", Strategy: "onpolicy", Origin: "sim:strong", Text: "9 * $2 = $18.\n",

@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rebound-lab/rebound/perturb"
 )
 
 //go:embed templates/*.html
@@ -321,10 +323,55 @@ type problemView struct {
 
 type prefixView struct {
 	Prefix
-	Number     int
-	Kept, Rest string
-	Verbatim   bool
-	Tail       string
+	Number   int
+	Segments []segment
+	Verbatim bool
+	Tail     string
+}
+
+// segment is a run of the source trace shown in one style: kept in the
+// prefix or cut away, inside the known error step or not; Cut marks the
+// position of the cut marker.
+type segment struct {
+	Text      string
+	Kept, Err bool
+	Cut       bool
+}
+
+// traceSegments lays out a prefix inside its source trace: the kept part,
+// the cut, the discarded rest, with the known error step marked when the
+// trace's steps (as perturb.Split finds them) agree with the prefix's
+// recorded step counts. Without a verbatim source it shows the prefix alone.
+func traceSegments(p Prefix) (segs []segment, verbatim bool) {
+	if p.Source == "" || !strings.HasPrefix(p.Source, p.Text) {
+		return []segment{{Text: p.Text, Kept: true}, {Cut: true}}, false
+	}
+	src, cut := p.Source, len(p.Text)
+	errStart, errEnd := -1, -1
+	if p.ErrorStep > 0 {
+		steps := perturb.Split(src)
+		if len(steps) == p.StepsTotal && p.ErrorStep <= len(steps) &&
+			p.StepsKept >= 1 && p.StepsKept <= len(steps) && steps[p.StepsKept-1].End == cut {
+			errStart, errEnd = steps[p.ErrorStep-1].Start, steps[p.ErrorStep-1].End
+		}
+	}
+	bounds := []int{0, cut, len(src)}
+	if errStart >= 0 {
+		bounds = append(bounds, errStart, errEnd)
+	}
+	slices.Sort(bounds)
+	bounds = slices.Compact(bounds)
+	for i := 0; i+1 < len(bounds); i++ {
+		lo, hi := bounds[i], bounds[i+1]
+		if lo == cut {
+			segs = append(segs, segment{Cut: true})
+		}
+		segs = append(segs, segment{Text: src[lo:hi], Kept: hi <= cut, Err: errStart >= 0 && lo >= errStart && hi <= errEnd})
+	}
+	if cut == len(src) {
+		segs = append(segs, segment{Cut: true})
+	}
+	return segs, true
 }
 
 func (h *handler) problem(w http.ResponseWriter, r *http.Request) {
@@ -369,10 +416,8 @@ func (h *handler) problem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for i, pre := range p.Prefixes {
-		pv := prefixView{Prefix: pre, Number: i + 1, Kept: pre.Text, Tail: tail(pre.Text, 280)}
-		if pre.Source != "" && strings.HasPrefix(pre.Source, pre.Text) {
-			pv.Rest, pv.Verbatim = pre.Source[len(pre.Text):], true
-		}
+		pv := prefixView{Prefix: pre, Number: i + 1, Tail: tail(pre.Text, 280)}
+		pv.Segments, pv.Verbatim = traceSegments(pre)
 		v.Prefixes = append(v.Prefixes, pv)
 	}
 	// Position within the list the user came from, for prev/next.

@@ -200,7 +200,9 @@ func TestProblemPageShowsEverything(t *testing.T) {
 		`<span class="verdict bad">✗ wrong</span>`,
 		`<span class="tex">\sqrt{5}</span>`,
 		`<span class="cut" title="cut after step 3 of 5">✂ cut · step 3/5</span>`,
-		`<span class="rest">Step 4: Since $x &gt; 0$`,
+		"<span class=\"rest\">\nStep 4: Since $x &gt; 0$",
+		`<span class="kept err" title="the known error: step 3">Step 3: Hmm, so $s^2 = 7 - 2 = 5$ and \(s = \sqrt{5}\).</span>`,
+		"the known error (step 3)",
 		"known error in step 3",
 		"↺ restarted",
 		"prefill native",
@@ -213,7 +215,7 @@ func TestProblemPageShowsEverything(t *testing.T) {
 		assert.Contains(t, body, want)
 	}
 	// The kept text ends exactly where the cut marker starts.
-	assert.Contains(t, body, "and \\(s = \\sqrt{5}\\).\n</span><span class=\"cut\"")
+	assert.Contains(t, body, "and \\(s = \\sqrt{5}\\).</span><span class=\"cut\"")
 }
 
 func TestGSM8KPagesTreatDollarsAsCurrency(t *testing.T) {

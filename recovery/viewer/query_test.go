@@ -169,3 +169,54 @@ func FuzzParseQuery(f *testing.F) {
 		}
 	})
 }
+
+func TestTraceSegmentsMarkTheCutAndTheKnownError(t *testing.T) {
+	src := "Step 1: a = 2.\nStep 2: b = a + 2 = 5.\nStep 3: c = b * 2 = 10.\nStep 4: The answer is 10."
+	cut := strings.Index(src, "\nStep 3")
+	join := func(segs []segment) string {
+		var b strings.Builder
+		for _, s := range segs {
+			switch {
+			case s.Cut:
+				b.WriteString("|")
+			case s.Err:
+				b.WriteString("[" + s.Text + "]")
+			default:
+				b.WriteString(s.Text)
+			}
+		}
+		return b.String()
+	}
+	cases := []struct {
+		name     string
+		p        Prefix
+		want     string
+		verbatim bool
+	}{
+		{"error inside the kept part", Prefix{Text: src[:cut], Source: src, StepsKept: 2, StepsTotal: 4, ErrorStep: 2},
+			"Step 1: a = 2.\n[Step 2: b = a + 2 = 5.]|\nStep 3: c = b * 2 = 10.\nStep 4: The answer is 10.", true},
+		{"error after the cut", Prefix{Text: src[:cut], Source: src, StepsKept: 2, StepsTotal: 4, ErrorStep: 3},
+			"Step 1: a = 2.\nStep 2: b = a + 2 = 5.|\n[Step 3: c = b * 2 = 10.]\nStep 4: The answer is 10.", true},
+		{"no known error", Prefix{Text: src[:cut], Source: src, StepsKept: 2, StepsTotal: 4},
+			"Step 1: a = 2.\nStep 2: b = a + 2 = 5.|\nStep 3: c = b * 2 = 10.\nStep 4: The answer is 10.", true},
+		{"step counts that disagree with the split leave the error unmarked", Prefix{Text: src[:cut], Source: src, StepsKept: 2, StepsTotal: 7, ErrorStep: 2},
+			"Step 1: a = 2.\nStep 2: b = a + 2 = 5.|\nStep 3: c = b * 2 = 10.\nStep 4: The answer is 10.", true},
+		{"the whole source kept", Prefix{Text: src, Source: src, StepsKept: 4, StepsTotal: 4}, src + "|", true},
+		{"a prefix that is not a prefix of its source", Prefix{Text: "edited", Source: src, StepsKept: 1, StepsTotal: 4, ErrorStep: 1}, "edited|", false},
+		{"no source", Prefix{Text: "only this"}, "only this|", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			segs, verbatim := traceSegments(c.p)
+			assert.Equal(t, c.want, join(segs))
+			assert.Equal(t, c.verbatim, verbatim)
+			n := 0
+			for _, s := range segs {
+				if s.Cut {
+					n++
+				}
+			}
+			assert.Equal(t, 1, n, "exactly one cut marker")
+		})
+	}
+}

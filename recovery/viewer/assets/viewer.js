@@ -32,16 +32,74 @@
     };
   }
 
-  function renderMath() {
-    if (typeof window.renderMathInElement === "function") {
-      document.querySelectorAll(".math").forEach(function (el) {
-        try {
-          window.renderMathInElement(el, options(el));
-        } catch (e) {
-          // Leave the text as it is.
-        }
-      });
+  // renderBoxed renders a bare \boxed{…} left in the text outside any math
+  // delimiters (GSM8K-style answers often are), matching braces.
+  function renderBoxed(root) {
+    var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    var nodes = [];
+    while (walker.nextNode()) {
+      var n = walker.currentNode;
+      if (n.nodeValue.indexOf("\\boxed{") >= 0 && !n.parentElement.closest(".katex")) {
+        nodes.push(n);
+      }
     }
+    nodes.forEach(function (node) {
+      var text = node.nodeValue;
+      var frag = document.createDocumentFragment();
+      var pos = 0;
+      for (;;) {
+        var i = text.indexOf("\\boxed{", pos);
+        if (i < 0) {
+          break;
+        }
+        var depth = 0;
+        var j = i + 6; // the opening brace
+        for (; j < text.length; j++) {
+          var c = text.charAt(j);
+          if (c === "\\") {
+            j++;
+          } else if (c === "{") {
+            depth++;
+          } else if (c === "}") {
+            depth--;
+            if (depth === 0) {
+              break;
+            }
+          }
+        }
+        if (j >= text.length) {
+          break;
+        }
+        frag.appendChild(document.createTextNode(text.slice(pos, i)));
+        var span = document.createElement("span");
+        try {
+          window.katex.render(text.slice(i, j + 1), span, { throwOnError: false, trust: false, strict: "ignore", maxExpand: 1000 });
+        } catch (e) {
+          span.textContent = text.slice(i, j + 1);
+        }
+        frag.appendChild(span);
+        pos = j + 1;
+      }
+      if (pos > 0) {
+        frag.appendChild(document.createTextNode(text.slice(pos)));
+        node.parentNode.replaceChild(frag, node);
+      }
+    });
+  }
+
+  function renderMath() {
+    document.querySelectorAll(".math").forEach(function (el) {
+      try {
+        if (typeof window.renderMathInElement === "function") {
+          window.renderMathInElement(el, options(el));
+        }
+        if (window.katex) {
+          renderBoxed(el);
+        }
+      } catch (e) {
+        // Leave the text as it is.
+      }
+    });
     if (window.katex) {
       document.querySelectorAll(".tex").forEach(function (el) {
         var src = el.textContent.trim().replace(/^\$+|\$+$/g, "");
