@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rebound-lab/rebound/dataset"
+	"github.com/rebound-lab/rebound/perturb"
 	"github.com/rebound-lab/rebound/providers"
 	"github.com/rebound-lab/rebound/providers/mock"
 	"github.com/rebound-lab/rebound/providers/sim"
@@ -246,4 +247,53 @@ func TestATransientFailureIsRecordedOnItsItemAndRetriedByTheNextRun(t *testing.T
 	second, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
 	assert.Equal(t, first.Cost.Calls+1, second.Cost.Calls, "the rerun made the failed call again, and only it")
+}
+
+func TestRunWithEveryBuiltInStrategy(t *testing.T) {
+	dir := t.TempDir()
+	cfg := simConfig(t, dir, 12, 5)
+	var traces []perturb.LabeledTrace
+	for _, p := range cfg.Problems[:4] {
+		steps := strings.Split(strings.TrimSpace(p.Solution), "\n")
+		if len(steps) < 3 {
+			continue
+		}
+		steps[1] += " (so the total is 999)" // the labelled mistake
+		traces = append(traces, perturb.LabeledTrace{Problem: p, Steps: steps, ErrorStep: 2, Origin: "test"})
+	}
+	require.NotEmpty(t, traces)
+	cfg.Labeled = perturb.NewLabeled(traces)
+	cfg.Strategies = []string{StrategyWeak, StrategyOnPolicy, StrategyInject, StrategyLabeled}
+	cfg.Continuations = 2
+	sum, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	rows, err := st.Prefixes(context.Background(), "")
+	require.NoError(t, err)
+	built, aside := map[string]int{}, map[string]int{}
+	for _, r := range rows {
+		if r.SetAside != "" {
+			aside[r.Strategy]++
+		} else if r.Error == "" {
+			built[r.Strategy]++
+			assert.NotEmpty(t, r.Text)
+			assert.True(t, strings.HasPrefix(r.Source, r.Text), "%s prefix is cut from its source", r.Strategy)
+		}
+	}
+	assert.Len(t, rows, 4*12, "one row per problem and strategy")
+	for _, s := range cfg.Strategies {
+		assert.Positive(t, built[s], "strategy %s built prefixes", s)
+	}
+	assert.Equal(t, 12-len(traces), aside[StrategyLabeled], "problems without a labelled trace are set aside")
+	conts, err := st.Continuations(context.Background(), "")
+	require.NoError(t, err)
+	total := 0
+	for _, n := range built {
+		total += n
+	}
+	assert.Equal(t, 2*total, len(conts))
+	assert.Equal(t, 2*total, sum.Overall.Continuations)
 }
