@@ -1,10 +1,14 @@
 package viewer
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/rebound-lab/rebound/dataset"
+	"github.com/rebound-lab/rebound/recovery"
 )
 
 // bigRun is a 10,000-problem run for the list benchmarks.
@@ -61,4 +65,47 @@ func BenchmarkList10kLastPage(b *testing.B) { benchmarkList(b, "/problems?page=2
 // list for prev/next.
 func BenchmarkProblem10k(b *testing.B) {
 	benchmarkList(b, "/problem?id=gsm8k/test.jsonl:5000&sort=pass")
+}
+
+// BenchmarkRunProblemList10k: reading the list of a 10,000-problem run
+// directory from its SQLite store (what the first request after opening,
+// or after a write, costs; later requests reuse it).
+func BenchmarkRunProblemList10k(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	st, err := recovery.OpenStore(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	problems := make([]dataset.Problem, 10_000)
+	for i := range problems {
+		problems[i] = dataset.Problem{ID: fmt.Sprintf("gsm8k/test.jsonl:%d", i), Question: fmt.Sprintf("Problem %d: how many clips?", i), Answer: "1"}
+	}
+	if err := st.PutProblems(ctx, problems); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < len(problems); i += 5 { // 2,000 prefixes with 2 continuations each
+		id := problems[i].ID
+		if err := st.PutPrefix(ctx, recovery.Prefix{ProblemID: id, Strategy: "weak", Text: "a", Source: "ab", StepsKept: 1, StepsTotal: 2}); err != nil {
+			b.Fatal(err)
+		}
+		for k := range 2 {
+			if err := st.PutSample(ctx, recovery.Sample{Stage: recovery.StageContinue, ProblemID: id, Prefix: "weak", Sample: k, Correct: k == 0}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	st.Close()
+	run, err := OpenRun(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer run.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		list, err := run.loadList(ctx)
+		if err != nil || len(list) != 10_000 {
+			b.Fatal(len(list), err)
+		}
+	}
 }

@@ -30,9 +30,13 @@ type Run struct {
 	store *recovery.Store
 	root  *os.Root
 
-	mu    sync.Mutex
-	stamp string
-	list  []ProblemSummary
+	mu       sync.Mutex
+	stamp    string
+	list     []ProblemSummary
+	loadedAt time.Time
+	// refreshEvery bounds how often a changing database is re-read for the
+	// list, so browsing a run in progress does not re-read it per request.
+	refreshEvery time.Duration
 }
 
 var _ Source = (*Run)(nil)
@@ -75,7 +79,7 @@ func OpenRun(dir string) (*Run, error) {
 		root.Close()
 		return nil, fmt.Errorf("viewer: %w", err)
 	}
-	return &Run{dir: dir, store: st, root: root}, nil
+	return &Run{dir: dir, store: st, root: root, refreshEvery: 2 * time.Second}, nil
 }
 
 // Close closes the run database.
@@ -237,10 +241,15 @@ func (r *Run) stampOf() string {
 	return b.String()
 }
 
-// ProblemList returns one row per problem, recomputed when run.db changed.
+// ProblemList returns one row per problem. It is read once and re-read
+// when run.db has changed, at most every two seconds while a run is still
+// writing to it.
 func (r *Run) ProblemList(ctx context.Context) ([]ProblemSummary, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.list != nil && time.Since(r.loadedAt) < r.refreshEvery {
+		return r.list, nil
+	}
 	stamp := r.stampOf()
 	if r.list != nil && stamp == r.stamp {
 		return r.list, nil
@@ -249,7 +258,7 @@ func (r *Run) ProblemList(ctx context.Context) ([]ProblemSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.list, r.stamp = list, stamp
+	r.list, r.stamp, r.loadedAt = list, stamp, time.Now()
 	return list, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -173,6 +174,7 @@ func TestRunListFollowsARunInProgress(t *testing.T) {
 	run, err := OpenRun(dir)
 	require.NoError(t, err)
 	defer run.Close()
+	run.refreshEvery = 0
 	list, err := run.ProblemList(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 0, list[2].Continuations)
@@ -186,6 +188,12 @@ func TestRunListFollowsARunInProgress(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, list[2].Continuations, "a write shows up")
 	assert.Equal(t, OutcomeRecovered, list[2].Outcome())
+
+	run.refreshEvery = time.Hour
+	require.NoError(t, st.PutCalibration(ctx, "p3", recovery.StageStrong, 1, 1))
+	soon, err := run.ProblemList(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 0, soon[2].StrongSamples, "within the refresh interval the list is reused")
 }
 
 func TestRunWithoutSummaryTotalsCostFromTheStore(t *testing.T) {
