@@ -231,6 +231,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	if eff.Size == 0 {
 		eff.Size = h.cfg.pageSize
 	}
+	eff.BucketOrder = bucketNames(ov)
 	pg := eff.Apply(rows)
 	v := listView{Query: q, Page: pg, Outcomes: Outcomes}
 	for _, r := range pg.Rows {
@@ -279,6 +280,15 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, "list.html", page{
 		Title: "Problems", RunTitle: ov.Title, Nav: "problems", Data: v,
 	})
+}
+
+// bucketNames lists the overview's buckets in order.
+func bucketNames(ov Overview) []string {
+	names := make([]string, len(ov.Buckets))
+	for i, b := range ov.Buckets {
+		names[i] = b.Name
+	}
+	return names
 }
 
 // facets lists the bucket names (the overview's order, then any others) and
@@ -425,6 +435,7 @@ func (h *handler) problem(w http.ResponseWriter, r *http.Request) {
 	if size == 0 {
 		size = h.cfg.pageSize
 	}
+	q.BucketOrder = bucketNames(ov)
 	idx := q.Select(rows)
 	link := func(i int) string {
 		qq := q

@@ -140,6 +140,11 @@ func TestListFiltersSortsAndPages(t *testing.T) {
 			assert.Equal(t, "math500/test/number_theory/3", ids[len(ids)-16], "first of the 16 without continuations")
 			assert.Equal(t, "filler/0029", ids[len(ids)-1])
 		}},
+		{"sort by bucket follows the overview's order, not the alphabet", "sort=bucket&size=100", func(t *testing.T, ids []string, body string) {
+			assert.Equal(t, xssProblem, ids[0], "hard first")
+			assert.Equal(t, "filler/0029", ids[len(ids)-1], "easy last")
+			assert.Equal(t, "math500/test/algebra/17", ids[11], "after the 11 hard ones")
+		}},
 		{"filters combine", "bucket=hard&restart=no&strategy=inject", func(t *testing.T, ids []string, body string) {
 			assert.Equal(t, []string{"filler/0006", "filler/0018"}, ids)
 		}},

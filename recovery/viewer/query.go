@@ -55,6 +55,10 @@ type Query struct {
 	// Page is 1-based; 0 means 1. Size is the page size; 0 means the
 	// handler's default.
 	Page, Size int
+	// BucketOrder, if set, is the order SortBucket uses (e.g. hard, medium,
+	// easy; unknown names after, alphabetically). It is not part of the URL:
+	// the handler sets it from the overview's buckets.
+	BucketOrder []string
 }
 
 // ParseQuery reads a Query from URL parameters: q, bucket, strategy,
@@ -253,8 +257,14 @@ func (q Query) Select(rows []ProblemSummary) []int {
 		return idx
 	}
 	key := q.Sort
+	rank := map[string]int{}
+	for i, name := range q.BucketOrder {
+		if _, dup := rank[name]; !dup {
+			rank[name] = i
+		}
+	}
 	slices.SortStableFunc(idx, func(a, b int) int {
-		c := compareBy(key, &rows[a], &rows[b])
+		c := compareBy(key, &rows[a], &rows[b], rank)
 		if q.Desc {
 			c = -c
 		}
@@ -267,11 +277,22 @@ func (q Query) Select(rows []ProblemSummary) []int {
 }
 
 // compareBy orders by key; undefined rates (NaN) sort last ascending.
-func compareBy(key string, a, b *ProblemSummary) int {
+// Buckets in rank come first in rank order, others after by name.
+func compareBy(key string, a, b *ProblemSummary, rank map[string]int) int {
 	switch key {
 	case SortID:
 		return cmp.Compare(a.ID, b.ID)
 	case SortBucket:
+		ra, oka := rank[a.Bucket]
+		rb, okb := rank[b.Bucket]
+		switch {
+		case oka && okb:
+			return cmp.Compare(ra, rb)
+		case oka:
+			return -1
+		case okb:
+			return 1
+		}
 		return cmp.Compare(a.Bucket, b.Bucket)
 	case SortPass:
 		return compareRate(a.StrongPassRate(), b.StrongPassRate())
