@@ -112,6 +112,9 @@ type Summary struct {
 	// StageCost splits Cost by stage (strong, weak, perturb, continue). It is
 	// in report.md and summary.csv, not summary.json.
 	StageCost map[string]Cost `json:"-"`
+	// BucketStageCost splits it further by bucket (problems without a bucket
+	// under "unbinned"). In report.md, not summary.json.
+	BucketStageCost map[string]map[string]Cost `json:"-"`
 	// Paid is Cost without the cache hits: what the calls actually cost.
 	// Not in summary.json.
 	Paid Cost `json:"-"`
@@ -176,6 +179,7 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 		}
 	}
 	s.StageCost = map[string]Cost{}
+	s.BucketStageCost = map[string]map[string]Cost{}
 	depthOf := map[[2]string]float64{}
 	for _, r := range prefixes {
 		if r.SetAside != "" {
@@ -200,6 +204,12 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 			s.Paid = s.Paid.Add(cost)
 		}
 		s.StageCost[r.Stage] = s.StageCost[r.Stage].Add(cost)
+		if b, ok := bucketOf[r.ProblemID]; ok {
+			if s.BucketStageCost[b] == nil {
+				s.BucketStageCost[b] = map[string]Cost{}
+			}
+			s.BucketStageCost[b][r.Stage] = s.BucketStageCost[b][r.Stage].Add(cost)
+		}
 		if r.Stage != StageContinue || r.Error != "" {
 			continue
 		}
@@ -437,6 +447,25 @@ func (s Summary) Markdown(title string) string {
 	}
 	c := s.Cost
 	fmt.Fprintf(&b, "| total | %d | %d | %d | %d | %.4f |\n", c.Calls, c.CachedCalls, c.InputTokens, c.OutputTokens, c.USD)
+	p := s.Paid
+	fmt.Fprintf(&b, "\nTokens count every call, cache hits included; cache hits cost nothing. Paid: %d calls, %d input and %d output tokens, $%.4f.\n",
+		p.Calls, p.InputTokens, p.OutputTokens, p.USD)
+	if len(s.BucketStageCost) > 0 {
+		b.WriteString("\n### By bucket\n\n| bucket | stage | calls | input tokens | output tokens | USD |\n|---|---|---:|---:|---:|---:|\n")
+		names := s.BucketNames()
+		for bk := range s.BucketStageCost {
+			if !slices.Contains(names, bk) {
+				names = append(names, bk)
+			}
+		}
+		for _, bk := range names {
+			for _, st := range stages {
+				if c, ok := s.BucketStageCost[bk][st]; ok {
+					fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %.4f |\n", bk, st, c.Calls, c.InputTokens, c.OutputTokens, c.USD)
+				}
+			}
+		}
+	}
 	return b.String()
 }
 

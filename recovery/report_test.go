@@ -96,6 +96,9 @@ func TestAggregateMatchesAHandComputedRun(t *testing.T) {
 	assert.Equal(t, Cost{Calls: 9, InputTokens: 48, OutputTokens: 58, USD: 0.018}.Calls, s.Paid.Calls)
 	assert.Equal(t, 48, s.Paid.InputTokens, "the cached weak sample's tokens are not paid for")
 	assert.Equal(t, 2, s.StageCost[StagePerturb].Calls)
+	assert.Equal(t, Cost{Calls: 2, InputTokens: 8, OutputTokens: 8, USD: 0.002}.Calls, s.BucketStageCost["hard"][StagePerturb].Calls)
+	assert.InDelta(t, 0.004, s.BucketStageCost["hard"][StageContinue].USD, 1e-12, "four hard continuations")
+	assert.InDelta(t, 0.002, s.BucketStageCost["easy"][StageContinue].USD, 1e-12, "two easy continuations billed; the failed one free")
 	assert.InDelta(t, 0.006, s.StageCost[StageContinue].USD, 1e-12)
 	assert.ElementsMatch(t, []float64{0.2, 0, 1, 0.8}, s.PassRates)
 }
