@@ -297,3 +297,33 @@ func TestRunWithEveryBuiltInStrategy(t *testing.T) {
 	assert.Equal(t, 2*total, len(conts))
 	assert.Equal(t, 2*total, sum.Overall.Continuations)
 }
+
+func TestResumingADirectoryWithOtherModelsIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	cfg := simConfig(t, dir, 4, 1)
+	cfg.Samples, cfg.Continuations = 2, 1
+	_, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+
+	other := cfg
+	other.StrongModel = "sim:weak"
+	_, err = Run(context.Background(), other)
+	require.ErrorIs(t, err, ErrConfig)
+	assert.Contains(t, err.Error(), dir)
+	assert.Contains(t, err.Error(), "sim:strong")
+
+	more := cfg
+	more.Samples, more.Continuations = 3, 2
+	sum, err := Run(context.Background(), more)
+	require.NoError(t, err, "asking for more samples extends the run")
+	assert.Positive(t, sum.Overall.Continuations)
+	assert.Zero(t, sum.Overall.Continuations%2, "every prefix now has two continuations")
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	ps, err := st.Problems(context.Background())
+	require.NoError(t, err)
+	for _, p := range ps {
+		assert.Equal(t, 3, p.StrongN, p.ID)
+	}
+}
