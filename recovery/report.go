@@ -49,6 +49,7 @@ func (r *Rate) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// String formats r with three decimals, or "–" when undefined.
 func (r Rate) String() string {
 	if !r.Defined() {
 		return "–"
