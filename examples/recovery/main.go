@@ -239,6 +239,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		p := sum.Paid
 		fmt.Fprintf(stdout, "estimate for the real run: about %d calls, %d input and %d output tokens, $%.2f\n",
 			p.Calls, p.InputTokens, p.OutputTokens, p.USD)
+		fmt.Fprintf(stdout, "(the simulator writes short reference-style solutions; real models usually write several times more\n"+
+			" output tokens, and pass rates differ, so treat calls as a good estimate and tokens and dollars as a lower bound)\n")
 	}
 	fmt.Fprintf(stdout, "outputs in %s: %s, %s, %s, %s, %s, plots (*.svg, *.png)\n", cfg.Dir, recovery.ReportMD,
 		recovery.SummaryJSON, recovery.SummaryCSV, recovery.SamplesJSONL, recovery.StoreFile)
