@@ -500,7 +500,7 @@ func (h *handler) file(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, fmt.Errorf("file %q is not part of this run: %w", name, ErrNotFound))
 		return
 	}
-	b, err := h.src.File(ctx, name)
+	f, err := h.src.File(ctx, name)
 	if errors.Is(err, ErrNotFound) {
 		h.fail(w, r, http.StatusNotFound, err)
 		return
@@ -509,13 +509,14 @@ func (h *handler) file(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	defer f.Close()
 	ct, ok := contentTypes[strings.ToLower(path.Ext(name))]
 	if !ok {
 		ct = "application/octet-stream"
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "no-cache")
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+	http.ServeContent(w, r, name, time.Time{}, f)
 }
 
 func orDefault(s, d string) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -473,21 +474,21 @@ func callOf(s recovery.Sample) Call {
 	}
 }
 
-// File reads a file of the run directory; names with a path separator or
+// File opens a file of the run directory; names with a path separator or
 // outside the directory are refused.
-func (r *Run) File(ctx context.Context, name string) ([]byte, error) {
+func (r *Run) File(ctx context.Context, name string) (io.ReadSeekCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
 		return nil, fmt.Errorf("file %q: %w", name, ErrNotFound)
 	}
-	b, err := r.root.ReadFile(name)
+	f, err := r.root.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("file %q: %w", name, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("viewer: %w", err)
 	}
-	return b, nil
+	return f, nil
 }

@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -56,6 +57,16 @@ func writeRun(t *testing.T, dir string) *recovery.Store {
 	require.NoError(t, st.PutPrefix(ctx, recovery.Prefix{ProblemID: "p1", Strategy: "onpolicy", Error: "verifier crashed"}))
 	require.NoError(t, st.SetConfig(ctx, "config", `{"strong":"sim:strong","weak":"sim:weak","seed":7,"empty":""}`))
 	return st
+}
+
+func readFile(t *testing.T, src Source, name string) string {
+	t.Helper()
+	f, err := src.File(context.Background(), name)
+	require.NoError(t, err)
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	require.NoError(t, err)
+	return string(b)
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -158,9 +169,7 @@ func TestRunReadsTheStoreSummaryAndPlots(t *testing.T) {
 	_, err = run.Problem(ctx, "nope")
 	assert.ErrorIs(t, err, ErrNotFound)
 
-	b, err := run.File(ctx, "report.md")
-	require.NoError(t, err)
-	assert.Equal(t, "# report", string(b))
+	assert.Equal(t, "# report", readFile(t, run, "report.md"))
 	for _, bad := range []string{"../x", "..", "", "sub/file", "missing.svg"} {
 		_, err := run.File(ctx, bad)
 		assert.ErrorIs(t, err, ErrNotFound, bad)
@@ -278,9 +287,7 @@ func TestRunReadsWhatTheRecoveryReportWrites(t *testing.T) {
 	require.Len(t, ov.Plots, 3, "one image per plot")
 	for _, p := range ov.Plots {
 		assert.Equal(t, ".svg", filepath.Ext(p.Name), p.Name)
-		b, err := run.File(ctx, p.Name)
-		require.NoError(t, err)
-		assert.Contains(t, string(b), "<svg")
+		assert.Contains(t, readFile(t, run, p.Name), "<svg")
 	}
 	fileNames := map[string]bool{}
 	for _, f := range ov.Files {

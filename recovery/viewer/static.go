@@ -1,8 +1,10 @@
 package viewer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 )
 
@@ -61,8 +63,8 @@ func (s *Static) Problem(ctx context.Context, id string) (Problem, error) {
 	return s.problems[i], nil
 }
 
-// File returns the named file.
-func (s *Static) File(ctx context.Context, name string) ([]byte, error) {
+// File opens the named file.
+func (s *Static) File(ctx context.Context, name string) (io.ReadSeekCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -70,8 +72,12 @@ func (s *Static) File(ctx context.Context, name string) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("file %q: %w", name, ErrNotFound)
 	}
-	return b, nil
+	return nopCloser{bytes.NewReader(b)}, nil
 }
+
+type nopCloser struct{ io.ReadSeeker }
+
+func (nopCloser) Close() error { return nil }
 
 // Tally recomputes p's summary counts (straight-shot correct/samples by
 // role, strategies, prefixes, continuations, recovered, restarts) from

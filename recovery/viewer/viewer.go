@@ -18,6 +18,7 @@ package viewer
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"time"
 
@@ -41,9 +42,10 @@ type Source interface {
 	// Problem returns everything recorded about one problem, or an error
 	// wrapping ErrNotFound.
 	Problem(ctx context.Context, id string) (Problem, error)
-	// File returns the content of a file listed in Overview.Plots or
-	// Overview.Files, or an error wrapping ErrNotFound.
-	File(ctx context.Context, name string) ([]byte, error)
+	// File opens a file listed in Overview.Plots or Overview.Files, or
+	// returns an error wrapping ErrNotFound. The viewer closes it. Files are
+	// streamed, so large exports (samples.jsonl) are never read whole.
+	File(ctx context.Context, name string) (io.ReadSeekCloser, error)
 }
 
 // Overview is the run overview page's model.
