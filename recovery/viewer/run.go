@@ -192,16 +192,28 @@ func (r *Run) params(ctx context.Context) ([]Param, error) {
 				if raw == "" || raw == "null" || raw == `""` {
 					continue
 				}
-				out = append(out, Param{Name: kk, Value: snippet(raw, 120)})
+				out = append(out, Param{Name: kk, Value: redact(kk, snippet(raw, 120))})
 			}
 			continue
 		}
-		out = append(out, Param{Name: k, Value: snippet(v, 120)})
+		out = append(out, Param{Name: k, Value: redact(k, snippet(v, 120))})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("viewer: read run config: %w", err)
 	}
 	return out, nil
+}
+
+// redact hides values whose name suggests a secret; the page may be
+// screenshotted and shared.
+func redact(name, value string) string {
+	n := strings.ToLower(name)
+	for _, w := range []string{"key", "token", "secret", "password", "auth"} {
+		if strings.Contains(n, w) {
+			return "(redacted)"
+		}
+	}
+	return value
 }
 
 // cost totals the recorded calls when there is no summary yet.

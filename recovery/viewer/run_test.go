@@ -55,7 +55,7 @@ func writeRun(t *testing.T, dir string) *recovery.Store {
 		ErrorStep: 2, Meta: map[string]string{"tries": "1"}, Calls: 1, CostUSD: 0.001}))
 	require.NoError(t, st.PutPrefix(ctx, recovery.Prefix{ProblemID: "p1", Strategy: "weak", SetAside: "too_easy"}))
 	require.NoError(t, st.PutPrefix(ctx, recovery.Prefix{ProblemID: "p1", Strategy: "onpolicy", Error: "verifier crashed"}))
-	require.NoError(t, st.SetConfig(ctx, "config", `{"strong":"sim:strong","weak":"sim:weak","seed":7,"empty":""}`))
+	require.NoError(t, st.SetConfig(ctx, "config", `{"strong":"sim:strong","weak":"sim:weak","seed":7,"empty":"","api_key":"sk-123"}`))
 	return st
 }
 
@@ -114,7 +114,7 @@ func TestRunReadsTheStoreSummaryAndPlots(t *testing.T) {
 		{Name: "summary.json", Title: "per-bucket summary (stable keys, for tools)"},
 		{Name: "recovery_by_bucket.png", Title: "Recovery per bucket over intrinsic strong and weak pass rates (PNG)"},
 	}, ov.Files)
-	assert.Equal(t, []Param{{"seed", "7"}, {"strong", "sim:strong"}, {"weak", "sim:weak"}}, ov.Params)
+	assert.Equal(t, []Param{{"api_key", "(redacted)"}, {"seed", "7"}, {"strong", "sim:strong"}, {"weak", "sim:weak"}}, ov.Params)
 
 	list, err := run.ProblemList(ctx)
 	require.NoError(t, err)
