@@ -40,13 +40,18 @@ func ReadBody(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
+// MaxRetryAfter caps the wait RetryAfter returns: a server asking for more
+// (or for an absurd number that would overflow a Duration) gets this.
+const MaxRetryAfter = 24 * time.Hour
+
 // RetryAfter returns the wait a response asks for: retry-after-ms (OpenAI),
 // else Retry-After as (possibly fractional) seconds or an HTTP-date relative
-// to now. It returns 0 when there is none or it is in the past.
+// to now, at most MaxRetryAfter. It returns 0 when there is none, it is in
+// the past or it is not a number (NaN).
 func RetryAfter(h http.Header, now time.Time) time.Duration {
 	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
-			return time.Duration(ms * float64(time.Millisecond))
+			return capWait(ms, time.Millisecond)
 		}
 	}
 	v := strings.TrimSpace(h.Get("Retry-After"))
@@ -54,17 +59,26 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 		return 0
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s <= 0 {
+		if !(s > 0) {
 			return 0
 		}
-		return time.Duration(s * float64(time.Second))
+		return capWait(s, time.Second)
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d.Round(time.Second)
+			return min(d.Round(time.Second), MaxRetryAfter)
 		}
 	}
 	return 0
+}
+
+// capWait converts n units (positive, possibly +Inf) to a Duration of at
+// most MaxRetryAfter, without overflowing.
+func capWait(n float64, unit time.Duration) time.Duration {
+	if n >= float64(MaxRetryAfter/unit) {
+		return MaxRetryAfter
+	}
+	return time.Duration(n * float64(unit))
 }
 
 // KeepHeaders returns the headers worth keeping on an error or a completion:
