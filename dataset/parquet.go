@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,9 @@ func readParquet(r io.ReaderAt, size int64, name string, dec decoder, o options)
 			err = &Error{File: name, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, v)}
 		}
 	}()
+	if err := checkParquetFooter(r, size); err != nil {
+		return nil, &Error{File: name, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, err)}
+	}
 	f, err := parquet.OpenFile(r, size)
 	if err != nil {
 		return nil, &Error{File: name, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, err)}
@@ -97,4 +101,27 @@ func normalizeParquet(v any) any {
 		return x
 	}
 	return v
+}
+
+// checkParquetFooter checks the file's trailer — footer length and "PAR1" —
+// before parquet-go reads it: parquet-go allocates the footer length it
+// finds (up to 4 GiB) before checking it against the file's size, so a
+// corrupt 500-byte file could cost gigabytes (found by FuzzLoadParquet).
+func checkParquetFooter(r io.ReaderAt, size int64) error {
+	const magic = "PAR1"
+	if size < 12 {
+		return fmt.Errorf("%d bytes is too short for a Parquet file", size)
+	}
+	var tail [8]byte
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+		return fmt.Errorf("reading the trailer: %v", err)
+	}
+	if string(tail[4:]) != magic {
+		return errors.New(`no "PAR1" at the end of the file`)
+	}
+	footer := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if footer > size-12 {
+		return fmt.Errorf("footer length %d exceeds the file (%d bytes)", footer, size)
+	}
+	return nil
 }
