@@ -15,10 +15,11 @@ import (
 	"github.com/rebound-lab/rebound/internal/faultserver"
 )
 
-// retryable are the faults a client must survive by retrying.
+// retryable are the faults a client must survive by retrying (Slow, with
+// -timeout below its latency, too).
 var retryable = []faultserver.Fault{faultserver.RateLimit, faultserver.ServerError, faultserver.Unavailable,
 	faultserver.Overloaded, faultserver.BadGatewayHTML, faultserver.TruncatedJSON, faultserver.ErrorIn200,
-	faultserver.Reset, faultserver.Hang}
+	faultserver.Reset, faultserver.Hang, faultserver.Slow}
 
 // hashUnit maps a request hash to [0, 1).
 func hashUnit(s string) float64 {
@@ -38,8 +39,9 @@ func TestEveryRetryableFaultIsSurvivedWithEverySamplePresentAndRetriesBounded(t 
 	// second as well, with every retryable fault in turn.
 	var next atomic.Int64
 	srv := m.server(t, faultserver.Config{
-		Latency:    2 * time.Millisecond,
-		RetryAfter: 100 * time.Millisecond,
+		Latency:     2 * time.Millisecond,
+		RetryAfter:  100 * time.Millisecond,
+		SlowLatency: 1500 * time.Millisecond, // beyond -timeout 1s: abandoned and retried
 		Decide: func(a faultserver.Attempt) faultserver.Fault {
 			u := hashUnit(a.Request.Hash)
 			if (a.Try == 1 && u < 0.5) || (a.Try == 2 && u < 0.1) {
