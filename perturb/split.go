@@ -43,8 +43,9 @@ const MinLineSteps = 3
 //  3. Otherwise every unit is a step, except that a markdown heading or a
 //     wholly bold line ("**Solution**") joins the unit after it. Numbered
 //     and bulleted list items are one step per line.
-//  4. If that gives fewer than MinLineSteps steps, prose units are split
-//     further into sentences (never inside $…$, \(…\), braces, numbers like
+//  4. If that gives fewer than MinLineSteps steps and the text has no
+//     "Step k" markers (which declare the steps explicitly), prose units are
+//     split further into sentences (never inside $…$, \(…\), braces, numbers like
 //     "3.5", or after abbreviations like "e.g.").
 //
 // GSM8K calculator annotations (<<48/2=24>>) are ordinary text. Split never
@@ -53,12 +54,13 @@ func Split(text string) []Step {
 	rs := regions(text)
 	units := splitUnits(text, rs)
 	var steps []unit
-	if countMarkers(text, units) >= 2 {
+	marked := countMarkers(text, units) >= 2
+	if marked {
 		steps = groupByMarker(text, units)
 	} else {
 		steps = joinHeadings(text, units)
 	}
-	if len(steps) < MinLineSteps {
+	if !marked && len(steps) < MinLineSteps {
 		var finer []Step
 		for _, s := range steps {
 			if s.kind == unitProse {
