@@ -120,6 +120,9 @@ func (c *cached) Complete(ctx context.Context, req Request) (Completion, error) 
 	}
 	if ok {
 		hit.Cached = true
+		if hit.CostKnown {
+			hit.SavedUSD = hit.CostUSD
+		}
 		hit.CostUSD, hit.CostKnown = 0, true
 		hit.Latency = 0
 		return hit, nil

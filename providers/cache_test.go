@@ -121,6 +121,8 @@ func TestCacheHitIsFreeInstantAndMarked(t *testing.T) {
 	assert.True(t, again.Cached)
 	assert.True(t, again.CostKnown)
 	assert.Zero(t, again.CostUSD)
+	assert.Equal(t, first.CostUSD, again.SavedUSD, "the hit says what the cache saved")
+	assert.Zero(t, first.SavedUSD)
 	assert.Zero(t, again.Latency)
 	assert.Equal(t, first.Text, again.Text)
 	assert.Equal(t, first.Usage, again.Usage)

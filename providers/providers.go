@@ -143,6 +143,9 @@ type Completion struct {
 	Latency time.Duration `json:"latency_ns"`
 	// Cached reports that the completion came from a cache and cost nothing.
 	Cached bool `json:"cached,omitempty"`
+	// SavedUSD, on a cache hit, is what the original paid call cost: the
+	// dollars the cache saved (0 if that cost was unknown).
+	SavedUSD float64 `json:"saved_usd,omitempty"`
 }
 
 // Completer produces completions. Implementations must be safe for

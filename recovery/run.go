@@ -436,12 +436,14 @@ func checkIdentity(ctx context.Context, st *Store, cfg *Config) error {
 // SQLiteCache is the default Config.Cache: providers.Cache over a
 // providers/sqlitecache store in the run's own database, so a rerun never
 // pays for a call twice. A completion is stored even if ctx is cancelled
-// the moment it arrives.
+// the moment it arrives. It marks st as owning the cache, so PutSample can
+// recognise a paid call whose row a crash lost (see Store.PutSample).
 func SQLiteCache(st *Store) (providers.Middleware, error) {
 	cs, err := sqlitecache.New(st.DB())
 	if err != nil {
 		return nil, err
 	}
+	st.ownCache.Store(true)
 	return providers.Cache(detachedPuts{cs}), nil
 }
 

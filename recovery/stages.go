@@ -219,6 +219,7 @@ func fillCompletion(r *Sample, c providers.Completion) {
 	r.PrefillMethod = string(c.PrefillMethod)
 	r.LatencyMS = float64(c.Latency) / float64(time.Millisecond)
 	r.Cached = c.Cached
+	r.SavedUSD = c.SavedUSD
 }
 
 func fillVerdict(r *Sample, v verify.Verdict, err error) {

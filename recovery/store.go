@@ -3,13 +3,16 @@ package recovery
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/rebound-lab/rebound/dataset"
@@ -39,6 +42,9 @@ type Store struct {
 	db   *sql.DB
 	dir  string
 	path string
+	// ownCache is set by SQLiteCache: the completion cache lives in this
+	// database, so every entry in it was paid for by this run directory.
+	ownCache atomic.Bool
 }
 
 // Problem is a problem row: the problem itself and its calibration.
@@ -119,6 +125,8 @@ type Sample struct {
 	PrefillMethod string  `json:"prefill_method,omitempty"`
 	LatencyMS     float64 `json:"latency_ms"`
 	Cached        bool    `json:"cached"`
+	// SavedUSD is, for a cached row, what the original paid call cost.
+	SavedUSD float64 `json:"saved_usd,omitempty"`
 	// Error is the per-item failure, if the call or verification failed;
 	// such rows are retried by a rerun.
 	Error string    `json:"error,omitempty"`
@@ -198,9 +206,12 @@ CREATE TABLE IF NOT EXISTS samples (
 	cached         INTEGER NOT NULL DEFAULT 0,
 	error          TEXT NOT NULL DEFAULT '',
 	at             TEXT NOT NULL DEFAULT '',
+	request_key    TEXT NOT NULL DEFAULT '',
+	saved_usd      REAL NOT NULL DEFAULT 0,
 	PRIMARY KEY (stage, problem_id, prefix, sample)
 );
 CREATE INDEX IF NOT EXISTS samples_problem ON samples(problem_id);
+CREATE INDEX IF NOT EXISTS samples_request ON samples(request_key);
 CREATE VIEW IF NOT EXISTS continuations AS SELECT * FROM samples WHERE stage = 'continue';
 CREATE TABLE IF NOT EXISTS prefixes (
 	problem_id    TEXT NOT NULL,
@@ -343,28 +354,59 @@ func (s *Store) PutBucket(ctx context.Context, problemID, bucket string, members
 // PutSample upserts a sample or continuation keyed by (Stage, ProblemID,
 // Prefix, Sample). A cached completion never replaces a row that recorded
 // the paid call it came from, so a resumed run keeps what the call cost.
+//
+// When the completion cache lives in this database (SQLiteCache), a cached
+// completion whose request no other finished row has made is the paid call
+// itself: the process died after the answer was cached but before its row
+// was written. PutSample records it as paid (not cached, at the cost the
+// cache saved), so a run resumed after a crash reports the same calls,
+// cached calls and dollars as one that never stopped, and the budget counts
+// the money. The check and the write are one statement, so concurrent
+// writers cannot both claim the payment.
 func (s *Store) PutSample(ctx context.Context, r Sample) error {
 	if r.At.IsZero() {
 		r.At = time.Now().UTC()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO samples(stage, problem_id, prefix, sample, model, provider, served_model,
+	key := requestKey(r.Model, r.Request)
+	claim := s.ownCache.Load() && r.Cached && r.Error == "" && key != ""
+	_, err := s.db.ExecContext(ctx, `WITH paid(first) AS (SELECT ?25 AND NOT EXISTS (SELECT 1 FROM samples o
+			WHERE o.request_key = ?26 AND o.error = '' AND o.cached = 0
+			AND NOT (o.stage = ?1 AND o.problem_id = ?2 AND o.prefix = ?3 AND o.sample = ?4)))
+		INSERT INTO samples(stage, problem_id, prefix, sample, model, provider, served_model,
 		request, response, finish_reason, correct, answer, reason, restarted, restart_reason, input_tokens, output_tokens,
-		cost_usd, prefill_method, latency_ms, cached, error, at)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		cost_usd, prefill_method, latency_ms, cached, error, at, request_key, saved_usd)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+			CASE WHEN first THEN ?24 ELSE ?18 END, ?19, ?20, CASE WHEN first THEN 0 ELSE ?21 END, ?22, ?23, ?26,
+			CASE WHEN first THEN 0 ELSE ?24 END
+		FROM paid WHERE true
 		ON CONFLICT(stage, problem_id, prefix, sample) DO UPDATE SET model = excluded.model, provider = excluded.provider,
 		served_model = excluded.served_model, request = excluded.request, response = excluded.response,
 		finish_reason = excluded.finish_reason, correct = excluded.correct, answer = excluded.answer, reason = excluded.reason,
 		restarted = excluded.restarted, restart_reason = excluded.restart_reason, input_tokens = excluded.input_tokens,
 		output_tokens = excluded.output_tokens, cost_usd = excluded.cost_usd, prefill_method = excluded.prefill_method,
-		latency_ms = excluded.latency_ms, cached = excluded.cached, error = excluded.error, at = excluded.at
+		latency_ms = excluded.latency_ms, cached = excluded.cached, error = excluded.error, at = excluded.at,
+		request_key = excluded.request_key, saved_usd = excluded.saved_usd
 		WHERE NOT (excluded.cached = 1 AND samples.cached = 0 AND samples.error = '')`,
 		r.Stage, r.ProblemID, r.Prefix, r.Sample, r.Model, r.Provider, r.ServedModel, r.Request, r.Response, r.FinishReason,
 		r.Correct, r.Answer, r.Reason, r.Restarted, r.RestartReason, r.InputTokens, r.OutputTokens, r.CostUSD,
-		r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, r.At.Format(time.RFC3339Nano))
+		r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, r.At.Format(time.RFC3339Nano), r.SavedUSD, claim, key)
 	if err != nil {
 		return fmt.Errorf("recovery: store %s sample %d of %q: %w", r.Stage, r.Sample, r.ProblemID, err)
 	}
 	return nil
+}
+
+// requestKey identifies a request of one model: rows with equal keys were
+// answered by one cache entry. Empty when the request is unknown.
+func requestKey(model, request string) string {
+	if request == "" {
+		return ""
+	}
+	h := sha256.New()
+	h.Write([]byte(model))
+	h.Write([]byte{0})
+	h.Write([]byte(request))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // PutPrefix upserts a prefix row keyed by (ProblemID, Strategy).

@@ -103,3 +103,66 @@ func TestStoreRoundTripsRowsAndUpsertsIdempotently(t *testing.T) {
 	}
 	assert.Equal(t, 2, n)
 }
+
+func TestACachedAnswerWhosePaidRowWasLostIsRecordedAsPaidOnce(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = SQLiteCache(st) // the cache lives in run.db: its entries were paid by this run
+	require.NoError(t, err)
+
+	// A crash lost the row of a paid call; the rerun gets its answer from the
+	// cache. No other row made that request, so this row is the paid call.
+	req := `{"model":"m","messages":[{"role":"user","content":"q"}],"sample":3}`
+	hit := Sample{Stage: StageWeak, ProblemID: "p", Sample: 3, Model: "x:m", Request: req, Response: "r",
+		Cached: true, SavedUSD: 0.25}
+	require.NoError(t, st.PutSample(ctx, hit))
+	// A later stage making the same request really is served by the cache.
+	again := hit
+	again.Stage, again.Prefix = StagePerturb, "weak"
+	require.NoError(t, st.PutSample(ctx, again))
+	// A different request's hit with a paid row elsewhere stays cached too.
+	other := Sample{Stage: StageStrong, ProblemID: "p", Sample: 0, Model: "x:m", Request: req + " ", Response: "r",
+		CostUSD: 0.5}
+	require.NoError(t, st.PutSample(ctx, other))
+	otherHit := other
+	otherHit.Stage, otherHit.Prefix, otherHit.Cached, otherHit.CostUSD, otherHit.SavedUSD = StagePerturb, "onpolicy", true, 0, 0.5
+	require.NoError(t, st.PutSample(ctx, otherHit))
+
+	got := map[string]Sample{}
+	q, err := st.DB().QueryContext(ctx, `SELECT stage, prefix, cached, cost_usd FROM samples`)
+	require.NoError(t, err)
+	for q.Next() {
+		var r Sample
+		require.NoError(t, q.Scan(&r.Stage, &r.Prefix, &r.Cached, &r.CostUSD))
+		got[r.Stage+"/"+r.Prefix] = r
+	}
+	require.NoError(t, q.Err())
+	require.Len(t, got, 4)
+	assert.False(t, got[StageWeak+"/"].Cached, "the first row to use the entry is the paid call")
+	assert.Equal(t, 0.25, got[StageWeak+"/"].CostUSD)
+	assert.True(t, got[StagePerturb+"/weak"].Cached)
+	assert.Zero(t, got[StagePerturb+"/weak"].CostUSD)
+	assert.True(t, got[StagePerturb+"/onpolicy"].Cached)
+	spent, err := st.spentUSD(ctx)
+	require.NoError(t, err)
+	assert.InDelta(t, 0.75, spent, 1e-12, "the budget counts the claimed payment once")
+}
+
+func TestWithoutItsOwnCacheTheStoreNeverClaimsAHitAsPaid(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	// A shared cache (Config.Cache) may answer from another run: a hit is a
+	// real saving, not a lost paid row.
+	hit := Sample{Stage: StageWeak, ProblemID: "p", Sample: 3, Model: "x:m", Request: `{"sample":3}`,
+		Cached: true, SavedUSD: 0.25}
+	require.NoError(t, st.PutSample(ctx, hit))
+	rows, err := st.Samples(ctx, "p")
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	assert.True(t, rows[0].Cached)
+	assert.Zero(t, rows[0].CostUSD)
+}
