@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -104,12 +105,26 @@ type DepthSummary struct {
 // DepthBins is the number of equal-width truncation-depth bins.
 const DepthBins = 4
 
+// StrategySummary is the bucket table restricted to one perturbation
+// strategy's prefixes and continuations. How a flaw was made changes the
+// experiment (a weak model's mistake, the strong model's own, an injected
+// error), so a run with several strategies reports each apart as well as
+// pooled. Problem counts and pass rates are the buckets' own.
+type StrategySummary struct {
+	Strategy string          `json:"strategy"`
+	Buckets  []BucketSummary `json:"buckets"`
+	Overall  BucketSummary   `json:"overall"`
+}
+
 // Summary is the run's aggregate, written as summary.json with stable keys.
 type Summary struct {
 	Buckets []BucketSummary `json:"buckets"`
 	Overall BucketSummary   `json:"overall"`
 	Cost    Cost            `json:"cost"`
 	ByDepth []DepthSummary  `json:"by_depth"`
+	// ByStrategy repeats Buckets and Overall for each strategy, in name
+	// order.
+	ByStrategy []StrategySummary `json:"by_strategy"`
 	// StageCost splits Cost by stage (strong, weak, perturb, continue). It is
 	// in report.md and summary.csv, not summary.json.
 	StageCost map[string]Cost `json:"-"`
@@ -159,6 +174,20 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 		accs[b] = newAcc()
 	}
 	all := newAcc()
+	// byStrat[strategy][bucket] holds one strategy's set-asides and
+	// continuations; "" as the bucket is the strategy's overall line.
+	byStrat := map[string]map[string]*acc{}
+	stratAcc := func(strategy, bucket string) []*acc {
+		m := byStrat[strategy]
+		if m == nil {
+			m = map[string]*acc{"": newAcc()}
+			for _, b := range order {
+				m[b] = newAcc()
+			}
+			byStrat[strategy] = m
+		}
+		return []*acc{m[bucket], m[""]}
+	}
 	var s Summary
 	for _, p := range problems {
 		for _, a := range []*acc{accs[bucketOf[p.ID]], all} {
@@ -187,6 +216,9 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 			if b, ok := bucketOf[r.ProblemID]; ok {
 				accs[b].setAside[r.SetAside]++
 				all.setAside[r.SetAside]++
+				for _, a := range stratAcc(r.Strategy, b) {
+					a.setAside[r.SetAside]++
+				}
 			}
 		}
 		if r.SetAside == "" && r.Error == "" {
@@ -218,7 +250,7 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 		if !ok {
 			continue
 		}
-		for _, a := range []*acc{accs[b], all} {
+		for _, a := range append([]*acc{accs[b], all}, stratAcc(r.Prefix, b)...) {
 			a.m[r.ProblemID]++
 			if r.Correct {
 				a.y[r.ProblemID]++
@@ -279,6 +311,23 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 		s.Buckets = append(s.Buckets, finish(b, accs[b]))
 	}
 	s.Overall = finish("overall", all)
+	s.ByStrategy = []StrategySummary{}
+	for _, name := range slices.Sorted(maps.Keys(byStrat)) {
+		ss := StrategySummary{Strategy: name, Buckets: []BucketSummary{}}
+		for _, b := range append(slices.Clone(order), "") {
+			a, from := byStrat[name][b], accs[b]
+			if b == "" {
+				from = all
+			}
+			a.problems, a.strongSum, a.strongN, a.weakSum, a.weakN = from.problems, from.strongSum, from.strongN, from.weakSum, from.weakN
+			if b == "" {
+				ss.Overall = finish("overall", a)
+			} else {
+				ss.Buckets = append(ss.Buckets, finish(b, a))
+			}
+		}
+		s.ByStrategy = append(s.ByStrategy, ss)
+	}
 	s.ByDepth = []DepthSummary{}
 	for i := range DepthBins {
 		if depthM[i] == 0 {
@@ -404,11 +453,13 @@ func (s Summary) WriteCSV(w io.Writer) error {
 }
 
 // Table renders the per-bucket table as Markdown.
-func (s Summary) Table() string {
+func (s Summary) Table() string { return bucketTable(s.Buckets, s.Overall) }
+
+func bucketTable(buckets []BucketSummary, overall BucketSummary) string {
 	var b strings.Builder
 	b.WriteString("| bucket | problems | strong pass | weak pass | set aside | continuations | recovered | recovery (95% CI) | normalized | restarts |\n")
 	b.WriteString("|---|---:|---:|---:|---|---:|---:|---|---:|---:|\n")
-	for _, bs := range append(slices.Clone(s.Buckets), s.Overall) {
+	for _, bs := range append(slices.Clone(buckets), overall) {
 		var aside []string
 		for _, r := range slices.Sorted(mapsKeys(bs.SetAside)) {
 			aside = append(aside, fmt.Sprintf("%s %d", r, bs.SetAside[r]))
@@ -440,6 +491,13 @@ func (s Summary) Markdown(title string) string {
 		"continuations whose full trace (prefix + continuation) reaches the reference answer; restarts are counted " +
 		"in it and reported separately. Intervals are 95 % design-effect-corrected Wilson intervals clustered by " +
 		"problem (Student-t quantile on problems − 1 degrees of freedom). Normalized recovery is recovery ÷ strong pass rate.\n\n")
+	if len(s.ByStrategy) > 1 {
+		b.WriteString("## Recovery by strategy\n\nThe table above pools every strategy; each is also reported apart, " +
+			"since how a flaw was made changes the experiment.\n\n")
+		for _, ss := range s.ByStrategy {
+			fmt.Fprintf(&b, "### %s\n\n%s\n", ss.Strategy, bucketTable(ss.Buckets, ss.Overall))
+		}
+	}
 	b.WriteString("![recovery by bucket](recovery_by_bucket.svg)\n\n## Straight-shot pass rates\n\n![straight-shot pass rates](pass_rates.svg)\n\n")
 	for _, d := range []struct {
 		name  string

@@ -126,7 +126,8 @@ func TestSummaryJSONHasTheStableSchema(t *testing.T) {
 		}
 		return ks
 	}
-	assert.ElementsMatch(t, []string{"buckets", "overall", "cost", "by_depth"}, keys(m))
+	assert.ElementsMatch(t, []string{"buckets", "overall", "cost", "by_depth", "by_strategy"}, keys(m))
+	assert.ElementsMatch(t, []string{"strategy", "buckets", "overall"}, keys(m["by_strategy"].([]any)[0]))
 	rateKeys := []string{"name", "problems", "strong_pass_rate", "weak_pass_rate", "set_aside", "continuations",
 		"recovered", "recovery_rate", "recovery_ci", "normalized_recovery", "restart_rate"}
 	assert.ElementsMatch(t, rateKeys, keys(m["buckets"].([]any)[0]))
@@ -265,4 +266,49 @@ func FuzzReadSummary(f *testing.F) {
 			t.Fatalf("round trip changed the summary: %+v vs %+v", s, again)
 		}
 	})
+}
+
+func TestAggregateReportsEachStrategyApartAsWellAsPooled(t *testing.T) {
+	pr, px, sm := handCase()
+	// Add an on-policy prefix for p1 (two continuations, both recovered) and
+	// an on-policy set-aside for p3.
+	px = append(px, Prefix{ProblemID: "p1", Strategy: "onpolicy", Text: "x", Depth: 0.5},
+		Prefix{ProblemID: "p3", Strategy: "onpolicy", SetAside: "out_of_band"})
+	for i := range 2 {
+		sm = append(sm, Sample{Stage: StageContinue, ProblemID: "p1", Prefix: "onpolicy", Sample: i, Correct: true})
+	}
+	s := Aggregate(pr, px, sm, nil)
+
+	// Pooled: hard now has p1 4 continuations (3 recovered) and p2 2 (0).
+	assert.Equal(t, 6, s.Buckets[0].Continuations)
+	assert.Equal(t, 3, s.Buckets[0].Recovered)
+
+	require.Len(t, s.ByStrategy, 2)
+	on, weak := s.ByStrategy[0], s.ByStrategy[1]
+	assert.Equal(t, "onpolicy", on.Strategy, "strategies in name order")
+	assert.Equal(t, "weak", weak.Strategy)
+
+	// weak alone is exactly the hand case: hard 1 of 4, easy 2 of 2.
+	assert.Equal(t, 4, weak.Buckets[0].Continuations)
+	assert.Equal(t, 1, weak.Buckets[0].Recovered)
+	assert.Equal(t, 2, weak.Buckets[1].Recovered)
+	assert.Equal(t, map[string]int{"too_easy": 1}, weak.Overall.SetAside)
+	assert.InDelta(t, 1.0/6, float64(weak.Overall.RestartRate), 1e-12, "one restart in six verified continuations")
+
+	// onpolicy: hard 2 of 2 (p1 only), easy none, one set-aside in easy.
+	hard, easy := on.Buckets[0], on.Buckets[1]
+	assert.Equal(t, 2, hard.Continuations)
+	assert.Equal(t, 2, hard.Recovered)
+	assert.InDelta(t, 1.0, float64(hard.RecoveryRate), 1e-12)
+	assert.InDelta(t, 10.0, float64(hard.NormalizedRecovery), 1e-12, "1.0 ÷ hard's strong pass rate 0.1")
+	assert.Equal(t, 2, hard.Problems, "problem counts are the bucket's")
+	assert.Zero(t, easy.Continuations)
+	assert.False(t, easy.RecoveryRate.Defined())
+	assert.Equal(t, map[string]int{"out_of_band": 1}, easy.SetAside)
+	assert.Equal(t, 2, on.Overall.Continuations)
+
+	md := s.Markdown("t")
+	assert.Contains(t, md, "## Recovery by strategy")
+	assert.Contains(t, md, "### onpolicy")
+	assert.Contains(t, md, "### weak")
 }
