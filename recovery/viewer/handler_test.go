@@ -73,6 +73,31 @@ func TestOverviewShowsTheSummaryTablePlotsAndCost(t *testing.T) {
 	assert.Contains(t, body, "<td class=\"num\">—</td>", "an undefined rate shows as a dash")
 }
 
+func TestOverviewShowsEachStrategyApartOnlyWhenThereAreSeveral(t *testing.T) {
+	row := func(name string, recovered int, rate float64) Bucket {
+		return Bucket{Name: name, Problems: 4, StrongPassRate: 0.5, WeakPassRate: 0.25, Continuations: 10,
+			Recovered: recovered, RecoveryRate: rate, RecoveryCI: [2]float64{0.1, 0.9}, NormalizedRecovery: 1,
+			RestartRate: 0}
+	}
+	one := Overview{Title: "r", HasSummary: true, Buckets: []Bucket{row("hard", 3, 0.3)}, Overall: row("", 3, 0.3),
+		ByStrategy: []StrategyTable{{Strategy: "weak", Buckets: []Bucket{row("hard", 3, 0.3)}, Overall: row("", 3, 0.3)}}}
+	s, err := NewStatic(one, nil, nil)
+	require.NoError(t, err)
+	_, body := get(t, quietHandler(s), "/")
+	assert.NotContains(t, body, `id="by-strategy"`, "one strategy: the pooled table says it all")
+
+	two := one
+	two.ByStrategy = append(two.ByStrategy, StrategyTable{Strategy: "onpolicy<b>",
+		Buckets: []Bucket{row("hard", 7, 0.7)}, Overall: row("", 7, 0.7)})
+	s, err = NewStatic(two, nil, nil)
+	require.NoError(t, err)
+	_, body = get(t, quietHandler(s), "/")
+	assert.Contains(t, body, `id="by-strategy"`)
+	assert.Contains(t, body, "<h3>weak</h3>")
+	assert.Contains(t, body, "<h3>onpolicy&lt;b&gt;</h3>", "strategy names are escaped")
+	assert.Contains(t, body, "70.0%")
+}
+
 func TestOverviewWithoutSummarySaysSo(t *testing.T) {
 	s, err := NewStatic(Overview{Title: "fresh"}, nil, nil)
 	require.NoError(t, err)

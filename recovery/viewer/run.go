@@ -104,7 +104,7 @@ func (r *Run) Overview(ctx context.Context) (Overview, error) {
 		if err != nil {
 			return Overview{}, fmt.Errorf("viewer: %w", err)
 		}
-		ov.Buckets, ov.Overall, ov.ByDepth, ov.Cost, ov.HasSummary = s.Buckets, s.Overall, s.ByDepth, s.Cost, true
+		ov.Buckets, ov.Overall, ov.ByDepth, ov.ByStrategy, ov.Cost, ov.HasSummary = s.Buckets, s.Overall, s.ByDepth, s.ByStrategy, s.Cost, true
 	case errors.Is(err, fs.ErrNotExist):
 		if ov.Cost, err = r.cost(ctx); err != nil {
 			return Overview{}, err

@@ -25,6 +25,11 @@ type summaryJSON struct {
 		Continuations int      `json:"continuations"`
 		RecoveryRate  *float64 `json:"recovery_rate"`
 	} `json:"by_depth"`
+	ByStrategy []struct {
+		Strategy string       `json:"strategy"`
+		Buckets  []bucketJSON `json:"buckets"`
+		Overall  *bucketJSON  `json:"overall"`
+	} `json:"by_strategy"`
 }
 
 type bucketJSON struct {
@@ -43,10 +48,11 @@ type bucketJSON struct {
 
 // summary is the overview part read from summary.json.
 type summary struct {
-	Buckets []Bucket
-	Overall Bucket
-	ByDepth []DepthRow
-	Cost    Cost
+	Buckets    []Bucket
+	Overall    Bucket
+	ByDepth    []DepthRow
+	ByStrategy []StrategyTable
+	Cost       Cost
 }
 
 // parseSummary reads summary.json (name is used in errors). Syntax and type
@@ -112,6 +118,29 @@ func parseSummary(name string, data []byte) (summary, error) {
 			return summary{}, fmt.Errorf("%s: %w", name, err)
 		}
 		s.ByDepth = append(s.ByDepth, DepthRow{Depth: d.Depth, Continuations: d.Continuations, RecoveryRate: r})
+	}
+	for i, st := range raw.ByStrategy {
+		field := fmt.Sprintf("by_strategy[%d]", i)
+		if st.Strategy == "" {
+			return summary{}, fmt.Errorf("%s: %s.strategy: empty", name, field)
+		}
+		t := StrategyTable{Strategy: st.Strategy}
+		for j, b := range st.Buckets {
+			bk, err := b.bucket(fmt.Sprintf("%s.buckets[%d]", field, j))
+			if err != nil {
+				return summary{}, fmt.Errorf("%s: %w", name, err)
+			}
+			t.Buckets = append(t.Buckets, bk)
+		}
+		if st.Overall != nil {
+			o, err := st.Overall.bucket(field + ".overall")
+			if err != nil {
+				return summary{}, fmt.Errorf("%s: %w", name, err)
+			}
+			o.Name = ""
+			t.Overall = o
+		}
+		s.ByStrategy = append(s.ByStrategy, t)
 	}
 	return s, nil
 }

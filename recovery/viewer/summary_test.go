@@ -22,7 +22,14 @@ const goodSummary = `{
      "set_aside": {"no_trace": 3}, "continuations": 120, "recovered": 18, "recovery_rate": 0.15,
      "recovery_ci": [0.09, 0.22], "normalized_recovery": 0.625, "restart_rate": 0.02},
   "cost": {"calls": 700, "cached_calls": 10, "input_tokens": 1000, "output_tokens": 2000, "usd": 1.5},
-  "by_depth": [{"depth": 0.5, "continuations": 120, "recovery_rate": 0.15}, {"depth": 1, "continuations": 0, "recovery_rate": null}]
+  "by_depth": [{"depth": 0.5, "continuations": 120, "recovery_rate": 0.15}, {"depth": 1, "continuations": 0, "recovery_rate": null}],
+  "by_strategy": [{"strategy": "weak", "buckets": [
+    {"name": "hard", "problems": 40, "strong_pass_rate": 0.05, "weak_pass_rate": 0.01,
+     "set_aside": {}, "continuations": 60, "recovered": 6, "recovery_rate": 0.1,
+     "recovery_ci": [0.04, 0.2], "normalized_recovery": 2, "restart_rate": 0}],
+    "overall": {"name": "overall", "problems": 50, "strong_pass_rate": 0.24, "weak_pass_rate": 0.01,
+     "set_aside": {}, "continuations": 60, "recovered": 6, "recovery_rate": 0.1,
+     "recovery_ci": [0.04, 0.2], "normalized_recovery": 0.4, "restart_rate": 0}}]
 }`
 
 func TestParseSummaryReadsTheStableKeys(t *testing.T) {
@@ -44,6 +51,11 @@ func TestParseSummaryReadsTheStableKeys(t *testing.T) {
 	assert.Equal(t, Cost{Calls: 700, CachedCalls: 10, InputTokens: 1000, OutputTokens: 2000, USD: 1.5}, s.Cost)
 	require.Len(t, s.ByDepth, 2)
 	assert.True(t, math.IsNaN(s.ByDepth[1].RecoveryRate))
+	require.Len(t, s.ByStrategy, 1)
+	assert.Equal(t, "weak", s.ByStrategy[0].Strategy)
+	require.Len(t, s.ByStrategy[0].Buckets, 1)
+	assert.Equal(t, 6, s.ByStrategy[0].Buckets[0].Recovered)
+	assert.Equal(t, 0.4, s.ByStrategy[0].Overall.NormalizedRecovery)
 }
 
 func TestParseSummaryErrorsSayWhereAndWhat(t *testing.T) {

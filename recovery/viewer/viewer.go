@@ -63,6 +63,9 @@ type Overview struct {
 	HasSummary bool
 	// ByDepth is recovery against truncation depth.
 	ByDepth []DepthRow
+	// ByStrategy repeats the summary table for each perturbation strategy;
+	// shown when the run used more than one.
+	ByStrategy []StrategyTable
 	// Cost totals the run's calls.
 	Cost Cost
 	// Plots are image files (SVG or PNG) shown inline, in order.
@@ -96,6 +99,14 @@ type Bucket struct {
 	RecoveryCI         [2]float64
 	NormalizedRecovery float64
 	RestartRate        float64
+}
+
+// StrategyTable is the summary table restricted to one perturbation
+// strategy's prefixes and continuations.
+type StrategyTable struct {
+	Strategy string
+	Buckets  []Bucket
+	Overall  Bucket
 }
 
 // DepthRow is recovery at one truncation depth (fraction of steps kept).
