@@ -192,11 +192,11 @@ func (r *Run) params(ctx context.Context) ([]Param, error) {
 				if raw == "" || raw == "null" || raw == `""` {
 					continue
 				}
-				out = append(out, Param{Name: kk, Value: redact(kk, snippet(raw, 120))})
+				out = appendParam(out, Param{Name: kk, Value: redact(kk, snippet(raw, 120))})
 			}
 			continue
 		}
-		out = append(out, Param{Name: k, Value: redact(k, snippet(v, 120))})
+		out = appendParam(out, Param{Name: k, Value: redact(k, snippet(v, 120))})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("viewer: read run config: %w", err)
@@ -204,12 +204,26 @@ func (r *Run) params(ctx context.Context) ([]Param, error) {
 	return out, nil
 }
 
+// appendParam appends p unless an identical parameter is already listed
+// (the run config and the run identity both record the models and seed).
+func appendParam(ps []Param, p Param) []Param {
+	if slices.Contains(ps, p) {
+		return ps
+	}
+	return append(ps, p)
+}
+
 // redact hides values whose name suggests a secret; the page may be
-// screenshotted and shared.
+// screenshotted and shared. Names are read word by word ("api_key",
+// "access-token", "apiKey" is one word and listed), so a count such as
+// "max_tokens" is not mistaken for a token.
 func redact(name, value string) string {
-	n := strings.ToLower(name)
-	for _, w := range []string{"key", "token", "secret", "password", "auth"} {
-		if strings.Contains(n, w) {
+	words := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
+		return r == '_' || r == '-' || r == '.' || r == ' '
+	})
+	for _, w := range words {
+		switch w {
+		case "key", "apikey", "token", "secret", "password", "passwd", "auth", "authorization", "bearer", "credential", "credentials":
 			return "(redacted)"
 		}
 	}

@@ -297,3 +297,26 @@ func TestRunReadsWhatTheRecoveryReportWrites(t *testing.T) {
 		assert.True(t, fileNames[want], want)
 	}
 }
+
+func TestRedactHidesSecretsButNotTokenCounts(t *testing.T) {
+	for name, hidden := range map[string]bool{
+		"api_key": true, "OPENAI_API_KEY": true, "x-api-key": true, "apikey": true, "access_token": true,
+		"client_secret": true, "password": true, "Authorization": true, "bearer": true,
+		"max_tokens": false, "input_tokens": false, "seed": false, "strong_model": false, "keyboard": false,
+		"monkey": false,
+	} {
+		got := redact(name, "v")
+		if hidden {
+			assert.Equal(t, "(redacted)", got, name)
+		} else {
+			assert.Equal(t, "v", got, name)
+		}
+	}
+}
+
+func TestAppendParamListsARepeatedParameterOnce(t *testing.T) {
+	ps := appendParam(nil, Param{"seed", "1"})
+	ps = appendParam(ps, Param{"seed", "1"})
+	ps = appendParam(ps, Param{"seed", "2"})
+	assert.Equal(t, []Param{{"seed", "1"}, {"seed", "2"}}, ps, "a differing value is still shown")
+}
