@@ -594,6 +594,19 @@ func (p *parser) parsePostfixOps(a *node) (*node, error) {
 	}
 }
 
+// parseArgs2 parses the two arguments of \frac or \binom.
+func (p *parser) parseArgs2() ([]*node, error) {
+	a, err := p.parseArg()
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.parseArg()
+	if err != nil {
+		return nil, err
+	}
+	return []*node{a, b}, nil
+}
+
 // parseArg parses a LaTeX macro argument: a braced group or a single
 // character/token (\frac12 takes "1" and "2").
 func (p *parser) parseArg() (*node, error) {
@@ -735,25 +748,17 @@ func (p *parser) parseAtom() (*node, error) {
 	case tCmd:
 		switch t.s {
 		case "frac":
-			a, err := p.parseArg()
+			kids, err := p.parseArgs2()
 			if err != nil {
 				return nil, err
 			}
-			b, err := p.parseArg()
-			if err != nil {
-				return nil, err
-			}
-			return p.mk(&node{op: opDiv, lit: "frac", kids: []*node{a, b}})
+			return p.mk(&node{op: opDiv, lit: "frac", kids: kids})
 		case "binom":
-			a, err := p.parseArg()
+			kids, err := p.parseArgs2()
 			if err != nil {
 				return nil, err
 			}
-			b, err := p.parseArg()
-			if err != nil {
-				return nil, err
-			}
-			return p.mk(&node{op: opBinom, kids: []*node{a, b}})
+			return p.mk(&node{op: opBinom, kids: kids})
 		case "sqrt":
 			return p.parseSqrt()
 		case "pi":
