@@ -75,19 +75,37 @@ func (e *APIError) Error() string {
 // Unwrap returns the wrapped sentinel or cause.
 func (e *APIError) Unwrap() error { return e.Err }
 
-// RetryableStatus reports whether an HTTP status is worth retrying: 408, 409,
-// 429, 500, 502, 503, 504 and 529 are; 402 only when the server sent a
-// Retry-After; 400, 401, 403, 404 and everything else are not.
+// RetryableStatus reports whether an HTTP status is worth retrying, as the
+// official SDKs decide (anthropic-sdk-go and openai-go
+// internal/requestconfig shouldRetry): 408, 409, 429 and every status ≥ 500
+// (529 overloaded, Cloudflare's 520–524 in front of routers) are; 402 only
+// when the server sent a Retry-After; 400, 401, 403, 404 and every other
+// status are not. A response's x-should-retry header overrides this (see
+// ShouldRetryHeader).
 func RetryableStatus(status int, hasRetryAfter bool) bool {
-	switch status {
-	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests,
-		http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout, 529:
+	switch {
+	case status == http.StatusRequestTimeout, status == http.StatusConflict, status == http.StatusTooManyRequests:
 		return true
-	case http.StatusPaymentRequired:
+	case status >= http.StatusInternalServerError && status <= 599:
+		return true
+	case status == http.StatusPaymentRequired:
 		return hasRetryAfter
 	}
 	return false
+}
+
+// ShouldRetryHeader reads a response's x-should-retry header, which the
+// official SDKs obey over the status code: it returns (true, true) for
+// "true", (false, true) for "false" and (false, false) when the header is
+// absent or holds anything else.
+func ShouldRetryHeader(h http.Header) (retry, present bool) {
+	switch strings.TrimSpace(h.Get("X-Should-Retry")) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
 }
 
 // NewAPIError builds an *APIError whose Retryable field follows

@@ -13,6 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
+// The rule is the official SDKs': anthropics/anthropic-sdk-go and
+// openai/openai-go internal/requestconfig/requestconfig.go shouldRetry
+// (408, 409, 429, >= 500).
 func TestRetryableStatusFollowsTheStatusCodeOnly(t *testing.T) {
 	cases := []struct {
 		status        int
@@ -24,7 +27,9 @@ func TestRetryableStatusFollowsTheStatusCodeOnly(t *testing.T) {
 		{400, false, false}, {401, false, false}, {403, false, false}, {404, false, false},
 		{400, true, false}, {401, true, false},
 		{402, false, false}, {402, true, true},
-		{200, false, false}, {418, false, false}, {501, false, false},
+		{200, false, false}, {418, false, false}, {501, false, true},
+		{520, false, true}, {521, false, true}, {522, false, true}, {523, false, true}, {524, false, true},
+		{599, false, true}, {600, false, false}, {422, false, false},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%d retry-after=%v", c.status, c.hasRetryAfter), func(t *testing.T) {

@@ -89,7 +89,27 @@ type Request struct {
 	// Extra holds provider-specific body fields. An adapter that cannot send
 	// one returns an error wrapping ErrUnsupported; none is dropped silently.
 	Extra map[string]any `json:"extra,omitempty"`
+	// ReasoningEffort is sent as reasoning_effort ("none", "minimal", "low",
+	// "medium", "high", "xhigh", "max") where the API defines it; "" sends
+	// nothing. An adapter without it returns an error wrapping
+	// ErrUnsupported.
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
+	// PrefillTarget says where Prefill goes for a model that reasons before
+	// answering: PrefillTargetAnswer ("" means the same) puts it in the
+	// visible answer, after a closed reasoning section; PrefillTargetReasoning
+	// puts it inside the open reasoning section. Only the raw_completion
+	// templates of reasoning families can honour "reasoning"; elsewhere it is
+	// refused with ErrPrefillUnsupported.
+	PrefillTarget string `json:"prefill_target,omitempty"`
 }
+
+// Where Request.Prefill goes for a reasoning model.
+const (
+	// PrefillTargetAnswer: the prefix is the start of the visible answer.
+	PrefillTargetAnswer = "answer"
+	// PrefillTargetReasoning: the prefix is the start of the reasoning.
+	PrefillTargetReasoning = "reasoning"
+)
 
 // Float returns a pointer to v, for Request.Temperature and Request.TopP.
 func Float(v float64) *float64 { return &v }
@@ -146,6 +166,15 @@ type Completion struct {
 	// SavedUSD, on a cache hit, is what the original paid call cost: the
 	// dollars the cache saved (0 if that cost was unknown).
 	SavedUSD float64 `json:"saved_usd,omitempty"`
+	// Reasoning is the model's reasoning or thinking text, when the API
+	// returns it apart from the answer (DeepSeek and vLLM reasoning_content,
+	// OpenRouter reasoning, Anthropic thinking blocks, Mistral thinking
+	// chunks). It is never part of Text; restart detection and verifiers
+	// look at Text only.
+	Reasoning string `json:"reasoning,omitempty"`
+	// Upstream is the host a router says served the call (OpenRouter's
+	// "provider", e.g. "DeepInfra"); "" when the API is not a router.
+	Upstream string `json:"upstream,omitempty"`
 }
 
 // Completer produces completions. Implementations must be safe for

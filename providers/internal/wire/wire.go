@@ -88,7 +88,7 @@ func KeepHeaders(h http.Header) http.Header {
 	var out http.Header
 	for k, vs := range h {
 		lk := strings.ToLower(k)
-		if lk == "retry-after" || lk == "retry-after-ms" || lk == "request-id" || lk == "x-request-id" ||
+		if lk == "retry-after" || lk == "retry-after-ms" || lk == "request-id" || lk == "x-request-id" || lk == "x-should-retry" ||
 			strings.HasPrefix(lk, "x-ratelimit-") || strings.HasPrefix(lk, "anthropic-ratelimit-") ||
 			strings.HasPrefix(lk, "ratelimit") {
 			if out == nil {
@@ -116,9 +116,13 @@ type errorBody struct {
 }
 
 type errorObject struct {
-	Message json.RawMessage `json:"message"`
-	Type    json.RawMessage `json:"type"`
-	Code    json.RawMessage `json:"code"`
+	Message  json.RawMessage `json:"message"`
+	Type     json.RawMessage `json:"type"`
+	Code     json.RawMessage `json:"code"`
+	Metadata *struct {
+		Raw          json.RawMessage `json:"raw"`
+		ProviderName string          `json:"provider_name"`
+	} `json:"metadata"`
 }
 
 // Parsed is what ParseError found in an error body.
@@ -127,6 +131,9 @@ type Parsed struct {
 	// CodeStatus is Code read as an HTTP status (OpenRouter puts one there);
 	// 0 if Code is not a status.
 	CodeStatus int
+	// Raw is OpenRouter's error.metadata.raw: the upstream host's own error
+	// text, relayed (e.g. a prefill refusal); "" if absent.
+	Raw string
 	// Found reports that the body held a recognisable error.
 	Found bool
 }
@@ -143,6 +150,9 @@ func ParseError(body []byte) Parsed {
 		var obj errorObject
 		if json.Unmarshal(eb.Error, &obj) == nil {
 			p = Parsed{Type: scalar(obj.Type), Code: scalar(obj.Code), Message: scalar(obj.Message), Found: true}
+			if obj.Metadata != nil {
+				p.Raw = scalar(obj.Metadata.Raw)
+			}
 		} else if s := scalar(eb.Error); s != "" {
 			p = Parsed{Message: s, Found: true}
 		}
@@ -191,10 +201,16 @@ func ErrorFromResponse(provider, model string, status int, h http.Header, body [
 			typ = http.StatusText(status)
 		}
 	}
+	if p.Raw != "" && !strings.Contains(msg, p.Raw) {
+		msg += " (upstream: " + p.Raw + ")"
+	}
 	e := providers.NewAPIError(provider, status, typ, msg, ra)
 	e.Model = model
 	e.Code = p.Code
 	e.Header = KeepHeaders(h)
+	if retry, ok := providers.ShouldRetryHeader(h); ok {
+		e.Retryable = retry
+	}
 	return e
 }
 
@@ -266,6 +282,12 @@ func ErrorInOK(provider, model string, h http.Header, p Parsed, now time.Time) *
 	if p.CodeStatus != 0 {
 		retryable = providers.RetryableStatus(p.CodeStatus, ra > 0)
 	}
+	if retry, ok := providers.ShouldRetryHeader(h); ok {
+		retryable = retry
+	}
+	if p.Raw != "" && !strings.Contains(p.Message, p.Raw) {
+		p.Message += " (upstream: " + p.Raw + ")"
+	}
 	e := &providers.APIError{
 		Provider:   provider,
 		Model:      model,
@@ -288,7 +310,9 @@ func ErrorInOK(provider, model string, h http.Header, p Parsed, now time.Time) *
 // also relayed by routers). This is the one place an error is classified by
 // its text: the status (400) alone cannot tell it from other bad requests.
 func PrefillRejected(e *providers.APIError) bool {
-	if e == nil || e.StatusCode != http.StatusBadRequest {
+	// A router relays the refusal as a 400, or inside a 200 body whose
+	// error code is 400 (OpenRouter).
+	if e == nil || (e.StatusCode != http.StatusBadRequest && !(e.StatusCode == http.StatusOK && e.Code == "400")) {
 		return false
 	}
 	m := strings.ToLower(e.Message)
