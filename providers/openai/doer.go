@@ -27,6 +27,13 @@ type callState struct {
 	cost      float64
 	costKnown bool
 	cacheHit  int
+
+	// From the reply, beyond what go-openai decodes.
+	reasoning       string // reasoning_content, reasoning, thinking chunks
+	upstream        string // OpenRouter's "provider"
+	reasoningTokens int    // SGLang's top-level usage.reasoning_tokens
+	chunked         bool   // message.content was an array of chunks
+	text            string // its text chunks, joined
 }
 
 func (s *callState) empty() error {
@@ -37,8 +44,8 @@ func (s *callState) empty() error {
 // reservedExtra are body fields the adapter sets itself; Request.Extra may
 // not override them.
 var reservedExtra = []string{"model", "messages", "prompt", "stream", "n",
-	"temperature", "top_p", "seed", "max_tokens", "max_completion_tokens", "stop",
-	"continue_final_message", "add_generation_prompt"}
+	"temperature", "top_p", "seed", "random_seed", "max_tokens", "max_completion_tokens", "stop",
+	"continue_final_message", "add_generation_prompt", "reasoning_effort"}
 
 // patch returns the body rewrite for req: knobs go-openai cannot express
 // (temperature 0), the dialect's flags, and Request.Extra.
@@ -47,13 +54,30 @@ func (c *Client) patch(req providers.Request, method providers.PrefillMethod) (f
 		if slices.Contains(reservedExtra, k) {
 			return nil, fmt.Errorf("openai: %s: Request.Extra[%q] is set by the adapter (use the Request field): %w", c.preset.Name, k, providers.ErrUnsupported)
 		}
+		if k == "provider" && c.routing != nil {
+			return nil, fmt.Errorf("openai: %s: Request.Extra[%q] conflicts with Options.Routing (set one): %w", c.preset.Name, k, providers.ErrUnsupported)
+		}
+		if k == "reasoning" && c.preset.ReasoningObject && req.ReasoningEffort != "" {
+			return nil, fmt.Errorf("openai: %s: Request.Extra[%q] conflicts with Request.ReasoningEffort (set one): %w", c.preset.Name, k, providers.ErrUnsupported)
+		}
 		if _, err := json.Marshal(v); err != nil {
 			return nil, fmt.Errorf("openai: %s: Request.Extra[%q] cannot be encoded as JSON: %v: %w", c.preset.Name, k, err, providers.ErrUnsupported)
 		}
 	}
 	return func(body map[string]any) error {
-		for _, k := range []string{"temperature", "top_p", "seed", "max_tokens", "max_completion_tokens"} {
+		for _, k := range []string{"temperature", "top_p", "seed", "max_tokens", "max_completion_tokens", "reasoning_effort"} {
 			delete(body, k)
+		}
+		// go-openai drops an empty content ("content,omitempty"); every
+		// message must carry one (openai-openapi: content is required).
+		if msgs, ok := body["messages"].([]any); ok {
+			for _, m := range msgs {
+				if mm, ok := m.(map[string]any); ok {
+					if _, has := mm["content"]; !has {
+						mm["content"] = ""
+					}
+				}
+			}
 		}
 		if req.Temperature != nil {
 			body["temperature"] = *req.Temperature
@@ -62,14 +86,28 @@ func (c *Client) patch(req providers.Request, method providers.PrefillMethod) (f
 			body["top_p"] = *req.TopP
 		}
 		if req.Seed != nil {
-			body["seed"] = *req.Seed
+			body[c.preset.seedField()] = *req.Seed
 		}
-		if req.MaxTokens > 0 {
+		maxTokens := req.MaxTokens
+		if maxTokens <= 0 && method == raw {
+			maxTokens = DefaultCompletionMaxTokens // the endpoint's default is 16
+		}
+		if maxTokens > 0 {
 			if c.preset.MaxCompletionTokens && method != raw {
-				body["max_completion_tokens"] = req.MaxTokens
+				body["max_completion_tokens"] = maxTokens
 			} else {
-				body["max_tokens"] = req.MaxTokens
+				body["max_tokens"] = maxTokens
 			}
+		}
+		if req.ReasoningEffort != "" {
+			if c.preset.ReasoningObject {
+				body["reasoning"] = map[string]any{"effort": req.ReasoningEffort}
+			} else {
+				body["reasoning_effort"] = req.ReasoningEffort
+			}
+		}
+		if c.routing != nil {
+			body["provider"] = c.routing.body()
 		}
 		switch method {
 		case prefix:
@@ -84,7 +122,9 @@ func (c *Client) patch(req providers.Request, method providers.PrefillMethod) (f
 			last["prefix"] = true
 		case cont:
 			body["continue_final_message"] = true
-			body["add_generation_prompt"] = false
+			if !c.preset.NoAddGenerationPrompt {
+				body["add_generation_prompt"] = false
+			}
 		}
 		for k, v := range req.Extra {
 			body[k] = v
@@ -149,13 +189,7 @@ func (d *doer) Do(r *http.Request) (*http.Response, error) {
 	if !json.Valid(body) {
 		return nil, wire.InvalidJSON(st.provider, st.model, resp.StatusCode, resp.Header, body)
 	}
-	var extra struct {
-		Error json.RawMessage `json:"error"`
-		Usage *struct {
-			Cost                 *float64 `json:"cost"`
-			PromptCacheHitTokens int      `json:"prompt_cache_hit_tokens"`
-		} `json:"usage"`
-	}
+	var extra replyExtras
 	_ = json.Unmarshal(body, &extra) // a shape mismatch surfaces in go-openai's decode
 	if len(extra.Error) > 0 && string(extra.Error) != "null" {
 		return nil, wire.ErrorInOK(st.provider, st.model, resp.Header, wire.ParseError(body), st.now())
@@ -165,6 +199,13 @@ func (d *doer) Do(r *http.Request) (*http.Response, error) {
 			st.cost, st.costKnown = *extra.Usage.Cost, true
 		}
 		st.cacheHit = extra.Usage.PromptCacheHitTokens
+		st.reasoningTokens = extra.Usage.ReasoningTokens
+	}
+	st.upstream = extra.Provider
+	if len(extra.Choices) > 0 {
+		if body, err = st.readMessage(extra.Choices[0].Message, body); err != nil {
+			return nil, wire.BadShape(st.provider, st.model, resp.StatusCode, resp.Header, err)
+		}
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))

@@ -57,6 +57,9 @@ type Options struct {
 	// Header adds HTTP headers to every request (e.g. OpenRouter's
 	// HTTP-Referer and X-Title).
 	Header http.Header
+	// Routing pins OpenRouter's choice of upstream host; nil lets it route
+	// freely. It is sent as the body's "provider" object.
+	Routing *Routing
 
 	keyFromEnv bool
 }
@@ -72,6 +75,7 @@ type Client struct {
 	dialect  providers.PrefillMethod
 	template string
 	header   http.Header
+	routing  *Routing
 	api      *goopenai.Client
 	now      func() time.Time
 }
@@ -104,6 +108,10 @@ func New(model string, opts Options) (*Client, error) {
 	env := p.EnvPrefix()
 	c := &Client{preset: p, model: model, baseURL: p.BaseURL, key: opts.APIKey, dialect: p.Native,
 		template: opts.ChatTemplate, header: opts.Header.Clone(), now: time.Now}
+	if !opts.Routing.empty() {
+		r := *opts.Routing
+		c.routing = &r
+	}
 	if opts.BaseURL != "" {
 		c.baseURL = opts.BaseURL
 	}
@@ -212,6 +220,12 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 	if err != nil {
 		return providers.Completion{}, err
 	}
+	if err := c.checkKnobs(model, req); err != nil {
+		return providers.Completion{}, err
+	}
+	if err := c.checkTarget(req, method); err != nil {
+		return providers.Completion{}, err
+	}
 	st := &callState{provider: c.preset.Name, model: model, now: c.now}
 	if st.patch, err = c.patch(req, method); err != nil {
 		return providers.Completion{}, err
@@ -222,12 +236,16 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 	var text, finish, respModel string
 	var usage goopenai.Usage
 	if method == raw {
-		prompt, stop, err := RenderChat(c.template, req.Messages, req.Prefill)
+		prompt, stop, err := RenderChatTarget(c.template, req.Messages, req.Prefill, req.PrefillTarget)
 		if err != nil {
 			return providers.Completion{}, fmt.Errorf("openai: %s: %w: %w", c.preset.Name, err, providers.ErrPrefillUnsupported)
 		}
+		stops, err := c.mergeStops(model, req.Stop, stop)
+		if err != nil {
+			return providers.Completion{}, err
+		}
 		resp, err := c.api.CreateCompletion(ctx, goopenai.CompletionRequest{
-			Model: model, Prompt: prompt, Stop: append(append([]string(nil), req.Stop...), stop...),
+			Model: model, Prompt: prompt, Stop: stops,
 		})
 		if err != nil {
 			return providers.Completion{}, c.wrapErr(ctx, req, model, err)
@@ -240,6 +258,9 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 			usage = *resp.Usage
 		}
 	} else {
+		if _, err := c.mergeStops(model, req.Stop, nil); err != nil {
+			return providers.Completion{}, err
+		}
 		resp, err := c.api.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{
 			Model: model, Messages: chatMessages(req, method), Stop: req.Stop,
 		})
@@ -251,6 +272,9 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 		}
 		ch := resp.Choices[0]
 		text, finish, respModel, usage = ch.Message.Content, string(ch.FinishReason), resp.Model, resp.Usage
+		if st.chunked {
+			text = st.text // content was an array of chunks (Mistral, Magistral)
+		}
 	}
 	out.Latency = time.Since(start)
 	if method != providers.PrefillNone {
@@ -272,6 +296,11 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 	if usage.CompletionTokensDetails != nil {
 		out.Usage.ReasoningTokens = usage.CompletionTokensDetails.ReasoningTokens
 	}
+	if out.Usage.ReasoningTokens == 0 {
+		out.Usage.ReasoningTokens = st.reasoningTokens // SGLang: top-level usage.reasoning_tokens
+	}
+	out.Reasoning = st.reasoning
+	out.Upstream = st.upstream
 	if c.preset.ReportsCost && st.costKnown {
 		out.CostUSD, out.CostKnown = st.cost, true
 	}
@@ -281,6 +310,24 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 // chatMessages converts req to go-openai messages with the prefill placed
 // as method requires. Flags (prefix, continue_final_message) are added by
 // the body patch.
+// checkTarget refuses a PrefillTarget the request cannot honour: only the
+// raw-completion templates of reasoning families can put a prefix inside the
+// reasoning.
+func (c *Client) checkTarget(req providers.Request, method providers.PrefillMethod) error {
+	switch req.PrefillTarget {
+	case "", providers.PrefillTargetAnswer:
+		return nil
+	case providers.PrefillTargetReasoning:
+		if method == raw && TemplateReasons(c.template) {
+			return nil
+		}
+		return fmt.Errorf("openai: %s: PrefillTarget %q needs raw_completion with a reasoning chat template (%s; have method %q, template %q): %w",
+			c.preset.Name, req.PrefillTarget, strings.Join(ReasoningTemplates(), ", "), method, c.template, providers.ErrPrefillUnsupported)
+	}
+	return fmt.Errorf("openai: %s: unknown PrefillTarget %q (want %q or %q): %w", c.preset.Name, req.PrefillTarget,
+		providers.PrefillTargetAnswer, providers.PrefillTargetReasoning, providers.ErrUnsupported)
+}
+
 func chatMessages(req providers.Request, method providers.PrefillMethod) []goopenai.ChatCompletionMessage {
 	msgs := req.Messages
 	switch method {

@@ -32,6 +32,33 @@ type Preset struct {
 	// ReportsCost: the response's usage.cost is the call's price in USD
 	// (OpenRouter).
 	ReportsCost bool
+	// SeedField is the body field Request.Seed is sent as; "" means "seed".
+	// Mistral's is "random_seed" (its ChatCompletionRequest schema has
+	// additionalProperties: false, so "seed" would be a 422).
+	SeedField string
+	// SampleSeeds: the API honours a seed, so harnesses should send a
+	// per-sample seed (see providers.AcceptsSampleSeeds). False for OpenAI,
+	// whose spec marks seed deprecated, and for APIs without one.
+	SampleSeeds bool
+	// MaxStop caps the stop sequences the API takes (OpenAI: 4); 0 means
+	// no known cap.
+	MaxStop int
+	// NoAddGenerationPrompt: the server does not define
+	// add_generation_prompt, so continue_final_message is sent alone
+	// (SGLang's ChatCompletionRequest has continue_final_message only).
+	NoAddGenerationPrompt bool
+	// ReasoningObject: Request.ReasoningEffort is sent as
+	// "reasoning": {"effort": ...} (OpenRouter) instead of
+	// "reasoning_effort".
+	ReasoningObject bool
+}
+
+// seedField is the body field for Request.Seed.
+func (p Preset) seedField() string {
+	if p.SeedField == "" {
+		return "seed"
+	}
+	return p.SeedField
 }
 
 // EnvPrefix is the prefix of the preset's environment variables:
@@ -57,18 +84,18 @@ const (
 const GenericName = "openai-compatible"
 
 var presets = []Preset{
-	{Name: "openai", BaseURL: "https://api.openai.com/v1", KeyRequired: true, Native: providers.PrefillNone, MaxCompletionTokens: true},
-	{Name: "together", BaseURL: "https://api.together.xyz/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant, raw}},
-	{Name: "openrouter", BaseURL: "https://openrouter.ai/api/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant}, ReportsCost: true},
-	{Name: "deepseek", BaseURL: "https://api.deepseek.com/beta", KeyRequired: true, Native: prefix, Dialects: []providers.PrefillMethod{prefix}},
-	{Name: "mistral", BaseURL: "https://api.mistral.ai/v1", KeyRequired: true, Native: prefix, Dialects: []providers.PrefillMethod{prefix}},
-	{Name: "groq", BaseURL: "https://api.groq.com/openai/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant}},
-	{Name: "fireworks", BaseURL: "https://api.fireworks.ai/inference/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant, raw}},
-	{Name: "cohere", BaseURL: "https://api.cohere.ai/compatibility/v1", KeyRequired: true, Native: providers.PrefillNone, Dialects: []providers.PrefillMethod{assistant}},
-	{Name: "vllm", BaseURL: "http://localhost:8000/v1", Native: cont, Dialects: []providers.PrefillMethod{cont, raw, assistant}},
-	{Name: "sglang", BaseURL: "http://localhost:30000/v1", Native: cont, Dialects: []providers.PrefillMethod{cont, raw, assistant}},
-	{Name: "ollama", BaseURL: "http://localhost:11434/v1", Native: assistant, Dialects: []providers.PrefillMethod{assistant}},
-	{Name: GenericName, Native: assistant, Dialects: []providers.PrefillMethod{assistant, cont, prefix, raw}},
+	{Name: "openai", BaseURL: "https://api.openai.com/v1", KeyRequired: true, Native: providers.PrefillNone, MaxCompletionTokens: true, MaxStop: 4},
+	{Name: "together", BaseURL: "https://api.together.xyz/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant, raw}, SampleSeeds: true},
+	{Name: "openrouter", BaseURL: "https://openrouter.ai/api/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant}, ReportsCost: true, SampleSeeds: true, ReasoningObject: true},
+	{Name: "deepseek", BaseURL: "https://api.deepseek.com/beta", KeyRequired: true, Native: prefix, Dialects: []providers.PrefillMethod{prefix}, SampleSeeds: true},
+	{Name: "mistral", BaseURL: "https://api.mistral.ai/v1", KeyRequired: true, Native: prefix, Dialects: []providers.PrefillMethod{prefix}, SeedField: "random_seed", SampleSeeds: true},
+	{Name: "groq", BaseURL: "https://api.groq.com/openai/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant}, SampleSeeds: true},
+	{Name: "fireworks", BaseURL: "https://api.fireworks.ai/inference/v1", KeyRequired: true, Native: assistant, Dialects: []providers.PrefillMethod{assistant, raw}, SampleSeeds: true},
+	{Name: "cohere", BaseURL: "https://api.cohere.ai/compatibility/v1", KeyRequired: true, Native: providers.PrefillNone, Dialects: []providers.PrefillMethod{assistant}, SampleSeeds: true},
+	{Name: "vllm", BaseURL: "http://localhost:8000/v1", Native: cont, Dialects: []providers.PrefillMethod{cont, raw, assistant}, SampleSeeds: true},
+	{Name: "sglang", BaseURL: "http://localhost:30000/v1", Native: cont, Dialects: []providers.PrefillMethod{cont, raw, assistant}, SampleSeeds: true, NoAddGenerationPrompt: true},
+	{Name: "ollama", BaseURL: "http://localhost:11434/v1", Native: assistant, Dialects: []providers.PrefillMethod{assistant}, SampleSeeds: true},
+	{Name: GenericName, Native: assistant, Dialects: []providers.PrefillMethod{assistant, cont, prefix, raw}, SampleSeeds: true},
 }
 
 // Presets returns every preset, in registration order.
@@ -97,6 +124,7 @@ func init() {
 		providers.Register(name, func(model string) (providers.Completer, error) {
 			return FromEnv(name, model)
 		})
+		providers.DeclareSampleSeeds(name, p.SampleSeeds)
 	}
 }
 
@@ -104,14 +132,24 @@ func init() {
 // <NAME>_API_KEY, <NAME>_BASE_URL (override), <NAME>_PREFILL (dialect
 // override) and <NAME>_CHAT_TEMPLATE (for raw_completion), where NAME is
 // Preset.EnvPrefix. This is what providers.Open("deepseek:deepseek-chat")
-// calls.
+// calls. For OpenRouter, OPENROUTER_PROVIDER_ORDER and
+// OPENROUTER_QUANTIZATIONS (comma-separated), OPENROUTER_ALLOW_FALLBACKS and
+// OPENROUTER_REQUIRE_PARAMETERS (true/false) set Options.Routing.
 func FromEnv(preset, model string) (*Client, error) {
 	p, ok := LookupPreset(preset)
 	if !ok {
 		return nil, unknownPreset(preset)
 	}
 	env := p.EnvPrefix()
+	var routing *Routing
+	if p.Name == "openrouter" {
+		var err error
+		if routing, err = routingFromEnv(env); err != nil {
+			return nil, err
+		}
+	}
 	return New(model, Options{
+		Routing:      routing,
 		Preset:       preset,
 		BaseURL:      os.Getenv(env + "_BASE_URL"),
 		APIKey:       os.Getenv(env + "_API_KEY"),

@@ -20,13 +20,32 @@ const (
 )
 
 // Templates returns the names RenderChat knows.
-func Templates() []string { return []string{TemplateChatML, TemplateLlama3} }
+func Templates() []string {
+	return append([]string{TemplateChatML, TemplateLlama3}, ReasoningTemplates()...)
+}
 
 // RenderChat renders msgs with the named chat template and appends the open
 // assistant turn holding prefill, so a text-completion model continues the
 // prefill as the assistant. It also returns the template's end-of-turn stop
 // sequences. An unknown template or an unknown role is an error.
 func RenderChat(template string, msgs []providers.Message, prefill string) (prompt string, stop []string, err error) {
+	return RenderChatTarget(template, msgs, prefill, "")
+}
+
+// RenderChatTarget is RenderChat with the prefill placed per target
+// (providers.PrefillTargetAnswer or "", or providers.PrefillTargetReasoning
+// for the templates TemplateReasons reports).
+//
+// No rendered prompt starts with a BOS token: servers add it when they
+// tokenize a /completions prompt (vLLM add_special_tokens defaults to true,
+// SGLang and Hugging Face tokenizers likewise), so a literal one would be
+// the second.
+func RenderChatTarget(template string, msgs []providers.Message, prefill, target string) (prompt string, stop []string, err error) {
+	if target != "" && target != providers.PrefillTargetAnswer {
+		if !TemplateReasons(template) {
+			return "", nil, fmt.Errorf("chat template %q has no reasoning section for PrefillTarget %q (reasoning templates: %s)", template, target, strings.Join(ReasoningTemplates(), ", "))
+		}
+	}
 	var b strings.Builder
 	switch template {
 	case TemplateChatML:
@@ -40,7 +59,6 @@ func RenderChat(template string, msgs []providers.Message, prefill string) (prom
 		b.WriteString(prefill)
 		return b.String(), []string{"<|im_end|>", "<|endoftext|>"}, nil
 	case TemplateLlama3:
-		b.WriteString("<|begin_of_text|>")
 		for i, m := range msgs {
 			if err := checkRole(m, i); err != nil {
 				return "", nil, err
@@ -50,6 +68,10 @@ func RenderChat(template string, msgs []providers.Message, prefill string) (prom
 		b.WriteString("<|start_header_id|>assistant<|end_header_id|>\n\n")
 		b.WriteString(prefill)
 		return b.String(), []string{"<|eot_id|>", "<|end_of_text|>"}, nil
+	default:
+		if rt, ok := reasoningTemplates[template]; ok {
+			return rt.render(msgs, prefill, target)
+		}
 	case "":
 		return "", nil, fmt.Errorf("raw_completion needs a chat template (Options.ChatTemplate or <NAME>_CHAT_TEMPLATE; one of %s)", strings.Join(Templates(), ", "))
 	}
