@@ -66,6 +66,11 @@ type Options struct {
 	MaxTokens int
 	// Header adds HTTP headers to every request (e.g. anthropic-beta).
 	Header http.Header
+	// AllowTemperatureWithTopP sends Request.Temperature and Request.TopP
+	// together. By default a request setting both is refused before
+	// sending: the API documents "alter temperature or top_p, but not
+	// both", and newer Claude models reject the pair with a 400.
+	AllowTemperatureWithTopP bool
 }
 
 // Client is a providers.Completer for the Anthropic Messages API and one
@@ -77,6 +82,7 @@ type Client struct {
 	version   string
 	maxTokens int
 	header    http.Header
+	bothTempP bool
 	hc        Doer
 	now       func() time.Time
 }
@@ -88,6 +94,7 @@ var (
 
 func init() {
 	providers.Register(Name, func(model string) (providers.Completer, error) { return FromEnv(model) })
+	providers.DeclareSampleSeeds(Name, false) // the Messages API has no seed
 }
 
 // FromEnv opens model with ANTHROPIC_API_KEY (required) and
@@ -103,7 +110,8 @@ func FromEnv(model string) (*Client, error) {
 // New returns a Client for model with opts.
 func New(model string, opts Options) (*Client, error) {
 	c := &Client{model: model, baseURL: DefaultBaseURL, key: opts.APIKey, version: APIVersion,
-		maxTokens: DefaultMaxTokens, header: opts.Header.Clone(), hc: opts.HTTPClient, now: time.Now}
+		maxTokens: DefaultMaxTokens, header: opts.Header.Clone(), hc: opts.HTTPClient, now: time.Now,
+		bothTempP: opts.AllowTemperatureWithTopP}
 	if opts.BaseURL != "" {
 		c.baseURL = opts.BaseURL
 	}
@@ -154,8 +162,9 @@ type response struct {
 	Type    string `json:"type"`
 	Model   string `json:"model"`
 	Content []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		Thinking string `json:"thinking"`
 	} `json:"content"`
 	StopReason string `json:"stop_reason"`
 	Usage      struct {
@@ -163,6 +172,11 @@ type response struct {
 		OutputTokens             int `json:"output_tokens"`
 		CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
 		CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+		// OutputTokensDetails.ThinkingTokens counts the reasoning inside
+		// output_tokens (anthropic-sdk-go message.go OutputTokensDetails).
+		OutputTokensDetails struct {
+			ThinkingTokens int `json:"thinking_tokens"`
+		} `json:"output_tokens_details"`
 	} `json:"usage"`
 	Error json.RawMessage `json:"error"`
 }
@@ -189,8 +203,8 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 			return providers.Completion{}, fmt.Errorf("anthropic: cannot use prefill method %q (allowed: assistant_message, instructed): %w", req.PrefillMethod, providers.ErrPrefillUnsupported)
 		}
 	}
-	if req.Seed != nil {
-		return providers.Completion{}, fmt.Errorf("anthropic: the Messages API has no seed (Request.Seed is set): %w", providers.ErrUnsupported)
+	if err := c.checkKnobs(model, req); err != nil {
+		return providers.Completion{}, err
 	}
 	body := map[string]any{"model": model}
 	maxTokens := req.MaxTokens
@@ -292,9 +306,15 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 		return providers.Completion{}, wire.ErrorInOK(Name, model, resp.Header, wire.ParseError(data), c.now())
 	}
 	var text strings.Builder
+	var thinking []string
 	for _, b := range r.Content {
-		if b.Type == "text" {
+		switch b.Type {
+		case "text":
 			text.WriteString(b.Text)
+		case "thinking":
+			if b.Thinking != "" {
+				thinking = append(thinking, b.Thinking)
+			}
 		}
 	}
 	out := providers.Completion{
@@ -308,7 +328,9 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 			InputTokens:       r.Usage.InputTokens + r.Usage.CacheCreationInputTokens + r.Usage.CacheReadInputTokens,
 			OutputTokens:      r.Usage.OutputTokens,
 			CachedInputTokens: r.Usage.CacheReadInputTokens,
+			ReasoningTokens:   r.Usage.OutputTokensDetails.ThinkingTokens,
 		},
+		Reasoning: strings.Join(thinking, "\n"),
 	}
 	if out.Model == "" {
 		out.Model = model
@@ -322,6 +344,38 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 		out.Text, out.PrefillEchoed = providers.StripEcho(req.Prefill, out.Text)
 	}
 	return out, nil
+}
+
+// checkKnobs refuses, before anything is sent, what the Messages API would
+// reject: a seed (it has none), temperature or top_p outside [0, 1]
+// (anthropic-sdk-go message.go MessageNewParams.Temperature "Ranges from
+// 0.0 to 1.0"), both together unless Options.AllowTemperatureWithTopP, a
+// reasoning effort (use Request.Extra["thinking"]) and a prefill inside
+// the reasoning.
+func (c *Client) checkKnobs(model string, req providers.Request) error {
+	if req.Seed != nil {
+		return fmt.Errorf("anthropic: %s: the Messages API has no seed (Request.Seed is set): %w", model, providers.ErrUnsupported)
+	}
+	if t := req.Temperature; t != nil && !(*t >= 0 && *t <= 1) {
+		return fmt.Errorf("anthropic: %s: temperature %g is out of range (accepted: 0 to 1): %w", model, *t, providers.ErrUnsupported)
+	}
+	if p := req.TopP; p != nil && !(*p >= 0 && *p <= 1) {
+		return fmt.Errorf("anthropic: %s: top_p %g is out of range (accepted: 0 to 1): %w", model, *p, providers.ErrUnsupported)
+	}
+	if req.Temperature != nil && req.TopP != nil && !c.bothTempP {
+		return fmt.Errorf("anthropic: %s: temperature and top_p are both set; newer Claude models reject the pair (set one, or Options.AllowTemperatureWithTopP to send both): %w", model, providers.ErrUnsupported)
+	}
+	if req.ReasoningEffort != "" {
+		return fmt.Errorf("anthropic: %s: the Messages API has no reasoning_effort (got %q; enable extended thinking with Request.Extra[\"thinking\"]): %w", model, req.ReasoningEffort, providers.ErrUnsupported)
+	}
+	switch req.PrefillTarget {
+	case "", providers.PrefillTargetAnswer:
+	case providers.PrefillTargetReasoning:
+		return fmt.Errorf("anthropic: %s: a prefill cannot be placed inside Claude's thinking (PrefillTarget %q): %w", model, req.PrefillTarget, providers.ErrPrefillUnsupported)
+	default:
+		return fmt.Errorf("anthropic: %s: unknown PrefillTarget %q: %w", model, req.PrefillTarget, providers.ErrUnsupported)
+	}
+	return nil
 }
 
 // spliceWhitespace removes from the start of text the part of ws (the
