@@ -80,7 +80,9 @@ type Config struct {
 	Continuations int `json:"continuations"`
 	// PrefillMethod asks for a prefill dialect; "" means the adapter's own.
 	PrefillMethod providers.PrefillMethod `json:"prefill_method,omitempty"`
-	// Temperature and MaxTokens are sent on every request.
+	// Temperature and MaxTokens are sent on every request; MaxTokens 0
+	// means DefaultMaxTokens (a provider's own default can be as small as
+	// 16 tokens).
 	Temperature *float64 `json:"temperature,omitempty"`
 	MaxTokens   int      `json:"max_tokens,omitempty"`
 	// Concurrency bounds calls in flight per stage; 0 means automatic:
@@ -109,6 +111,14 @@ type Config struct {
 	NoCache bool `json:"no_cache,omitempty"`
 	// Progress hears about every finished item of every stage.
 	Progress func(Event) `json:"-"`
+	// ReasoningEffort is sent as Request.ReasoningEffort on the straight
+	// shots and continuations ("" sends none; adapters refuse it where the
+	// API has none).
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
+	// PrefillTarget says where a continuation's prefix goes for a reasoning
+	// model (providers.PrefillTargetAnswer or PrefillTargetReasoning); ""
+	// means the answer.
+	PrefillTarget string `json:"prefill_target,omitempty"`
 }
 
 // Models is what a PerturberFactory gets from Run: the strong and weak
@@ -141,6 +151,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Verifier == nil {
 		c.Verifier = verify.NewMath()
+	}
+	if err := c.maxTokensDefault(); err != nil {
+		return err
 	}
 	if c.Samples <= 0 {
 		c.Samples = DefaultSamples
@@ -309,7 +322,8 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers.Completer) error {
 	problems := cfg.Problems
 	ss := &StraightShot{Exec: exec, Stage: StageStrong, Model: cfg.StrongModel, Completer: strong,
-		Verifier: cfg.Verifier, Samples: cfg.Samples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens}
+		Verifier: cfg.Verifier, Samples: cfg.Samples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens,
+		RunSeed: &cfg.Seed, ReasoningEffort: cfg.ReasoningEffort}
 	if cfg.Adaptive != nil {
 		plan, binner := *cfg.Adaptive, cfg.Binner
 		ss.Stop = func(k, n int) bool { return plan.Done(binner, k, n) }
@@ -334,7 +348,8 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 	strongCals = nil // only the traces are needed from here on
 	if !cfg.NoWeak {
 		ws := &StraightShot{Exec: exec, Stage: StageWeak, Model: cfg.WeakModel, Completer: weak,
-			Verifier: cfg.Verifier, Samples: cfg.WeakSamples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens}
+			Verifier: cfg.Verifier, Samples: cfg.WeakSamples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens,
+			RunSeed: &cfg.Seed, ReasoningEffort: cfg.ReasoningEffort}
 		if _, err := ws.Run(ctx, problems); err != nil {
 			return err
 		}
@@ -354,7 +369,8 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 		prefixes = append(prefixes, res...)
 	}
 	cs := &Continue{Exec: exec, Model: cfg.StrongModel, Completer: strong, Verifier: cfg.Verifier,
-		K: cfg.Continuations, PrefillMethod: cfg.PrefillMethod, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens}
+		K: cfg.Continuations, PrefillMethod: cfg.PrefillMethod, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens,
+		RunSeed: &cfg.Seed, ReasoningEffort: cfg.ReasoningEffort, PrefillTarget: cfg.PrefillTarget}
 	_, err = cs.Run(ctx, prefixes)
 	return err
 }

@@ -45,6 +45,21 @@ type StraightShot struct {
 	// Temperature and MaxTokens are sent as given.
 	Temperature *float64
 	MaxTokens   int
+	// RunSeed, if set, gives every sample its own seed,
+	// providers.SampleSeed(*RunSeed, problem, Stage, sample), sent where
+	// the completer accepts seeds (providers.AcceptsSampleSeeds) and
+	// recorded on the row.
+	RunSeed *int64
+	// ReasoningEffort is sent as Request.ReasoningEffort ("" sends none).
+	ReasoningEffort string
+}
+
+// sampleSeed is the seed to send for one sample, or nil.
+func sampleSeed(run *int64, c providers.Completer, problem, stage string, sample int) *int64 {
+	if run == nil || !providers.AcceptsSampleSeeds(c) {
+		return nil
+	}
+	return providers.Int64(providers.SampleSeed(*run, problem, stage, sample))
 }
 
 // Calibration is one problem's straight-shot result.
@@ -172,8 +187,11 @@ func (s *StraightShot) sample(ctx context.Context, p dataset.Problem, idx int) (
 		Temperature: s.Temperature,
 		MaxTokens:   s.MaxTokens,
 		Sample:      idx,
+		Seed:        sampleSeed(s.RunSeed, s.Completer, p.ID, s.Stage, idx),
+
+		ReasoningEffort: s.ReasoningEffort,
 	}
-	r := Sample{Stage: s.Stage, ProblemID: p.ID, Sample: idx, Model: s.Model, Request: requestJSON(req)}
+	r := Sample{Stage: s.Stage, ProblemID: p.ID, Sample: idx, Model: s.Model, Request: requestJSON(req), Seed: req.Seed}
 	c, err := s.Completer.Complete(ctx, req)
 	if err != nil {
 		if IsFatal(err) {
@@ -220,6 +238,8 @@ func fillCompletion(r *Sample, c providers.Completion) {
 	r.LatencyMS = float64(c.Latency) / float64(time.Millisecond)
 	r.Cached = c.Cached
 	r.SavedUSD = c.SavedUSD
+	r.Upstream = c.Upstream
+	r.Reasoning = c.Reasoning
 }
 
 func fillVerdict(r *Sample, v verify.Verdict, err error) {
@@ -371,6 +391,15 @@ type Continue struct {
 	PrefillMethod providers.PrefillMethod
 	Temperature   *float64
 	MaxTokens     int
+	// RunSeed, if set, gives every continuation its own seed (see
+	// StraightShot.RunSeed; the stage key is "continue/" + strategy).
+	RunSeed *int64
+	// PrefillTarget says where the prefix goes for a reasoning model
+	// (providers.PrefillTargetAnswer or PrefillTargetReasoning); "" means
+	// the answer.
+	PrefillTarget string
+	// ReasoningEffort is sent as Request.ReasoningEffort ("" sends none).
+	ReasoningEffort string
 }
 
 // Continued is one prefix's continuations.
@@ -431,9 +460,13 @@ func (s *Continue) continueOne(ctx context.Context, it PrefixResult, j int) (Sam
 		Temperature:   s.Temperature,
 		MaxTokens:     s.MaxTokens,
 		Sample:        j,
+		Seed:          sampleSeed(s.RunSeed, s.Completer, p.ID, StageContinue+"/"+it.Strategy, j),
+		PrefillTarget: s.PrefillTarget,
+
+		ReasoningEffort: s.ReasoningEffort,
 	}
 	r := Sample{Stage: StageContinue, ProblemID: p.ID, Prefix: it.Strategy, Sample: j, Model: s.Model,
-		Request: requestJSON(req)}
+		Request: requestJSON(req), Seed: req.Seed}
 	c, err := s.Completer.Complete(ctx, req)
 	if err != nil {
 		if IsFatal(err) {

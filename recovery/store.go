@@ -131,6 +131,15 @@ type Sample struct {
 	// such rows are retried by a rerun.
 	Error string    `json:"error,omitempty"`
 	At    time.Time `json:"at"`
+	// Seed is the Request.Seed sent (a per-sample seed derived with
+	// providers.SampleSeed), nil when none was sent.
+	Seed *int64 `json:"seed,omitempty"`
+	// Upstream is Completion.Upstream: the host a router says served the
+	// call.
+	Upstream string `json:"upstream,omitempty"`
+	// Reasoning is Completion.Reasoning: the reasoning text the API
+	// returned apart from Response (never part of it, never verified).
+	Reasoning string `json:"reasoning,omitempty"`
 }
 
 // Prefix is a prefix row: the prefix built for one problem by one strategy,
@@ -253,6 +262,10 @@ func OpenStore(dir string) (*Store, error) {
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("recovery: create schema in %s: %w", path, err)
+	}
+	if err := migrateSampleExtras(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("recovery: migrate %s: %w", path, err)
 	}
 	return &Store{db: db, dir: dir, path: path}, nil
 }
@@ -393,7 +406,7 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 	if err != nil {
 		return fmt.Errorf("recovery: store %s sample %d of %q: %w", r.Stage, r.Sample, r.ProblemID, err)
 	}
-	return nil
+	return s.putSampleExtras(ctx, r)
 }
 
 // requestKey identifies a request of one model: rows with equal keys were
@@ -490,13 +503,13 @@ func (s *Store) Problem(ctx context.Context, id string) (p Problem, ok bool, err
 
 const sampleCols = `stage, problem_id, prefix, sample, model, provider, served_model, request, response, finish_reason,
 	correct, answer, reason, restarted, restart_reason, input_tokens, output_tokens, cost_usd, prefill_method,
-	latency_ms, cached, error, at`
+	latency_ms, cached, error, at, seed, upstream, reasoning`
 
 // leanSampleCols replaces the long text columns by markers: Response and
 // Error are "x" when non-empty, Request and the other texts empty.
 const leanSampleCols = `stage, problem_id, prefix, sample, '', '', '', '',
 	CASE WHEN response = '' THEN '' ELSE 'x' END, '', correct, '', '', restarted, '', input_tokens, output_tokens,
-	cost_usd, '', 0, cached, CASE WHEN error = '' THEN '' ELSE 'x' END, ''`
+	cost_usd, '', 0, cached, CASE WHEN error = '' THEN '' ELSE 'x' END, '', NULL, '', ''`
 
 // eachSample calls fn for every row matching where, streaming; lean rows
 // leave out long texts (see leanSampleCols).
@@ -520,11 +533,15 @@ func (s *Store) eachSample(ctx context.Context, lean bool, where string, fn func
 	for rows.Next() {
 		var r Sample
 		var at string
+		var seed sql.NullInt64
 		if err := rows.Scan(&r.Stage, &r.ProblemID, &r.Prefix, &r.Sample, &r.Model, &r.Provider, &r.ServedModel,
 			&r.Request, &r.Response, &r.FinishReason, &r.Correct, &r.Answer, &r.Reason, &r.Restarted,
 			&r.RestartReason, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.PrefillMethod, &r.LatencyMS,
-			&r.Cached, &r.Error, &at); err != nil {
+			&r.Cached, &r.Error, &at, &seed, &r.Upstream, &r.Reasoning); err != nil {
 			return fmt.Errorf("recovery: read samples: %w", err)
+		}
+		if seed.Valid {
+			r.Seed = &seed.Int64
 		}
 		if at != "" {
 			r.At, _ = time.Parse(time.RFC3339Nano, at)

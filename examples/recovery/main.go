@@ -86,6 +86,8 @@ type options struct {
 	timeout                                                   time.Duration
 	seed                                                      int64
 	adaptive, dryRun, quiet                                   bool
+	maxTokens                                                 int
+	reasoningEffort                                           string
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -112,11 +114,16 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "run on the simulator priced as the named models, in DIR-dryrun (replaced each time); estimate calls, tokens and dollars")
 	fs.StringVar(&o.serve, "serve", "", "after the run, serve the viewer on `ADDR` (e.g. 127.0.0.1:8080)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	fs.IntVar(&o.maxTokens, "max-tokens", recovery.DefaultMaxTokens, "output token limit sent on every request (reasoning models spend part of it reasoning)")
+	fs.StringVar(&o.reasoningEffort, "reasoning-effort", "", "reasoning_effort for reasoning models: none, minimal, low, medium, high, xhigh, max (\"\" = send none)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
+	}
+	if o.maxTokens < 1 {
+		return o, fmt.Errorf("-max-tokens %d: want ≥ 1 (default %d)", o.maxTokens, recovery.DefaultMaxTokens)
 	}
 	if o.limit < 0 || o.samples < 1 || o.continuations < 1 || o.concurrency < 0 || o.rpm < 0 || o.tpm < 0 || o.budget < 0 || o.timeout < 0 {
 		return o, errors.New("-limit, -concurrency, -rpm, -tpm, -budget and -timeout must be ≥ 0; -samples and -continuations ≥ 1")
@@ -196,6 +203,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Dir: o.out, Problems: problems, StrongModel: o.strong, WeakModel: o.weak,
 		Samples: o.samples, Continuations: o.continuations, Cut: cut, Concurrency: o.concurrency,
 		BudgetUSD: o.budget, RPM: o.rpm, TPM: o.tpm, Seed: o.seed,
+		MaxTokens: o.maxTokens, ReasoningEffort: o.reasoningEffort,
 		Retry: providers.RetryPolicy{AttemptTimeout: o.timeout},
 		Title: fmt.Sprintf("Recovery: %s continuing flawed prefixes on %s", o.strong, o.dataset),
 	}

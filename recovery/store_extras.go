@@ -1,0 +1,66 @@
+package recovery
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// sampleExtraColumns are the samples columns added after the first schema,
+// applied by migrateSampleExtras to new and old run databases alike.
+var sampleExtraColumns = []struct{ name, decl string }{
+	{"seed", "INTEGER"}, // NULL: no seed was sent
+	{"upstream", "TEXT NOT NULL DEFAULT ''"},
+	{"reasoning", "TEXT NOT NULL DEFAULT ''"},
+}
+
+// migrateSampleExtras adds the missing sampleExtraColumns to samples; it is
+// idempotent, so an old run.db opens and resumes.
+func migrateSampleExtras(db *sql.DB) error {
+	rows, err := db.Query(`SELECT name FROM pragma_table_info('samples')`)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		have[strings.ToLower(n)] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range sampleExtraColumns {
+		if have[c.name] {
+			continue
+		}
+		if _, err := db.Exec(`ALTER TABLE samples ADD COLUMN ` + c.name + ` ` + c.decl); err != nil && !strings.Contains(err.Error(), "duplicate column") {
+			return fmt.Errorf("add column samples.%s: %w", c.name, err)
+		}
+	}
+	return nil
+}
+
+// putSampleExtras writes r's seed, upstream and reasoning onto its row
+// (written just before by PutSample); rows with none of them cost nothing.
+func (s *Store) putSampleExtras(ctx context.Context, r Sample) error {
+	if r.Seed == nil && r.Upstream == "" && r.Reasoning == "" {
+		return nil
+	}
+	var seed any
+	if r.Seed != nil {
+		seed = *r.Seed
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE samples SET seed = ?, upstream = ?, reasoning = ?
+		WHERE stage = ? AND problem_id = ? AND prefix = ? AND sample = ?`,
+		seed, r.Upstream, r.Reasoning, r.Stage, r.ProblemID, r.Prefix, r.Sample)
+	if err != nil {
+		return fmt.Errorf("recovery: store %s sample %d of %q (seed, upstream, reasoning): %w", r.Stage, r.Sample, r.ProblemID, err)
+	}
+	return nil
+}
