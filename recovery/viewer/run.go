@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -497,6 +498,10 @@ func callOf(s recovery.Sample) Call {
 		Verdict:  verify.Verdict{Correct: s.Correct, Answer: s.Answer, Reason: s.Reason},
 		Verified: s.Error == "",
 		Error:    s.Error,
+
+		Reasoning: s.Reasoning,
+		Upstream:  s.Upstream,
+		Seed:      seedText(s.Seed),
 	}
 }
 
@@ -517,4 +522,11 @@ func (r *Run) File(ctx context.Context, name string) (io.ReadSeekCloser, error) 
 		return nil, fmt.Errorf("viewer: %w", err)
 	}
 	return f, nil
+}
+
+func seedText(s *int64) string {
+	if s == nil {
+		return ""
+	}
+	return strconv.FormatInt(*s, 10)
 }

@@ -243,6 +243,12 @@ type Call struct {
 	Verified bool
 	// Error is the call's or the verifier's failure, if any.
 	Error string
+	// Reasoning is the reasoning text the API returned apart from Text.
+	Reasoning string
+	// Upstream is the host a router said served the call.
+	Upstream string
+	// Seed is the seed sent, as text; "" when none was.
+	Seed string
 }
 
 // Sample is one straight-shot sample.
