@@ -113,8 +113,16 @@ type ProbeOption func(*probeConfig)
 // ProbeMethod probes prefill method m instead of the Completer's native one.
 func ProbeMethod(m PrefillMethod) ProbeOption { return func(c *probeConfig) { c.method = m } }
 
-// ProbeMaxTokens caps each canary's output (default 12).
-func ProbeMaxTokens(n int) ProbeOption { return func(c *probeConfig) { c.maxTokens = n } }
+// ProbeMaxTokens caps each canary's output (default 12, or
+// ReasoningMaxTokens for a LikelyReasoningModel).
+// n ≤ 0 keeps the default.
+func ProbeMaxTokens(n int) ProbeOption {
+	return func(c *probeConfig) {
+		if n > 0 {
+			c.maxTokens = n
+		}
+	}
+}
 
 // ProbeCanaries replaces DefaultCanaries.
 func ProbeCanaries(cs ...ProbeCanary) ProbeOption { return func(c *probeConfig) { c.canaries = cs } }
@@ -139,6 +147,16 @@ func ProbeCanaries(cs ...ProbeCanary) ProbeOption { return func(c *probeConfig) 
 // evidence gathered so far.
 func ProbePrefill(ctx context.Context, c Completer, model string, opts ...ProbeOption) (ProbeResult, error) {
 	cfg := probeConfig{maxTokens: 12, canaries: DefaultCanaries}
+	// A reasoning model spends its first tokens reasoning, and OpenAI's
+	// reasoning families refuse temperature 0.
+	reasoning := LikelyReasoningModel(model)
+	if reasoning {
+		cfg.maxTokens = ReasoningMaxTokens
+	}
+	var temperature *float64
+	if OpenAIReasoningFamily(model) == "" {
+		temperature = Float(0)
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -151,7 +169,7 @@ func ProbePrefill(ctx context.Context, c Completer, model string, opts ...ProbeO
 			Messages:      []Message{{Role: RoleUser, Content: can.Question}},
 			Prefill:       can.Prefill,
 			PrefillMethod: cfg.method,
-			Temperature:   Float(0),
+			Temperature:   temperature,
 			MaxTokens:     cfg.maxTokens,
 		})
 		if err != nil {

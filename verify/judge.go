@@ -69,12 +69,21 @@ func (j *Judge) Verify(ctx context.Context, reference, response string) (Verdict
 	if len(tail) > limit {
 		tail = "…" + tail[len(tail)-limit:]
 	}
-	c, err := j.Completer.Complete(ctx, providers.Request{
+	// A reasoning judge needs room to reason before its YES/NO, and
+	// OpenAI's reasoning families refuse temperature 0.
+	req := providers.Request{
 		Model:       j.Model,
 		Messages:    []providers.Message{{Role: providers.RoleUser, Content: fmt.Sprintf(judgePrompt, reference, tail)}},
 		Temperature: providers.Float(0),
 		MaxTokens:   8,
-	})
+	}
+	if providers.LikelyReasoningModel(j.Model) {
+		req.MaxTokens = providers.ReasoningMaxTokens
+	}
+	if providers.OpenAIReasoningFamily(j.Model) != "" {
+		req.Temperature = nil
+	}
+	c, err := j.Completer.Complete(ctx, req)
 	if err != nil {
 		return v, fmt.Errorf("verify: judge: %w", err)
 	}

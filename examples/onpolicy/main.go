@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	budget := fs.Float64("budget", 0, "dollar cap for this run directory (0 = none)")
 	out := fs.String("out", filepath.Join("runs", "onpolicy"), "run `DIR` (rerun to resume)")
 	seed := fs.Int64("seed", 1, "seed")
+	maxTokens := fs.Int("max-tokens", recovery.DefaultMaxTokens, "output token limit sent on every request")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Dir: *out, Problems: problems, Title: "On-policy recovery: " + *strong + " continuing its own mistakes",
 		Strong: model, StrongModel: *strong, NoWeak: true,
 		Samples: *samples, Continuations: *conts, Strategies: []string{recovery.StrategyOnPolicy},
-		OnPolicyBand: b, Cut: c, BudgetUSD: *budget, Seed: *seed,
+		OnPolicyBand: b, Cut: c, BudgetUSD: *budget, Seed: *seed, MaxTokens: *maxTokens,
 	})
 	fmt.Fprintf(stdout, "%s\n", sum.Table())
 	fmt.Fprintf(stdout, "$%.4f spent; outputs in %s\n", sum.Paid.USD, *out)

@@ -39,7 +39,7 @@ func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
 	spec := fs.String("model", "", "provider:model spec, e.g. deepseek:deepseek-chat")
 	asJSON := fs.Bool("json", false, "print results as JSON lines")
-	maxTokens := fs.Int("max-tokens", 12, "output tokens per canary call")
+	maxTokens := fs.Int("max-tokens", 0, "output tokens per canary call (0 = 12, or 2048 for a reasoning model)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "overall time limit")
 	if err := fs.Parse(args); err != nil {
 		return err

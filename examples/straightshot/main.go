@@ -55,12 +55,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	adaptive := fs.Bool("adaptive", false, "stop sampling a problem once its bucket is settled")
 	concurrency := fs.Int("concurrency", recovery.DefaultConcurrency, "calls in flight")
 	out := fs.String("out", filepath.Join("runs", "straightshot"), "run `DIR`")
-	seed := fs.Int64("seed", 1, "simulator seed")
+	seed := fs.Int64("seed", 1, "simulator seed, and the run seed per-sample seeds are derived from")
+	maxTokens := fs.Int("max-tokens", recovery.DefaultMaxTokens, "output token limit sent on every request")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *samples < 1 || *limit < 0 || *concurrency < 1 {
-		return errors.New("-samples and -concurrency must be ≥ 1, -limit ≥ 0")
+	if *samples < 1 || *limit < 0 || *concurrency < 1 || *maxTokens < 1 {
+		return errors.New("-samples, -concurrency and -max-tokens must be ≥ 1, -limit ≥ 0")
 	}
 	var problems []dataset.Problem
 	switch *ds {
@@ -107,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	binner := difficulty.DefaultBinner()
 	ss := &recovery.StraightShot{Exec: recovery.Exec{Concurrency: *concurrency, Store: st}, Stage: recovery.StageStrong,
-		Model: *spec, Completer: model, Verifier: verify.NewMath(), Samples: *samples}
+		Model: *spec, Completer: model, Verifier: verify.NewMath(), Samples: *samples, MaxTokens: *maxTokens, RunSeed: seed}
 	if *adaptive {
 		plan := difficulty.DefaultPlan()
 		plan.Max, plan.Min = *samples, min(plan.Min, *samples)

@@ -107,24 +107,8 @@ func baseModel(model string) string {
 }
 
 // ReasoningFamily returns the OpenAI reasoning family of model ("o1", "o3",
-// "o4", "gpt-5", "gpt-6") or "" if it is not one. A router prefix
-// ("openai/o3-mini") is ignored; gpt-5-chat models are chat models, not
-// reasoning ones. These are the families go-openai's ReasoningValidator
-// checks (github.com/sashabaranov/go-openai reasoning_validator.go).
-func ReasoningFamily(model string) string {
-	m := baseModel(model)
-	for _, f := range []string{"o1", "o3", "o4"} {
-		if m == f || strings.HasPrefix(m, f+"-") {
-			return f
-		}
-	}
-	for _, f := range []string{"gpt-5", "gpt-6"} {
-		if strings.HasPrefix(m, f) && !strings.Contains(m, "-chat") {
-			return f
-		}
-	}
-	return ""
-}
+// "o4", "gpt-5", "gpt-6") or ""; see providers.OpenAIReasoningFamily.
+func ReasoningFamily(model string) string { return providers.OpenAIReasoningFamily(model) }
 
 // checkKnobs refuses, before anything is sent, the knobs the model or the
 // API would reject or silently ignore.
