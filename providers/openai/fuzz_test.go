@@ -30,6 +30,10 @@ func FuzzResponseDecoding(f *testing.F) {
 	f.Add(500, `{"object":"error","message":"boom","type":"InternalServerError","code":500}`, true)
 	f.Add(400, `{"error":"model not found"}`, false)
 	f.Add(200, `null`, false)
+	f.Add(200, `{"choices":[{"message":{"content":[{"type":"thinking","thinking":[{"type":"text","text":"t"}]},{"type":"text","text":"a"}]}}]}`, false)
+	f.Add(200, `{"choices":[{"message":{"content":[{"type":"thinking","thinking":"s"},{"type":"text"}]}}]}`, false)
+	f.Add(200, `{"provider":"X","choices":[{"message":{"content":"a","reasoning":"r","reasoning_details":[{"type":"reasoning.text","text":"r"}]}}],"usage":{"reasoning_tokens":3}}`, false)
+	f.Add(200, `{"choices":[{"message":{"content":[5]}}]}`, false)
 	f.Add(200, `[]`, true)
 	f.Fuzz(func(t *testing.T, status int, body string, rawDialect bool) {
 		if status < 100 || status > 999 {
