@@ -109,6 +109,13 @@ func (c *Client) patch(req providers.Request, method providers.PrefillMethod) (f
 		if c.routing != nil {
 			body["provider"] = c.routing.body()
 		}
+		if rt, ok := reasoningTemplates[c.template]; ok && method == raw && (c.preset.Name == "vllm" || c.preset.Name == "sglang") {
+			// Fields both servers' CompletionRequest define
+			// (skip_special_tokens), so the reply can be split.
+			for k, v := range rt.fields {
+				body[k] = v
+			}
+		}
 		switch method {
 		case prefix:
 			msgs, _ := body["messages"].([]any)

@@ -257,6 +257,11 @@ func (c *Client) Complete(ctx context.Context, req providers.Request) (providers
 		if resp.Usage != nil {
 			usage = *resp.Usage
 		}
+		if rt, ok := reasoningTemplates[c.template]; ok && req.PrefillTarget == providers.PrefillTargetReasoning {
+			// The continuation runs on inside the reasoning: what
+			// follows its end is the answer.
+			st.reasoning, text = rt.splitReasoning(text)
+		}
 	} else {
 		if _, err := c.mergeStops(model, req.Stop, nil); err != nil {
 			return providers.Completion{}, err

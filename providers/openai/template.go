@@ -70,7 +70,7 @@ func RenderChatTarget(template string, msgs []providers.Message, prefill, target
 		return b.String(), []string{"<|eot_id|>", "<|end_of_text|>"}, nil
 	default:
 		if rt, ok := reasoningTemplates[template]; ok {
-			return rt.render(msgs, prefill, target)
+			return rt.renderTarget(msgs, prefill, target)
 		}
 	case "":
 		return "", nil, fmt.Errorf("raw_completion needs a chat template (Options.ChatTemplate or <NAME>_CHAT_TEMPLATE; one of %s)", strings.Join(Templates(), ", "))
