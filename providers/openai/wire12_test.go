@@ -256,3 +256,24 @@ func TestPrefillTargetReasoningNeedsAReasoningTemplate(t *testing.T) {
 	assert.ErrorIs(t, err, providers.ErrUnsupported)
 	assert.Empty(t, f.reqs)
 }
+
+// OpenRouter relays an upstream's refusal with a generic error.message and
+// the upstream's own text in error.metadata.raw
+// (openrouter.ai/docs/api/reference/errors-and-debugging), as an HTTP 400 or
+// inside a 200 body once the request was routed; both are the permanent
+// ErrPrefillUnsupported, never retried.
+func TestPrefillRefusalInMetadataRawIsPermanent(t *testing.T) {
+	raw := `{"error":{"code":400,"message":"Provider returned error","metadata":{"provider_name":"Anthropic","raw":"{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"This model does not support assistant message prefill. The conversation must end with a user message.\"}}"}}}`
+	for _, status := range []int{400, 200} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			calls := 0
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request, _ map[string]any) { calls++; writeJSON(w, status, raw) })
+			c := newClient(t, "openrouter", f, Options{})
+			r := providers.Chain(c, providers.Retry(providers.RetryPolicy{MaxAttempts: 3}))
+			_, err := r.Complete(context.Background(), providers.Request{Model: "anthropic/claude-opus-4.6", Messages: testMsgs, Prefill: "Step 1:"})
+			require.ErrorIs(t, err, providers.ErrPrefillUnsupported)
+			assert.Equal(t, 1, calls, "not retried")
+			assert.ErrorContains(t, err, "does not support assistant message prefill")
+		})
+	}
+}
