@@ -65,3 +65,11 @@ func TestPrefillRefusalInMetadataRaw(t *testing.T) {
 	plain := wire.ErrorFromResponse("openrouter", "m", 400, http.Header{}, []byte(`{"error":{"code":400,"message":"Provider returned error","metadata":{"raw":"context too long"}}}`), time.Now())
 	assert.False(t, wire.PrefillRejected(plain))
 }
+
+func TestOddMetadataShapesDoNotSpoilTheError(t *testing.T) {
+	for _, md := range []string{`"x"`, `[1,2]`, `{"raw":{"nested":true}}`, `null`, `{"reasons":["violence"],"flagged_input":"..."}`} {
+		p := wire.ParseError([]byte(`{"error":{"code":403,"message":"flagged","metadata":` + md + `}}`))
+		assert.Equal(t, "flagged", p.Message, md)
+		assert.Equal(t, 403, p.CodeStatus, md)
+	}
+}

@@ -119,10 +119,9 @@ type errorObject struct {
 	Message  json.RawMessage `json:"message"`
 	Type     json.RawMessage `json:"type"`
 	Code     json.RawMessage `json:"code"`
-	Metadata *struct {
-		Raw          json.RawMessage `json:"raw"`
-		ProviderName string          `json:"provider_name"`
-	} `json:"metadata"`
+	// Metadata is OpenRouter's error.metadata, any shape (read apart, so
+	// an unexpected one never spoils the rest).
+	Metadata json.RawMessage `json:"metadata"`
 }
 
 // Parsed is what ParseError found in an error body.
@@ -150,8 +149,11 @@ func ParseError(body []byte) Parsed {
 		var obj errorObject
 		if json.Unmarshal(eb.Error, &obj) == nil {
 			p = Parsed{Type: scalar(obj.Type), Code: scalar(obj.Code), Message: scalar(obj.Message), Found: true}
-			if obj.Metadata != nil {
-				p.Raw = scalar(obj.Metadata.Raw)
+			var md struct {
+				Raw json.RawMessage `json:"raw"`
+			}
+			if len(obj.Metadata) > 0 && json.Unmarshal(obj.Metadata, &md) == nil {
+				p.Raw = scalar(md.Raw)
 			}
 		} else if s := scalar(eb.Error); s != "" {
 			p = Parsed{Message: s, Found: true}
