@@ -116,9 +116,9 @@ type errorBody struct {
 }
 
 type errorObject struct {
-	Message  json.RawMessage `json:"message"`
-	Type     json.RawMessage `json:"type"`
-	Code     json.RawMessage `json:"code"`
+	Message json.RawMessage `json:"message"`
+	Type    json.RawMessage `json:"type"`
+	Code    json.RawMessage `json:"code"`
 	// Metadata is OpenRouter's error.metadata, any shape (read apart, so
 	// an unexpected one never spoils the rest).
 	Metadata json.RawMessage `json:"metadata"`
