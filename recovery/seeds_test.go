@@ -136,3 +136,18 @@ func TestMaxTokensDefaultsTo4096(t *testing.T) {
 	c.MaxTokens = -1
 	assert.ErrorIs(t, c.maxTokensDefault(), ErrConfig)
 }
+
+// With the prefix inside the reasoning, restart detection reads the
+// continued reasoning (Completion.Reasoning), and the verifier the answer.
+func TestReasoningTargetChecksTheReasoningForRestarts(t *testing.T) {
+	c := providers.CompleterFunc(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		assert.Equal(t, providers.PrefillTargetReasoning, req.PrefillTarget)
+		return providers.Completion{Reasoning: "Let's solve this from scratch. What is 0 + 1? It is 1.", Text: "The answer is \\boxed{1}."}, nil
+	})
+	cs := &Continue{Model: "x:m", Completer: c, Verifier: exact, K: 1, PrefillTarget: providers.PrefillTargetReasoning}
+	out, err := cs.Run(context.Background(), []PrefixResult{{Problem: probs(1)[0], Strategy: "weak", Prefix: perturb.Prefix{Text: "Step 1: 0 + 1 = 2\n"}}})
+	require.NoError(t, err)
+	require.Len(t, out, 1)
+	assert.True(t, out[0].Samples[0].Restarted, "the reasoning started over: %+v", out[0].Samples[0])
+	assert.True(t, out[0].Samples[0].Correct)
+}

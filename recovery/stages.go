@@ -476,7 +476,13 @@ func (s *Continue) continueOne(ctx context.Context, it PrefixResult, j int) (Sam
 		return s.put(ctx, r)
 	}
 	fillCompletion(&r, c)
-	rs := providers.DetectRestart(p.Question, it.Prefix.Text, c.Text)
+	cont := c.Text
+	if s.PrefillTarget == providers.PrefillTargetReasoning {
+		// The prefix was placed in the reasoning: its continuation is the
+		// rest of the reasoning, the answer comes after.
+		cont = c.Reasoning
+	}
+	rs := providers.DetectRestart(p.Question, it.Prefix.Text, cont)
 	r.Restarted, r.RestartReason = rs.Restarted, rs.Reason
 	v, err := s.Verifier.Verify(detach(ctx), p.Answer, it.Prefix.Text+c.Text)
 	fillVerdict(&r, v, err)

@@ -87,7 +87,7 @@ type options struct {
 	seed                                                      int64
 	adaptive, dryRun, quiet                                   bool
 	maxTokens                                                 int
-	reasoningEffort                                           string
+	reasoningEffort, prefillTarget                            string
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -115,12 +115,16 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.serve, "serve", "", "after the run, serve the viewer on `ADDR` (e.g. 127.0.0.1:8080)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
 	fs.IntVar(&o.maxTokens, "max-tokens", recovery.DefaultMaxTokens, "output token limit sent on every request (reasoning models spend part of it reasoning)")
+	fs.StringVar(&o.prefillTarget, "prefill-target", "", "where the prefix goes for a reasoning model: answer (default) or reasoning (raw_completion with a qwen3, deepseek-r1 or gpt-oss template)")
 	fs.StringVar(&o.reasoningEffort, "reasoning-effort", "", "reasoning_effort for reasoning models: none, minimal, low, medium, high, xhigh, max (\"\" = send none)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
+	}
+	if o.prefillTarget != "" && o.prefillTarget != providers.PrefillTargetAnswer && o.prefillTarget != providers.PrefillTargetReasoning {
+		return o, fmt.Errorf("-prefill-target %q: want %q or %q", o.prefillTarget, providers.PrefillTargetAnswer, providers.PrefillTargetReasoning)
 	}
 	if o.maxTokens < 1 {
 		return o, fmt.Errorf("-max-tokens %d: want ≥ 1 (default %d)", o.maxTokens, recovery.DefaultMaxTokens)
@@ -203,7 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Dir: o.out, Problems: problems, StrongModel: o.strong, WeakModel: o.weak,
 		Samples: o.samples, Continuations: o.continuations, Cut: cut, Concurrency: o.concurrency,
 		BudgetUSD: o.budget, RPM: o.rpm, TPM: o.tpm, Seed: o.seed,
-		MaxTokens: o.maxTokens, ReasoningEffort: o.reasoningEffort,
+		MaxTokens: o.maxTokens, ReasoningEffort: o.reasoningEffort, PrefillTarget: o.prefillTarget,
 		Retry: providers.RetryPolicy{AttemptTimeout: o.timeout},
 		Title: fmt.Sprintf("Recovery: %s continuing flawed prefixes on %s", o.strong, o.dataset),
 	}
