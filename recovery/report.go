@@ -581,7 +581,15 @@ func WriteReport(ctx context.Context, dir string, s Summary, st *Store, title st
 		return err
 	}
 	if err := write(ReportMD, func(w io.Writer) error {
-		_, err := io.WriteString(w, s.Markdown(title))
+		md := s.Markdown(title)
+		if st != nil {
+			up, err := upstreamSection(ctx, st)
+			if err != nil {
+				return err
+			}
+			md += up
+		}
+		_, err := io.WriteString(w, md)
 		return err
 	}); err != nil {
 		return err
