@@ -277,3 +277,24 @@ func TestPrefillRefusalInMetadataRawIsPermanent(t *testing.T) {
 		})
 	}
 }
+
+// Every preset sends Request.ReasoningEffort: as reasoning_effort (the
+// OpenAI spec's name, also SGLang's, vLLM's and Mistral's), or as
+// reasoning.effort on OpenRouter.
+func TestEveryPresetSendsTheReasoningEffort(t *testing.T) {
+	for _, p := range Presets() {
+		t.Run(p.Name, func(t *testing.T) {
+			f := newFake(t, chatReply(chatShape(p.Name, "o3", "x")))
+			cl := newClient(t, p.Name, f, Options{})
+			_, err := cl.Complete(context.Background(), providers.Request{Model: "o3", Messages: testMsgs, ReasoningEffort: "low"})
+			require.NoError(t, err)
+			body := f.last(t).Body
+			if p.Name == "openrouter" {
+				assert.Equal(t, map[string]any{"effort": "low"}, body["reasoning"])
+				assert.NotContains(t, body, "reasoning_effort")
+			} else {
+				assert.Equal(t, "low", body["reasoning_effort"])
+			}
+		})
+	}
+}
