@@ -171,6 +171,12 @@ func segmentAnswer(seg string) (string, bool) {
 			return strings.TrimSpace(bs[0].content), true
 		}
 	}
+	if t := strings.TrimLeft(seg, " \t\n:*"); strings.HasPrefix(t, "\\[") || strings.HasPrefix(t, "$$") {
+		// "The final answer is:\n\n\\[ … \\]": a display on the next lines
+		if a, _, ok := leadingMath(t); ok && a != "" {
+			return a, true
+		}
+	}
 	seg = stripEmphasis(sentence(seg))
 	seg = strings.TrimSpace(strings.Trim(strings.ReplaceAll(seg, "\\\"", ""), "\"' "))
 	if seg == "" {

@@ -77,7 +77,7 @@ func (m *Math) Verify(ctx context.Context, reference, response string) (Verdict,
 			}
 		}
 	}
-	v := Verdict{Answer: strings.TrimSpace(ans), Reference: normalize(refRaw)}
+	v := Verdict{Answer: strings.TrimSpace(ans), Reference: normalize(refRaw), Rule: src}
 	if src == SourceNone || strings.TrimSpace(ans) == "" {
 		v.Method = MethodNone
 		v.Reason = "no answer found in response"
@@ -117,6 +117,13 @@ func (m *Math) compare(refRaw, ansRaw string) (bool, string, string) {
 	if l, ok := choiceLetter(ref); ok {
 		if l2, ok2 := choiceLetter(ans); ok2 {
 			return l == l2, MethodChoice, "different choice"
+		}
+	}
+	if strings.IndexByte(ref, ':') > 0 && strings.IndexByte(ans, ':') > 0 {
+		if ta, ok := timeOf(ref); ok {
+			if tb, ok := timeOf(ans); ok {
+				return sameTime(ta, tb), MethodText, "different time"
+			}
 		}
 	}
 	if isText(ref) || isText(ans) {
