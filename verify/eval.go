@@ -15,7 +15,7 @@ import (
 const (
 	maxExactBits = 1 << 15 // numerator or denominator size of an exact intermediate
 	maxFactorial = 3000    // n! is computed exactly up to this n (3000! has 30,000 bits)
-	maxExactWork = 1 << 19 // bits of big results one evaluation may produce in total
+	maxExactWork = 1 << 17 // bits of big results one evaluation may produce in total
 )
 
 // exact evaluates n as an exact rational when it is one: integers, decimals,
@@ -148,7 +148,8 @@ func exactW(n *node, work *int) (r *big.Rat, ok bool) {
 		if kk > nn-kk {
 			kk = nn - kk
 		}
-		if kk > 2000 || !spend(work, int(float64(kk)*math.Log2(float64(nn)+1))) {
+		bits := int(float64(kk) * math.Log2(float64(nn)+1))
+		if kk > 2000 || bits > maxExactBits/2 || !spend(work, bits) {
 			return nil, false
 		}
 		return new(big.Rat).SetInt(new(big.Int).Binomial(nn, kk)), true

@@ -177,6 +177,12 @@ func segmentAnswer(seg string) (string, bool) {
 			return a, true
 		}
 	}
+	for _, end := range []string{"\",", "\"}", "\"\n", "\\\","} {
+		// the end of a JSON string value: `the answer is 9", "answer": …`
+		if k := strings.Index(seg, end); k >= 0 {
+			seg = seg[:k]
+		}
+	}
 	seg = stripEmphasis(sentence(seg))
 	seg = strings.TrimSpace(strings.Trim(strings.ReplaceAll(seg, "\\\"", ""), "\"' "))
 	if seg == "" {

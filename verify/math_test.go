@@ -134,6 +134,8 @@ func hostileInputs() map[string][2]string {
 		"nested fractions":   {"2", "\\boxed{" + fracs + "}"},
 		"factorial sum":      {"1", "\\boxed{" + strings.Repeat("3000! + ", 500) + "1}"},
 		"tiny factorials":    {"\\frac{1}{2004!}", "\\boxed{\\frac{1}{2006!}}"},
+		"big binomials":      {"1", "\\boxed{" + strings.Repeat("\\binom{99999}{950} - ", 200) + "1}"},
+		"big powers":         {"1", "\\boxed{" + strings.Repeat("(\\frac{3}{2})^{20000} - ", 200) + "1}"},
 		"megabyte response":  {"7", mb},
 		"huge factorial":     {"1", "\\boxed{(10^{10})!}"},
 		"deep parens":        {"1", "\\boxed{" + strings.Repeat("(", 50000) + "1" + strings.Repeat(")", 50000) + "}"},
@@ -146,7 +148,7 @@ func TestHostileInputsAreAnsweredWithoutPanic(t *testing.T) {
 		"power tower": true, "power tower differ": false, "ten tower": false,
 		// redundant brace groups collapse (policy: {{X}} is X), so these read as 1
 		"nested braces": true, "nested braces ref": true, "nested braces diff": false, "megabyte response": true,
-		"nested fractions": false, "factorial sum": false, "tiny factorials": false,
+		"nested fractions": false, "factorial sum": false, "tiny factorials": false, "big binomials": false, "big powers": false,
 		"huge factorial": false, "deep parens": false,
 	}
 	for name, in := range hostileInputs() {
