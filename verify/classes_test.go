@@ -152,3 +152,22 @@ func TestJSONUnescapeKeepsLaTeXCommands(t *testing.T) {
 	}
 	assert.Equal(t, "x", strings.TrimSpace(jsonUnescape("x")))
 }
+
+func TestJSONFieldYieldsToALaterBox(t *testing.T) {
+	m := NewMath()
+	resp := "Tool output: {\"answer\": \"5\", \"ok\": true}\nThat was a guess; recomputing gives 6.\n\nThe final answer is $\\boxed{6}$."
+	v, err := m.Verify(context.Background(), "6", resp)
+	require.NoError(t, err)
+	assert.True(t, v.Correct, v.Reason)
+	assert.Equal(t, SourceFinalAnswer, v.Rule)
+	v, _ = m.Verify(context.Background(), "5", resp)
+	assert.False(t, v.Correct, v.Reason)
+}
+
+func TestJSONFieldWinsOverAReasoningFieldAfterIt(t *testing.T) {
+	v, err := NewMath().Verify(context.Background(), "12",
+		"{\"answer\": \"12\", \"reasoning\": \"At first the final answer is \\\\boxed{5}, but no.\"}")
+	require.NoError(t, err)
+	assert.True(t, v.Correct, v.Reason)
+	assert.Equal(t, SourceJSON, v.Rule)
+}

@@ -13,6 +13,9 @@ var jsonKeys = []string{`"answer"`, `"final_answer"`, `"final answer"`}
 // jsonAnswer finds the value of the last "answer" (or "final_answer") key of
 // a JSON object in s. The value is JSON-unescaped leniently (see
 // jsonUnescape). Placeholders such as "___" and empty values do not count.
+//
+// A box or a "final answer is" written after the JSON object (outside it)
+// is a later, deliberate answer, so the field is not used then.
 func jsonAnswer(s string) (string, bool) {
 	if !strings.Contains(s, "\":") && !strings.Contains(s, "\" :") {
 		return "", false
@@ -28,9 +31,14 @@ func jsonAnswer(s string) (string, bool) {
 			if strings.LastIndexByte(s[:i], '{') < 0 {
 				break // not inside a JSON object
 			}
-			v, ok := jsonValueAt(s[i+len(key):])
+			v, n, ok := jsonValueAt(s[i+len(key):])
 			if !ok {
 				continue
+			}
+			after := s[i+len(key)+n:]
+			after = after[objectEnd(after):] // only text outside the JSON object counts
+			if strings.Contains(after, "\\boxed") || lastIndexFold(after, "final answer") >= 0 {
+				return "", false
 			}
 			if a, ok := valueAnswer(v); ok {
 				return a, true
@@ -40,23 +48,47 @@ func jsonAnswer(s string) (string, bool) {
 	return "", false
 }
 
+// objectEnd returns the offset just past the brace that closes the JSON
+// object s is inside (strings skipped), or 0 when it is not closed.
+func objectEnd(s string) int {
+	depth := 1
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			for i++; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}
+
 // jsonValueAt reads `: value` at the start of s: a JSON string (lenient about
 // invalid escapes and a missing closing quote) or a bare token up to the next
 // comma, brace or newline.
-func jsonValueAt(s string) (string, bool) {
+func jsonValueAt(s string) (string, int, bool) {
 	i := 0
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 		i++
 	}
 	if i >= len(s) || s[i] != ':' {
-		return "", false
+		return "", 0, false
 	}
 	i++
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
 		i++
 	}
 	if i >= len(s) {
-		return "", false
+		return "", 0, false
 	}
 	if s[i] == '"' {
 		j := i + 1
@@ -69,7 +101,7 @@ func jsonValueAt(s string) (string, bool) {
 		if j > len(s) {
 			j = len(s)
 		}
-		return jsonUnescape(s[i+1 : j]), true
+		return jsonUnescape(s[i+1 : j]), min(j+1, len(s)), true
 	}
 	j := i
 	depth := 0
@@ -87,13 +119,13 @@ func jsonValueAt(s string) (string, bool) {
 	}
 	v := strings.TrimSpace(s[i:j])
 	if v == "null" || v == "" {
-		return "", false
+		return "", 0, false
 	}
 	if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
 		// a JSON array of answers: ["1", "2"] -> 1, 2
 		v = strings.NewReplacer(`"`, "").Replace(v[1 : len(v)-1])
 	}
-	return v, true
+	return v, j, true
 }
 
 // valueAnswer turns the text of an answer field into the answer: a box or
