@@ -70,20 +70,22 @@ func (m *Math) Verify(ctx context.Context, reference, response string) (Verdict,
 	}
 	refRaw, _ := extract(reference, true)
 	ans, src := extract(response, false)
-	if _, isChoice := choiceLetter(normalize(refRaw)); isChoice {
-		if _, ok := choiceLetter(normalize(ans)); !ok && (src == SourceNone || len(response) <= 300) {
+	ref, nAns := normalize(refRaw), normalize(ans) // each normalized once
+	if _, isChoice := choiceLetter(ref); isChoice {
+		if _, ok := choiceLetter(nAns); !ok && (src == SourceNone || len(response) <= 300) {
 			if l, ok := extractChoice(response); ok {
 				ans, src = l, SourceChoice
+				nAns = normalize(ans)
 			}
 		}
 	}
-	v := Verdict{Answer: strings.TrimSpace(ans), Reference: normalize(refRaw), Rule: src}
+	v := Verdict{Answer: strings.TrimSpace(ans), Reference: ref, Rule: src}
 	if src == SourceNone || strings.TrimSpace(ans) == "" {
 		v.Method = MethodNone
 		v.Reason = "no answer found in response"
 		return v, nil
 	}
-	ok, method, why := m.compare(refRaw, ans)
+	ok, method, why := m.compareNormalized(ref, nAns)
 	v.Correct = ok
 	v.Method = method
 	if ok {
@@ -101,10 +103,9 @@ func clip(s string) string {
 	return s
 }
 
-// compare decides whether the extracted answers match; it returns the method
-// that decided and, when they differ, why.
-func (m *Math) compare(refRaw, ansRaw string) (bool, string, string) {
-	ref, ans := normalize(refRaw), normalize(ansRaw)
+// compareNormalized decides whether two normalized answers match; it
+// returns the method that decided and, when they differ, why.
+func (m *Math) compareNormalized(ref, ans string) (bool, string, string) {
 	if ref == "" {
 		return false, MethodNone, "empty reference"
 	}
