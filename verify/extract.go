@@ -183,7 +183,10 @@ func segmentAnswer(seg string) (string, bool) {
 			seg = seg[:k]
 		}
 	}
-	seg = stripEmphasis(sentence(seg))
+	if k := strings.IndexByte(seg, '"'); k > 0 && seg[k-1] != '\\' {
+		seg = seg[:k] // `40" because …`: the value ends at the quote
+	}
+	seg = cutProseAfterNumber(stripEmphasis(sentence(seg)))
 	seg = strings.TrimSpace(strings.Trim(strings.ReplaceAll(seg, "\\\"", ""), "\"' "))
 	if seg == "" {
 		return "", false
@@ -209,6 +212,26 @@ func segmentAnswer(seg string) (string, bool) {
 		return a, true
 	}
 	return seg, true
+}
+
+// cutProseAfterNumber cuts "335, as Ellen spent …" to "335": a number
+// followed by a comma and a word is the answer and its explanation.
+func cutProseAfterNumber(s string) string {
+	k := strings.Index(s, ", ")
+	if k <= 0 || k+2 >= len(s) || s[k+2] < 'a' || s[k+2] > 'z' {
+		return s
+	}
+	head := strings.TrimPrefix(s[:k], "$")
+	head = strings.TrimPrefix(head, "-")
+	for i := 0; i < len(head); i++ {
+		if !(head[i] >= '0' && head[i] <= '9' || head[i] == '.' || head[i] == ',') {
+			return s
+		}
+	}
+	if head == "" || strings.HasPrefix(s[k+2:], "and ") || strings.HasPrefix(s[k+2:], "or ") {
+		return s
+	}
+	return s[:k]
 }
 
 // sentence cuts s at the first sentence end: a period followed by space or

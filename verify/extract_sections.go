@@ -8,14 +8,14 @@ import (
 
 // jsonKeys are the JSON object keys whose value is taken as the answer when
 // a response ends in (or contains) a JSON object, in priority order.
-var jsonKeys = []string{`"answer"`, `"final_answer"`, `"final answer"`}
+var jsonKeys = []string{`"final_answer"`, `"final answer"`, `"answer"`}
 
 // jsonAnswer finds the value of the last "answer" (or "final_answer") key of
 // a JSON object in s. The value is JSON-unescaped leniently (see
 // jsonUnescape). Placeholders such as "___" and empty values do not count.
 //
-// A box or a "final answer is" written after the JSON object (outside it)
-// is a later, deliberate answer, so the field is not used then.
+// A box written after the JSON object (outside it) is a later, deliberate
+// answer, so the field is not used then.
 func jsonAnswer(s string) (string, bool) {
 	if !strings.Contains(s, "\":") && !strings.Contains(s, "\" :") {
 		return "", false
@@ -37,9 +37,10 @@ func jsonAnswer(s string) (string, bool) {
 			}
 			after := s[i+len(key)+n:]
 			after = after[objectEnd(after):] // only text outside the JSON object counts
-			if strings.Contains(after, "\\boxed") || lastIndexFold(after, "final answer") >= 0 {
+			if strings.Contains(after, "\\boxed") {
 				return "", false
 			}
+
 			if a, ok := valueAnswer(v); ok {
 				return a, true
 			}
@@ -118,7 +119,7 @@ func jsonValueAt(s string) (string, int, bool) {
 		j++
 	}
 	v := strings.TrimSpace(s[i:j])
-	if v == "null" || v == "" {
+	if v == "null" || v == "" || v[0] == '{' {
 		return "", 0, false
 	}
 	if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
@@ -132,6 +133,13 @@ func jsonValueAt(s string) (string, int, bool) {
 // marker inside it wins; placeholders are not answers.
 func valueAnswer(v string) (string, bool) {
 	v = strings.TrimSpace(stripEmphasis(strings.TrimSpace(v)))
+	if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
+		v = strings.TrimSpace(v[1 : len(v)-1]) // "answer": "\"5\""
+	}
+	v = trimStrayQuote(v)
+	if len(v) > 2 && v[0] == '_' && v[len(v)-1] == '_' {
+		v = strings.Trim(v, "_ ") // "___3___": the answer typed into the template's blank
+	}
 	switch strings.Trim(v, "_.-? ") {
 	case "", "N/A", "n/a", "none", "None", "null", "...":
 		return "", false
@@ -145,13 +153,68 @@ func valueAnswer(v string) (string, bool) {
 	if a, ok := mathSpansOnly(v); ok {
 		return a, true
 	}
-	if looksLikeAnswer(v) || parses(v) || len(v) <= 40 {
+	if k := strings.Index(v, " ("); k > 0 && strings.HasSuffix(v, ")") && strings.ContainsAny(v[:k], "0123456789") &&
+		!strings.ContainsAny(v[:k], "()[]{}\\") {
+		v = v[:k] // "6 pizzas (3 cheese and 3 pepperoni)": the explanation in parentheses is not the answer
+	}
+	if looksLikeAnswer(v) {
 		return v, true
 	}
+	// prose from here on: "Julie had $300 left." (which would "parse" as a
+	// product of letters once unit words are dropped)
 	if a, ok := answerIs(v); ok {
 		return a, true
 	}
+	if n, ok := soleNumber(v); ok {
+		return n, true // "Nate needs 159 pounds of hay." -> 159
+	}
+	if k := strings.LastIndexByte(v, '='); k >= 0 {
+		// "(5 + 3 + 0.25) * 16 = 8.25 * 16 = 132 tablespoons" -> the last value
+		if t := strings.TrimSpace(v[k+1:]); t != "" && looksLikeAnswer(t) {
+			return t, true
+		} else if n, ok := soleNumber(t); ok {
+			return n, true // "… = 9 rows of flowers"
+		}
+	}
 	return v, true
+}
+
+// trimStrayQuote drops a lone trailing quote: `67"` (JSON "67\"").
+func trimStrayQuote(v string) string {
+	if strings.Count(v, `"`) == 1 && strings.HasSuffix(v, `"`) {
+		return strings.TrimSpace(v[:len(v)-1])
+	}
+	return v
+}
+
+// soleNumber returns the only number written in a prose answer ("Jack has
+// $120 now."); false when there are none or several different ones.
+func soleNumber(v string) (string, bool) {
+	found := ""
+	for i := 0; i < len(v); {
+		c := v[i]
+		if c < '0' || c > '9' {
+			i++
+			continue
+		}
+		if i > 0 && (v[i-1] == '^' || v[i-1] == '_' || isWordChar(rune(v[i-1]))) {
+			return "", false // x^2, a_1, x2: math, not a stated number
+		}
+		j := i
+		for j < len(v) && (v[j] >= '0' && v[j] <= '9' || (v[j] == ',' || v[j] == '.') && j+1 < len(v) && v[j+1] >= '0' && v[j+1] <= '9') {
+			j++
+		}
+		n := v[i:j]
+		if i > 0 && v[i-1] == '-' && (i == 1 || v[i-2] == ' ' || v[i-2] == '$') {
+			n = "-" + n
+		}
+		if found != "" && found != n {
+			return "", false
+		}
+		found = n
+		i = j
+	}
+	return found, found != ""
 }
 
 // latexNames are LaTeX command names that start with a letter JSON treats as

@@ -120,6 +120,21 @@ func (m *Math) compareNormalized(ref, ans string) (bool, string, string) {
 			return l == l2, MethodChoice, "different choice"
 		}
 	}
+	if plainNumber(ref) {
+		if n, ok := numberWithUnit(ans); ok {
+			ans = n // "48g", "225 lbs" against 48, 225
+		}
+		if allDigits(ref) && len(ref) <= 2 && strings.IndexByte(ans, ':') > 0 {
+			// GSM8K-style integer hour against "2:00 pm"
+			if tb, ok := timeOf(ans); ok && tb.m == 0 {
+				r := int(ref[0] - '0')
+				if len(ref) == 2 {
+					r = r*10 + int(ref[1]-'0')
+				}
+				return tb.h == r || tb.minutes()/60 == r, MethodText, "different hour"
+			}
+		}
+	}
 	if strings.IndexByte(ref, ':') > 0 && strings.IndexByte(ans, ':') > 0 {
 		if ta, ok := timeOf(ref); ok {
 			if tb, ok := timeOf(ans); ok {

@@ -52,6 +52,7 @@ func normalize(s string) string {
 	s = simpleRepl.Replace(s)
 	s = stripOrdinals(s)
 	s = thinSpaceThousands(s)
+	s = exprThousands(s)
 	s = splitGluedConjunctions(s)
 	s = strings.TrimSpace(s)
 	s = strings.TrimRight(s, ".;, ")

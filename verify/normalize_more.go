@@ -332,3 +332,108 @@ func sameTime(a, b clock) bool {
 	}
 	return a.minutes()%(12*60) == b.minutes()%(12*60)
 }
+
+// plainNumber reports whether s is a bare decimal number: -12, 3.5, 10,000.
+func plainNumber(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] == '.' || s[i] == ',') {
+			return false
+		}
+	}
+	return true
+}
+
+// unitLetters are the one-letter units accepted after a number (48g, 3m,
+// 2h, 5s, 2L, 300K, -10F after the degree sign is dropped); other single
+// letters (5x, 2e, 3i) are math.
+const unitLetters = "gmslLhKF"
+
+// numberWithUnit splits a normalized answer that is a number followed only
+// by a unit ("48g", "225 lbs", "72 Mb/h", "2 per" left of "$2 per hour")
+// and returns the number. Function names, Greek letters and other single
+// letters are not units, so "5\pi", "5x" and "2e" are left alone.
+func numberWithUnit(s string) (string, bool) {
+	i := 0
+	if strings.HasPrefix(s, "-") {
+		i = 1
+	}
+	j := i
+	for j < len(s) && (s[j] >= '0' && s[j] <= '9' || (s[j] == '.' || s[j] == ',') && j+1 < len(s) && s[j+1] >= '0' && s[j+1] <= '9') {
+		j++
+	}
+	if j == i || j == len(s) {
+		return "", false
+	}
+	num, tail := s[:j], strings.TrimSpace(s[j:])
+	if tail == "" {
+		return "", false
+	}
+	if strings.Trim(tail, "/ ") == "" {
+		return num, true // the unit words were dropped already: "100 barrels/year"
+	}
+	words := 0
+	for _, w := range strings.FieldsFunc(tail, func(r rune) bool { return r == ' ' || r == '/' || r == '.' }) {
+		base := w
+		if k := strings.IndexByte(w, '^'); k > 0 && allDigits(strings.Trim(w[k+1:], "{}")) {
+			base = w[:k] // m^2, cm^{3}
+		}
+		for k := 0; k < len(base); k++ {
+			if !isWordChar(rune(base[k])) {
+				return "", false
+			}
+		}
+		lw := strings.ToLower(base)
+		if len(base) == 1 && !strings.Contains(unitLetters, base) || isFuncWord(lw) || greek[base] || lw == "pi" || lw == "and" || lw == "or" {
+			return "", false
+		}
+		words++
+	}
+	if words == 0 || words > 3 {
+		return "", false
+	}
+	return num, true
+}
+
+// exprThousands removes thousands separators inside an arithmetic
+// expression or equation ("8!/24 = 40,320/24 = 1680"): a comma between a
+// group of 1-3 digits and exactly 3 digits, outside brackets, in an answer
+// that has an operator or "=". A bare "1,000" is left to parseAlternatives
+// (it may be a list) and "(0,100)" is an interval.
+func exprThousands(s string) string {
+	if !strings.Contains(s, ",") || !strings.ContainsAny(s, "=+*/") {
+		return s
+	}
+	var b strings.Builder
+	depth := 0
+	changed := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		}
+		if c == ',' && depth == 0 && isDigitAt(s, i-1) && isDigitAt(s, i+1) && isDigitAt(s, i+2) && isDigitAt(s, i+3) && !isDigitAt(s, i+4) {
+			k := i - 1
+			for k >= 0 && isDigitAt(s, k) {
+				k--
+			}
+			if n := i - 1 - k; n >= 1 && n <= 3 && (k < 0 || s[k] != '.') {
+				changed = true
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	if !changed {
+		return s
+	}
+	return b.String()
+}
+
+func isDigitAt(s string, i int) bool { return i >= 0 && i < len(s) && s[i] >= '0' && s[i] <= '9' }
