@@ -53,11 +53,17 @@ func Extract(response string) (answer, source string) {
 
 func extract(s string, isRef bool) (string, string) {
 	if !isRef {
-		if a, ok := jsonAnswer(s); ok {
+		a, st := jsonAnswer(s)
+		if st == jsonFound {
 			return a, SourceJSON
 		}
 		if looksJSON(s) {
 			s = jsonUnescape(s)
+		}
+		if st == jsonBlank {
+			// the answer field was left blank: only an explicit marker may
+			// still give the answer, never the last number of the reasoning
+			return markerOnly(s)
 		}
 	}
 	if a, ok := answerSection(s); ok {
@@ -108,6 +114,24 @@ func extract(s string, isRef bool) (string, string) {
 		return t, SourceWhole
 	}
 	return lastMathOrNumber(s)
+}
+
+// markerOnly applies only the explicit answer rules (section, final
+// answer, box, "the answer is").
+func markerOnly(s string) (string, string) {
+	if a, ok := answerSection(s); ok {
+		return a, SourceSection
+	}
+	if a, ok := finalAnswer(s); ok {
+		return a, SourceFinalAnswer
+	}
+	if a, ok := lastBoxed(s); ok {
+		return a, SourceBoxed
+	}
+	if a, ok := answerIs(s); ok {
+		return a, SourceAnswerIs
+	}
+	return "", SourceNone
 }
 
 func firstLine(s string) string {

@@ -10,19 +10,33 @@ import (
 // a response ends in (or contains) a JSON object, in priority order.
 var jsonKeys = []string{`"final_answer"`, `"final answer"`, `"answer"`}
 
+// jsonState says what jsonAnswer found.
+type jsonState uint8
+
+const (
+	jsonNone  jsonState = iota // no JSON answer field
+	jsonFound                  // a field with an answer
+	jsonBlank                  // only empty or placeholder answer fields ("", "___", objects)
+)
+
 // jsonAnswer finds the value of the last "answer" (or "final_answer") key of
-// a JSON object in s. The value is JSON-unescaped leniently (see
-// jsonUnescape). Placeholders such as "___" and empty values do not count.
+// a JSON object in s that holds an answer. The value is JSON-unescaped
+// leniently (see jsonUnescape). An example quoted from the instructions
+// ("e.g., `"answer": "42"`") is not an answer (see keyPosition). Blank
+// fields ("", "___") and objects are skipped, so an answer followed by an
+// invented new question with an empty template still counts; when only
+// blank fields exist the state is jsonBlank: the model declared no answer.
 //
 // A box written after the JSON object (outside it) is a later, deliberate
 // answer, so the field is not used then.
-func jsonAnswer(s string) (string, bool) {
+func jsonAnswer(s string) (string, jsonState) {
 	if !strings.Contains(s, "\":") && !strings.Contains(s, "\" :") {
-		return "", false
+		return "", jsonNone
 	}
+	blank := false
 	for _, key := range jsonKeys {
 		end := len(s)
-		for tries := 0; tries < 4; tries++ {
+		for tries := 0; tries < 8; tries++ {
 			i := lastIndexFold(s[:end], key)
 			if i < 0 {
 				break
@@ -31,22 +45,74 @@ func jsonAnswer(s string) (string, bool) {
 			if strings.LastIndexByte(s[:i], '{') < 0 {
 				break // not inside a JSON object
 			}
+			if !keyPosition(s[:i]) {
+				continue
+			}
 			v, n, ok := jsonValueAt(s[i+len(key):])
 			if !ok {
+				if strings.HasPrefix(strings.TrimLeft(s[i+len(key):], " \t\n:"), "{") {
+					blank = true // an object, not an answer
+				}
 				continue
 			}
 			after := s[i+len(key)+n:]
 			after = after[objectEnd(after):] // only text outside the JSON object counts
 			if strings.Contains(after, "\\boxed") {
-				return "", false
+				return "", jsonNone
 			}
-
+			if a, ok := statedAfter(after); ok {
+				return a, jsonFound
+			}
 			if a, ok := valueAnswer(v); ok {
-				return a, true
+				return a, jsonFound
 			}
+			// blank: an earlier field may hold the answer, with the blank a
+			// template the model went on to echo or invent
+			blank = true
 		}
 	}
-	return "", false
+	if blank {
+		return "", jsonBlank
+	}
+	return "", jsonNone
+}
+
+// statedAfter reads a "final answer is X" written after the JSON object when
+// X is a value (it starts like a number or formula, or is `"answer": "X"`):
+// "The final answer is: `"answer": "306"`", "Thus, the final answer is 720
+// minutes." A sentence such as "The final answer is that there are 2 values
+// of x for which f(f(x)) = 3" is not a value and leaves the field in charge.
+func statedAfter(after string) (string, bool) {
+	i := lastIndexFold(after, "final answer is")
+	if i < 0 {
+		return "", false
+	}
+	seg := strings.TrimLeft(after[i+len("final answer is"):], " \t:*`")
+	if strings.HasPrefix(seg, `"answer"`) {
+		seg = strings.TrimLeft(seg[len(`"answer"`):], " :")
+	}
+	seg = strings.TrimLeft(seg, `"' `)
+	if seg == "" || !(seg[0] >= '0' && seg[0] <= '9' || seg[0] == '-' || seg[0] == '$' || seg[0] == '\\') {
+		return "", false
+	}
+	a, ok := segmentAnswer(seg)
+	if !ok || !parses(a) || strings.Index(seg, a) > 2 {
+		return "", false // "452 minutes, which is 7 hours and 32 minutes" is not a statement of 32
+	}
+	return strings.TrimRight(a, "`\" "), true
+}
+
+// keyPosition reports whether a key at the end of before is an answer
+// field rather than an example quoted from the instructions ("e.g.,
+// `"answer": "42"`"). Malformed JSON (a missing comma) and inline answers
+// ("Answer: `"answer": "15"`") still count.
+func keyPosition(before string) bool {
+	tail := before
+	if len(tail) > 24 {
+		tail = tail[len(tail)-24:]
+	}
+	low := strings.ToLower(tail)
+	return !strings.Contains(low, "e.g.") && !strings.Contains(low, "example") && !strings.Contains(low, "such as") && !strings.Contains(low, "for instance")
 }
 
 // objectEnd returns the offset just past the brace that closes the JSON
@@ -156,6 +222,11 @@ func valueAnswer(v string) (string, bool) {
 	if k := strings.Index(v, " ("); k > 0 && strings.HasSuffix(v, ")") && strings.ContainsAny(v[:k], "0123456789") &&
 		!strings.ContainsAny(v[:k], "()[]{}\\") {
 		v = v[:k] // "6 pizzas (3 cheese and 3 pepperoni)": the explanation in parentheses is not the answer
+	}
+	if strings.HasPrefix(v, "{") && strings.Contains(v, ":") {
+		if n, ok := soleNumber(v); ok {
+			return n, true // `{"original price": $26}` inside the string
+		}
 	}
 	if looksLikeAnswer(v) {
 		return v, true

@@ -22,6 +22,7 @@ type realOutput struct {
 	LabelBasis    string `json:"label_basis"`
 	UpstreamLabel *bool  `json:"upstream_label"`
 	Note          string `json:"note"`
+	Stratum       string `json:"stratum"` // random, disagreements, held-out-disagreements
 }
 
 // TestRealOutputsAgreeWithCheckedLabels measures agreement with the checked
@@ -34,6 +35,8 @@ func TestRealOutputsAgreeWithCheckedLabels(t *testing.T) {
 	m := NewMath()
 	decided, agree, falseAccepts, falseRejects, upstreamAgree, upstreamN := 0, 0, 0, 0, 0, 0
 	rules := map[string]int{}
+	type tally struct{ n, agree int }
+	strata := map[string]*tally{}
 	models := map[string]bool{}
 	for _, r := range rows {
 		require.NotEmpty(t, r.Source, r.ID)
@@ -52,6 +55,15 @@ func TestRealOutputsAgreeWithCheckedLabels(t *testing.T) {
 			continue
 		}
 		decided++
+		st := strata[r.Stratum]
+		if st == nil {
+			st = &tally{}
+			strata[r.Stratum] = st
+		}
+		st.n++
+		if v.Correct == *r.Label {
+			st.agree++
+		}
 		switch {
 		case v.Correct == *r.Label:
 			agree++
@@ -68,6 +80,11 @@ func TestRealOutputsAgreeWithCheckedLabels(t *testing.T) {
 		len(rows), len(models), decided, agree, decided, 100*rate, falseAccepts, falseRejects)
 	t.Logf("agreement with the sources' own labels (before review): %d/%d = %.2f%%", upstreamAgree, upstreamN, 100*float64(upstreamAgree)/float64(upstreamN))
 	t.Logf("extraction rules: %v", rules)
+	for _, name := range []string{"random", "disagreements", "held-out-disagreements"} {
+		if st := strata[name]; st != nil {
+			t.Logf("stratum %s: %d/%d", name, st.agree, st.n)
+		}
+	}
 	assert.GreaterOrEqual(t, rate, 0.99)
 	assert.LessOrEqual(t, falseAccepts, 2)
 	assert.Greater(t, rules[SourceJSON], 300, "the JSON answer field rule must carry the JSON-format responses")
