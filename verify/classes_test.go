@@ -94,6 +94,8 @@ func TestFailureClassesOfRealOutputs(t *testing.T) {
 		{"exact", "big binomials differ", "\\binom{2000}{1000}", "\\boxed{\\binom{2000}{999}}", false, SourceBoxed},
 		{"exact", "tiny powers differ", "\\left(\\frac{1}{2}\\right)^{5000}", "\\boxed{\\left(\\frac{1}{2}\\right)^{5001}}", false, SourceBoxed},
 		{"exact", "huge powers by magnitude", "2^{100000}", "\\boxed{4^{50000}}", true, SourceBoxed},
+		{"exact", "powers beyond exact range underflow but differ", "\\left(\\frac{1}{2}\\right)^{40000}", "\\boxed{\\left(\\frac{1}{2}\\right)^{40001}}", false, SourceBoxed},
+		{"exact", "factorials beyond exact range differ by magnitude", "\\frac{1}{5000!}", "\\boxed{\\frac{1}{5001!}}", false, SourceBoxed},
 		{"exact", "huge factorials differ", "10000!", "\\boxed{10001!}", false, SourceBoxed},
 		{"exact", "signs of tiny values", "\\frac{1}{2006!}", "\\boxed{-\\frac{1}{2006!}}", false, SourceBoxed},
 		// 7. hostile nesting
@@ -170,4 +172,47 @@ func TestJSONFieldWinsOverAReasoningFieldAfterIt(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, v.Correct, v.Reason)
 	assert.Equal(t, SourceJSON, v.Rule)
+}
+
+// TestJSONAnswerFieldsAsModelsWriteThem covers answer fields seen in the
+// ZeroEval outputs (github:yuchenlin/ZeroEval result_dirs/gsm, math-l5).
+func TestJSONAnswerFieldsAsModelsWriteThem(t *testing.T) {
+	const echo = "\n\n## Instruction\n\nPlease show your final answer in the `answer` field, e.g.,`\"answer\": \"42\"`.\n\n```json\n{\n    \"reasoning\": \"___\",\n    \"answer\": \"___\"\n}\n```"
+	cases := []struct {
+		name, ref, resp string
+		want            bool
+		rule            string
+	}{
+		{"prose with one number", "300", "{\"reasoning\": \"...\", \"answer\": \"Julie had $300 left.\"}", true, SourceJSON},
+		{"prose with one number, wrong", "301", "{\"reasoning\": \"...\", \"answer\": \"Julie had $300 left.\"}", false, SourceJSON},
+		{"computation ending in the value", "132", "{\"answer\": \"(5 + 3 + 0.25) * 16 = 8.25 * 16 = 132 tablespoons\"}", true, SourceJSON},
+		{"unit glued to the number", "48", "{\"answer\": \"48g\"}", true, SourceJSON},
+		{"short unit", "225", "{\"answer\": \"225 lbs\"}", true, SourceJSON},
+		{"a variable is not a unit", "5", "{\"answer\": \"5x\"}", false, SourceJSON},
+		{"pi is not a unit", "5", "{\"answer\": \"5 pi\"}", false, SourceJSON},
+		{"parenthetical breakdown", "6", "{\"answer\": \"6 pizzas (3 cheese and 3 pepperoni)\"}", true, SourceJSON},
+		{"hour as a time", "2", "{\"answer\": \"2:00 pm\"}", true, SourceJSON},
+		{"hour as a time, other minutes", "2", "{\"answer\": \"2:10 pm\"}", false, SourceJSON},
+		{"answer typed into the blank", "3", "{\"reasoning\": \"___\", \"answer\": \"___3___\"}", true, SourceJSON},
+		{"escaped quotes around the value", "5", "{\"answer\": \"\\\"5\\\"\"}", true, SourceJSON},
+		{"object inside the string", "26", "{\"answer\": \"{\\\"original price\\\": $26}\"}", true, SourceJSON},
+		{"thousands inside a computation", "1680", "{\"answer\": \"8! / 24 = 40,320 / 24 = 1680\"}", true, SourceJSON},
+		{"blank field: no last-number fallback", "6", "{\"reasoning\": \"z = 6/(xy), then count the solutions\", \"answer\": \" \"}", false, SourceNone},
+		{"echoed instruction example is not an answer", "42", "{\"reasoning\": \"I am not sure.\", \"answer\": \"___\"}" + echo, false, SourceNone},
+		{"answer, then an echoed template", "23", "```json\n{\"reasoning\": \"so D is 23\", \"answer\": \"23\"}\n```" + echo, true, SourceJSON},
+		{"the last JSON object with a value wins", "32", "{\"answer\": \"40\"}\nWait, I recount.\n{\"answer\": \"32\"}", true, SourceJSON},
+		{"clean final answer after the object", "306", "{\"answer\": \"850 / 50 = 17 bags; 17 bags * $18/bag = $306\"}\n\nThe final answer is: `\"answer\": \"306\"`", true, SourceJSON},
+		{"a final-answer sentence is not a value", "3", "{\"answer\": \"2\"}\n\nThe final answer is that there are 2 values of x for which f(f(x)) = 3.", false, SourceJSON},
+		{"final answer with an explanation after it", "452", "{\"answer\": \"452\"}\n\nThe final answer is 452 minutes, which is 7 hours and 32 minutes.", true, SourceJSON},
+		{"prose after the object does not override", "98", "{\"answer\": \"44\"}\n\nHowever, there seems to be a mistake; the correct total is 98.", false, SourceJSON},
+	}
+	m := NewMath()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := m.Verify(context.Background(), c.ref, c.resp)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, v.Correct, v.Reason)
+			assert.Equal(t, c.rule, v.Rule, v.Reason)
+		})
+	}
 }
