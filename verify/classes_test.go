@@ -39,6 +39,8 @@ func TestFailureClassesOfRealOutputs(t *testing.T) {
 		{"section", "indented hash heading", "-\\frac{1}{2}", "Thus.\n\n    # Answer\n\n    $-\\frac12$", true, SourceSection},
 		{"section", "heading with the answer on its line", "12", "So we are done.\n\n## Final Answer: 12", true, SourceSection},
 		{"section", "section sentence", "12", "...\n\n### Final Answer\nThe answer is $12$ degrees.", true, SourceSection},
+		{"section", "an unfinished sentence under the heading is not an answer", "16",
+			"**Answer**\n\nThe maximum value of the product is\n\nso it is 16", true, SourceNumber},
 		{"section", "a heading that starts a long solution is not an answer", "9",
 			"## Answer\n\nLet us compute step by step: first 2+2=4, then we add five more and obtain the result 9.", true, SourceNumber},
 		// 2. JSON answers

@@ -419,7 +419,7 @@ func answerSection(s string) (string, bool) {
 		if a, ok := answerIs(p); ok {
 			return a, true
 		}
-		if looksLikeAnswer(p) || parses(p) || len(p) <= 60 && !strings.ContainsAny(p, "?") {
+		if looksLikeAnswer(p) {
 			return strings.TrimRight(p, "."), true
 		}
 		return "", false
