@@ -95,3 +95,30 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONAndLayout checks the new readers on arbitrary text: the JSON
+// field reader and the lenient unescaper never panic and never grow their
+// input, collapsing redundant braces keeps every non-brace byte, and the
+// layout, subscript and ordinal passes never panic.
+func FuzzJSONAndLayout(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if a, st := jsonAnswer(s); st != jsonFound && a != "" {
+			t.Fatalf("state %d with answer %q", st, a)
+		}
+		if u := jsonUnescape(s); len(u) > len(s) {
+			t.Fatalf("unescape grew %d -> %d", len(s), len(u))
+		}
+		c := collapseBraces(s)
+		strip := func(x string) string { return strings.NewReplacer("{", "", "}", "").Replace(x) }
+		if len(c) > len(s) || strip(c) != strip(s) {
+			t.Fatalf("collapseBraces changed more than braces: %q -> %q", s, c)
+		}
+		_ = stripOrdinals(scriptDigits(stripLayout(s)))
+		_, _ = timeOf(s)
+		_, _ = numberWithUnit(s)
+		_, _ = soleNumber(s)
+	})
+}
