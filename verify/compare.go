@@ -599,6 +599,14 @@ func (c *comparer) scalarEqual(a, b *node) bool {
 		return c.symbolicEqual(a, b, syms)
 	}
 	fa, fb := approx(a, nil), approx(b, nil)
+	if outOfFloatRange(fa) || outOfFloatRange(fb) {
+		// 1/2006! and 1/2004! both underflow to 0: compare magnitudes
+		la, sa, okA := logAbs(a, 0)
+		lb, sb, okB := logAbs(b, 0)
+		if okA && okB {
+			return c.set(MethodNumeric, sa == sb && math.Abs(la-lb) <= 1e-12*math.Max(1, math.Abs(la)))
+		}
+	}
 	if !finite(fa) || !finite(fb) {
 		return false
 	}

@@ -7,15 +7,40 @@ import (
 
 // Bounds on exact arithmetic: beyond them a value is evaluated in floating
 // point only (and 9^{9^{9^9}} becomes +Inf rather than a gigabyte integer).
+//
+// Factorials, binomials and powers of exact rationals stay exact up to these
+// bounds (so 1/2006! never equals 1/2004!); past them, values too large or
+// too small for float64 are compared by the logarithm of their magnitude
+// (see logAbs), never as 0 = 0 or ∞ = ∞.
 const (
-	maxExactBits = 4096 // numerator or denominator size of an exact intermediate
-	maxFactorial = 300  // n! is computed exactly up to this n
+	maxExactBits = 1 << 15 // numerator or denominator size of an exact intermediate
+	maxFactorial = 3000    // n! is computed exactly up to this n (3000! has 30,000 bits)
+	maxExactWork = 1 << 17 // bits of big results one evaluation may produce in total
 )
 
 // exact evaluates n as an exact rational when it is one: integers, decimals,
 // fractions, integer powers, factorials, binomials and perfect-square roots.
 // ok is false when the value is not (known to be) rational or too large.
+// One call produces at most maxExactWork bits of big intermediate results,
+// so a hostile answer full of 3000! terms stays cheap.
 func exact(n *node) (r *big.Rat, ok bool) {
+	work := maxExactWork
+	return exactW(n, &work)
+}
+
+// spend charges bits against the work budget; false when it is exhausted.
+func spend(work *int, bits int) bool {
+	if bits < 64 {
+		return true
+	}
+	*work -= bits
+	return *work >= 0
+}
+
+func ratBits(r *big.Rat) int { return r.Num().BitLen() + r.Denom().BitLen() }
+
+func exactW(n *node, work *int) (r *big.Rat, ok bool) {
+	exact := func(k *node) (*big.Rat, bool) { return exactW(k, work) }
 	switch n.op {
 	case opNum:
 		return n.num, true
@@ -33,7 +58,7 @@ func exact(n *node) (r *big.Rat, ok bool) {
 				return nil, false
 			}
 			sum.Add(sum, a)
-			if tooBig(sum) {
+			if tooBig(sum) || !spend(work, ratBits(sum)) {
 				return nil, false
 			}
 		}
@@ -46,7 +71,7 @@ func exact(n *node) (r *big.Rat, ok bool) {
 				return nil, false
 			}
 			prod.Mul(prod, a)
-			if tooBig(prod) {
+			if tooBig(prod) || !spend(work, ratBits(prod)) {
 				return nil, false
 			}
 		}
@@ -61,7 +86,7 @@ func exact(n *node) (r *big.Rat, ok bool) {
 			return nil, false
 		}
 		q := new(big.Rat).Quo(a, b)
-		return q, !tooBig(q)
+		return q, !tooBig(q) && spend(work, ratBits(q))
 	case opPow:
 		a, ok := exact(n.kids[0])
 		if !ok {
@@ -75,11 +100,13 @@ func exact(n *node) (r *big.Rat, ok bool) {
 				if !ok {
 					return nil, false
 				}
-				return ratPow(root, new(big.Rat).SetInt(e.Num()))
+				r, ok := ratPow(root, new(big.Rat).SetInt(e.Num()))
+				return r, ok && spend(work, ratBits(r))
 			}
 			return nil, false
 		}
-		return ratPow(a, e)
+		r, ok := ratPow(a, e)
+		return r, ok && spend(work, ratBits(r))
 	case opSqrt:
 		a, ok := exact(n.kids[0])
 		if !ok || a.Sign() < 0 {
@@ -99,7 +126,11 @@ func exact(n *node) (r *big.Rat, ok bool) {
 		if !ok || !a.IsInt() || a.Sign() < 0 || a.Num().Cmp(big.NewInt(maxFactorial)) > 0 {
 			return nil, false
 		}
-		f := new(big.Int).MulRange(1, a.Num().Int64())
+		k := a.Num().Int64()
+		if k > 2 && !spend(work, int(float64(k)*math.Log2(float64(k)))) {
+			return nil, false
+		}
+		f := new(big.Int).MulRange(1, k)
 		return new(big.Rat).SetInt(f), true
 	case opBinom:
 		a, ok1 := exact(n.kids[0])
@@ -117,7 +148,8 @@ func exact(n *node) (r *big.Rat, ok bool) {
 		if kk > nn-kk {
 			kk = nn - kk
 		}
-		if kk > 2000 {
+		bits := int(float64(kk) * math.Log2(float64(nn)+1))
+		if kk > 2000 || bits > maxExactBits/2 || !spend(work, bits) {
 			return nil, false
 		}
 		return new(big.Rat).SetInt(new(big.Int).Binomial(nn, kk)), true

@@ -47,3 +47,24 @@ func ExampleJudge() {
 	// true string
 	// true judge
 }
+
+// Verdict.Rule says how the answer was found; a run can count how often
+// only the last-number fallback found one.
+func ExampleMath_Verify_rule() {
+	m := verify.NewMath()
+	ctx := context.Background()
+	for _, response := range []string{
+		"```json\n{\"reasoning\": \"the answer is 5, or 7\", \"answer\": \"12\"}\n```",
+		"So the pencil costs 29 cents.\n\n# Answer\n\n29",
+		"Final Answer: **73**",
+		"we get 3 and then 12 in the end",
+	} {
+		v, _ := m.Verify(ctx, "12", response)
+		fmt.Println(v.Rule, v.Answer, v.Correct)
+	}
+	// Output:
+	// json-answer 12 true
+	// answer-section 29 false
+	// answer-is 73 false
+	// last-number 12 true
+}

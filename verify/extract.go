@@ -7,17 +7,19 @@ import (
 // Extraction sources, in priority order. Extract reports which one found the
 // answer; Verdict.Reason repeats it.
 const (
-	SourceFinalAnswer = "final-answer" // "The final answer is X. I hope it is correct."
-	SourceBoxed       = "boxed"        // the last \boxed{} / \fbox{} (adjacent boxes joined)
-	SourceHashes      = "gsm8k-hashes" // GSM8K "#### N"
-	SourceAnswerIs    = "answer-is"    // "The answer is X", "Answer: X"
-	SourceALine       = "a-line"       // a final "A: N" line
-	SourceBold        = "bold"         // the last **X**
-	SourceWhole       = "whole"        // the whole text is a single answer
-	SourceMath        = "last-math"    // the last $…$, \(…\), \[…\] or $$…$$
-	SourceNumber      = "last-number"  // the last number in the text
-	SourceChoice      = "choice"       // a multiple-choice letter found in prose
-	SourceNone        = "none"         // nothing found
+	SourceJSON        = "json-answer"    // the "answer" field of a JSON object
+	SourceSection     = "answer-section" // a "# Answer" / "**Final Answer**" heading and what follows
+	SourceFinalAnswer = "final-answer"   // "The final answer is X. I hope it is correct."
+	SourceBoxed       = "boxed"          // the last \boxed{} / \fbox{} (adjacent boxes joined)
+	SourceHashes      = "gsm8k-hashes"   // GSM8K "#### N"
+	SourceAnswerIs    = "answer-is"      // "The answer is X", "Answer: X"
+	SourceALine       = "a-line"         // a final "A: N" line
+	SourceBold        = "bold"           // the last **X**
+	SourceWhole       = "whole"          // the whole text is a single answer
+	SourceMath        = "last-math"      // the last $…$, \(…\), \[…\] or $$…$$
+	SourceNumber      = "last-number"    // the last number in the text
+	SourceChoice      = "choice"         // a multiple-choice letter found in prose
+	SourceNone        = "none"           // nothing found
 )
 
 // maxScan bounds how much of a long response is searched for low-priority
@@ -27,6 +29,12 @@ const maxScan = 64 << 10
 // Extract finds the final answer in a free-text response and reports which
 // rule found it. The rules, in priority order:
 //
+//  0. the "answer" (or "final_answer") field of a JSON object, unescaped;
+//     then, when the response is JSON, its escapes are undone for the
+//     rules below
+//  0. an answer section: a heading line "# Answer", "## Final Answer" or
+//     "**Final Answer**" (indented or not) and the box or first paragraph
+//     after it (PRM800K and QwQ style)
 //  1. "final answer is X" (optionally followed by "I hope it is correct")
 //  2. the last \boxed{X} or \fbox{X} (nested braces; boxes separated only by
 //     punctuation or "and" are joined into a list)
@@ -44,6 +52,23 @@ func Extract(response string) (answer, source string) {
 }
 
 func extract(s string, isRef bool) (string, string) {
+	if !isRef {
+		a, st := jsonAnswer(s)
+		if st == jsonFound {
+			return a, SourceJSON
+		}
+		if looksJSON(s) {
+			s = jsonUnescape(s)
+		}
+		if st == jsonBlank {
+			// the answer field was left blank: only an explicit marker may
+			// still give the answer, never the last number of the reasoning
+			return markerOnly(s)
+		}
+	}
+	if a, ok := answerSection(s); ok {
+		return a, SourceSection
+	}
 	if a, ok := finalAnswer(s); ok {
 		return a, SourceFinalAnswer
 	}
@@ -57,8 +82,16 @@ func extract(s string, isRef bool) (string, string) {
 		}
 	}
 	t := strings.TrimSpace(s)
+	if isRef && strings.HasPrefix(t, "{{") {
+		t = collapseBraces(t)
+	}
 	if a, ok := mathSpansOnly(t); ok {
 		return a, SourceWhole
+	}
+	if isRef && len(t) <= 40 && strings.Contains(t, ":") {
+		if _, ok := timeOf(normalize(t)); ok {
+			return t, SourceWhole
+		}
 	}
 	if isRef && len(t) <= 200 && strings.ContainsAny(t, " :") && looksLikeAnswer(t) && !parses(t) {
 		if a, src := lastMathOrNumber(t); src != SourceNone {
@@ -81,6 +114,24 @@ func extract(s string, isRef bool) (string, string) {
 		return t, SourceWhole
 	}
 	return lastMathOrNumber(s)
+}
+
+// markerOnly applies only the explicit answer rules (section, final
+// answer, box, "the answer is").
+func markerOnly(s string) (string, string) {
+	if a, ok := answerSection(s); ok {
+		return a, SourceSection
+	}
+	if a, ok := finalAnswer(s); ok {
+		return a, SourceFinalAnswer
+	}
+	if a, ok := lastBoxed(s); ok {
+		return a, SourceBoxed
+	}
+	if a, ok := answerIs(s); ok {
+		return a, SourceAnswerIs
+	}
+	return "", SourceNone
 }
 
 func firstLine(s string) string {
@@ -144,7 +195,22 @@ func segmentAnswer(seg string) (string, bool) {
 			return strings.TrimSpace(bs[0].content), true
 		}
 	}
-	seg = sentence(seg)
+	if t := strings.TrimLeft(seg, " \t\n:*"); strings.HasPrefix(t, "\\[") || strings.HasPrefix(t, "$$") {
+		// "The final answer is:\n\n\\[ … \\]": a display on the next lines
+		if a, _, ok := leadingMath(t); ok && a != "" {
+			return a, true
+		}
+	}
+	for _, end := range []string{"\",", "\"}", "\"\n", "\\\","} {
+		// the end of a JSON string value: `the answer is 9", "answer": …`
+		if k := strings.Index(seg, end); k >= 0 {
+			seg = seg[:k]
+		}
+	}
+	if k := strings.IndexByte(seg, '"'); k > 0 && seg[k-1] != '\\' {
+		seg = seg[:k] // `40" because …`: the value ends at the quote
+	}
+	seg = cutProseAfterNumber(stripEmphasis(sentence(seg)))
 	seg = strings.TrimSpace(strings.Trim(strings.ReplaceAll(seg, "\\\"", ""), "\"' "))
 	if seg == "" {
 		return "", false
@@ -170,6 +236,26 @@ func segmentAnswer(seg string) (string, bool) {
 		return a, true
 	}
 	return seg, true
+}
+
+// cutProseAfterNumber cuts "335, as Ellen spent …" to "335": a number
+// followed by a comma and a word is the answer and its explanation.
+func cutProseAfterNumber(s string) string {
+	k := strings.Index(s, ", ")
+	if k <= 0 || k+2 >= len(s) || s[k+2] < 'a' || s[k+2] > 'z' {
+		return s
+	}
+	head := strings.TrimPrefix(s[:k], "$")
+	head = strings.TrimPrefix(head, "-")
+	for i := 0; i < len(head); i++ {
+		if !(head[i] >= '0' && head[i] <= '9' || head[i] == '.' || head[i] == ',') {
+			return s
+		}
+	}
+	if head == "" || strings.HasPrefix(s[k+2:], "and ") || strings.HasPrefix(s[k+2:], "or ") {
+		return s
+	}
+	return s[:k]
 }
 
 // sentence cuts s at the first sentence end: a period followed by space or

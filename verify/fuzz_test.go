@@ -15,6 +15,14 @@ var fuzzSeeds = []string{
 	"final answer is $9999$, \\boxed{1}", "\\boxed{1} and \\boxed{2}", "A: 7", "**36**",
 	"S_{MBCN}:S=7:32", "p=5,q=2;p=7,q=2", "\\sqrt[3]{-8}", "\\binom{10}{3}", "100!", "\\log_2 8",
 	"\\boxed{", "}}}{{{", "$$", "\\frac", "((((", "2,74", "-.5e3", "\\\\frac{1}{2}",
+	// answer sections, JSON fields, emphasis, text/units, layout, exactness, nesting
+	"x\n\n# Answer\n\n(0, 9) \\cup (9, 36)", "  **Final Answer**\n\n  \\[ \\boxed{36} \\]", "## Final Answer: 12", "# Answer\n\n",
+	"```json\n{\"reasoning\": \"the answer is 5\", \"answer\": \"11,20,27,32,35,36\"}\n```",
+	"{\"answer\": \"\\frac{3}{4}\\times\\theta\"}", "{\"answer\": 42}", "{\"answer\": [\"1\", \"2\"]}", "{\"answer\": \"\\u00", "{\"answer\":",
+	"{\"reasoning\": \"so the answer is 9\\n\", \"answer\": \"___\"}", "Final Answer: **73**", "**73**", "2**3",
+	"\\boxed{4:30 \\text{ p.m.}}", "16:30", "12^{\\text{th}}", "1112112₃", "x¹⁰", "₃₃₃",
+	"\\begin{pmatrix} 1 \\\\[8pt] 2 \\end{pmatrix}", "\\\\[", "\\hspace{", "\\hline\\hline",
+	"\\frac{1}{2006!}", "(\\frac{1}{2})^{5000}", "10000! - 9999!", "\\binom{2000}{999}", "{{{{{2}}}}}", "\\{{1}\\}", "{{}}",
 }
 
 // FuzzExtract checks that extraction never panics and returns a substring-like
@@ -23,7 +31,7 @@ func FuzzExtract(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s)
 	}
-	sources := map[string]bool{SourceFinalAnswer: true, SourceBoxed: true, SourceHashes: true, SourceAnswerIs: true,
+	sources := map[string]bool{SourceJSON: true, SourceSection: true, SourceChoice: true, SourceFinalAnswer: true, SourceBoxed: true, SourceHashes: true, SourceAnswerIs: true,
 		SourceALine: true, SourceBold: true, SourceWhole: true, SourceMath: true, SourceNumber: true, SourceNone: true}
 	f.Fuzz(func(t *testing.T, s string) {
 		a, src := Extract(s)
@@ -85,5 +93,32 @@ func FuzzVerify(f *testing.F) {
 		if !self.Correct {
 			t.Fatalf("boxed %q does not verify against itself: %s", ref, self.Reason)
 		}
+	})
+}
+
+// FuzzJSONAndLayout checks the new readers on arbitrary text: the JSON
+// field reader and the lenient unescaper never panic and never grow their
+// input, collapsing redundant braces keeps every non-brace byte, and the
+// layout, subscript and ordinal passes never panic.
+func FuzzJSONAndLayout(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if a, st := jsonAnswer(s); st != jsonFound && a != "" {
+			t.Fatalf("state %d with answer %q", st, a)
+		}
+		if u := jsonUnescape(s); len(u) > len(s) {
+			t.Fatalf("unescape grew %d -> %d", len(s), len(u))
+		}
+		c := collapseBraces(s)
+		strip := func(x string) string { return strings.NewReplacer("{", "", "}", "").Replace(x) }
+		if len(c) > len(s) || strip(c) != strip(s) {
+			t.Fatalf("collapseBraces changed more than braces: %q -> %q", s, c)
+		}
+		_ = stripOrdinals(scriptDigits(stripLayout(s)))
+		_, _ = timeOf(s)
+		_, _ = numberWithUnit(s)
+		_, _ = soleNumber(s)
 	})
 }

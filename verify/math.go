@@ -70,20 +70,22 @@ func (m *Math) Verify(ctx context.Context, reference, response string) (Verdict,
 	}
 	refRaw, _ := extract(reference, true)
 	ans, src := extract(response, false)
-	if _, isChoice := choiceLetter(normalize(refRaw)); isChoice {
-		if _, ok := choiceLetter(normalize(ans)); !ok && (src == SourceNone || len(response) <= 300) {
+	ref, nAns := normalize(refRaw), normalize(ans) // each normalized once
+	if _, isChoice := choiceLetter(ref); isChoice {
+		if _, ok := choiceLetter(nAns); !ok && (src == SourceNone || len(response) <= 300) {
 			if l, ok := extractChoice(response); ok {
 				ans, src = l, SourceChoice
+				nAns = normalize(ans)
 			}
 		}
 	}
-	v := Verdict{Answer: strings.TrimSpace(ans), Reference: normalize(refRaw)}
+	v := Verdict{Answer: strings.TrimSpace(ans), Reference: ref, Rule: src}
 	if src == SourceNone || strings.TrimSpace(ans) == "" {
 		v.Method = MethodNone
 		v.Reason = "no answer found in response"
 		return v, nil
 	}
-	ok, method, why := m.compare(refRaw, ans)
+	ok, method, why := m.compareNormalized(ref, nAns)
 	v.Correct = ok
 	v.Method = method
 	if ok {
@@ -101,10 +103,9 @@ func clip(s string) string {
 	return s
 }
 
-// compare decides whether the extracted answers match; it returns the method
-// that decided and, when they differ, why.
-func (m *Math) compare(refRaw, ansRaw string) (bool, string, string) {
-	ref, ans := normalize(refRaw), normalize(ansRaw)
+// compareNormalized decides whether two normalized answers match; it
+// returns the method that decided and, when they differ, why.
+func (m *Math) compareNormalized(ref, ans string) (bool, string, string) {
 	if ref == "" {
 		return false, MethodNone, "empty reference"
 	}
@@ -117,6 +118,28 @@ func (m *Math) compare(refRaw, ansRaw string) (bool, string, string) {
 	if l, ok := choiceLetter(ref); ok {
 		if l2, ok2 := choiceLetter(ans); ok2 {
 			return l == l2, MethodChoice, "different choice"
+		}
+	}
+	if plainNumber(ref) {
+		if n, ok := numberWithUnit(ans); ok {
+			ans = n // "48g", "225 lbs" against 48, 225
+		}
+		if allDigits(ref) && len(ref) <= 2 && strings.IndexByte(ans, ':') > 0 {
+			// GSM8K-style integer hour against "2:00 pm"
+			if tb, ok := timeOf(ans); ok && tb.m == 0 {
+				r := int(ref[0] - '0')
+				if len(ref) == 2 {
+					r = r*10 + int(ref[1]-'0')
+				}
+				return tb.h == r || tb.minutes()/60 == r, MethodText, "different hour"
+			}
+		}
+	}
+	if strings.IndexByte(ref, ':') > 0 && strings.IndexByte(ans, ':') > 0 {
+		if ta, ok := timeOf(ref); ok {
+			if tb, ok := timeOf(ans); ok {
+				return sameTime(ta, tb), MethodText, "different time"
+			}
 		}
 	}
 	if isText(ref) || isText(ans) {

@@ -121,6 +121,8 @@ func TestExtractPriority(t *testing.T) {
 // hostileInputs are answers that would blow up a naive verifier.
 func hostileInputs() map[string][2]string {
 	nested := strings.Repeat("{", 100000) + "1" + strings.Repeat("}", 100000)
+	nested3 := strings.Repeat("{", 100000) + "3" + strings.Repeat("}", 100000)
+	fracs := strings.Repeat("\\frac{1}{", 3000) + "2" + strings.Repeat("}", 3000)
 	mb := strings.Repeat("The value is 3 and we continue reasoning. ", 1<<20/42) + "\\boxed{7}"
 	return map[string][2]string{
 		"power tower":        {"9^{9^{9^9}}", "\\boxed{9^{9^{9^9}}}"},
@@ -128,6 +130,12 @@ func hostileInputs() map[string][2]string {
 		"ten tower":          {"10^{10^{10}}", "\\boxed{10^{10^{10}} + 1}"},
 		"nested braces":      {"1", "\\boxed" + nested},
 		"nested braces ref":  {nested, "1"},
+		"nested braces diff": {"1", "\\boxed" + nested3},
+		"nested fractions":   {"2", "\\boxed{" + fracs + "}"},
+		"factorial sum":      {"1", "\\boxed{" + strings.Repeat("3000! + ", 500) + "1}"},
+		"tiny factorials":    {"\\frac{1}{2004!}", "\\boxed{\\frac{1}{2006!}}"},
+		"big binomials":      {"1", "\\boxed{" + strings.Repeat("\\binom{99999}{950} - ", 200) + "1}"},
+		"big powers":         {"1", "\\boxed{" + strings.Repeat("(\\frac{3}{2})^{20000} - ", 200) + "1}"},
 		"megabyte response":  {"7", mb},
 		"huge factorial":     {"1", "\\boxed{(10^{10})!}"},
 		"deep parens":        {"1", "\\boxed{" + strings.Repeat("(", 50000) + "1" + strings.Repeat(")", 50000) + "}"},
@@ -138,7 +146,9 @@ func TestHostileInputsAreAnsweredWithoutPanic(t *testing.T) {
 	m := NewMath()
 	want := map[string]bool{
 		"power tower": true, "power tower differ": false, "ten tower": false,
-		"nested braces": false, "nested braces ref": false, "megabyte response": true,
+		// redundant brace groups collapse (policy: {{X}} is X), so these read as 1
+		"nested braces": true, "nested braces ref": true, "nested braces diff": false, "megabyte response": true,
+		"nested fractions": false, "factorial sum": false, "tiny factorials": false, "big binomials": false, "big powers": false,
 		"huge factorial": false, "deep parens": false,
 	}
 	for name, in := range hostileInputs() {

@@ -40,14 +40,19 @@ var unitWords = map[string]bool{
 // degrees, currency, percent and thousands separators are removed.
 func normalize(s string) string {
 	s = strings.TrimSpace(s)
+	s = collapseBraces(s)
 	if len(s) > maxAnswerLen {
 		return s
 	}
 	s = stripDelims(s)
+	s = stripLayout(s)
+	s = scriptDigits(s)
 	s = undoubleBackslashes(s)
 	s = unwrapText(s)
 	s = simpleRepl.Replace(s)
+	s = stripOrdinals(s)
 	s = thinSpaceThousands(s)
+	s = exprThousands(s)
 	s = splitGluedConjunctions(s)
 	s = strings.TrimSpace(s)
 	s = strings.TrimRight(s, ".;, ")

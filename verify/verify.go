@@ -18,6 +18,12 @@ type Verdict struct {
 	Method string `json:"method"`
 	// Reason explains the verdict for humans.
 	Reason string `json:"reason"`
+	// Rule names the extraction rule that found Answer: one of the Source*
+	// constants ("json-answer", "answer-section", "final-answer", "boxed",
+	// "gsm8k-hashes", "answer-is", "a-line", "bold", "whole", "last-math",
+	// "last-number", "choice", "none"). A high share of "last-number" or
+	// "last-math" in a run means the prompt's answer format is not followed.
+	Rule string `json:"rule,omitempty"`
 }
 
 // Verifier checks a response against a reference answer. Implementations
