@@ -145,7 +145,12 @@ type Result struct {
 // cueRe matches words with which a model flags a mistake in its own (or the
 // given) reasoning. It is deliberately narrow: "actually" and "check" alone
 // are too common in ordinary reasoning.
-var cueRe = regexp.MustCompile(`(?i)\b(?:wait\b|hold on|oops|hmm,? (?:that|this|wait)|(?:a |an |the |my |this |that )?(?:mistake|error|miscalculat\w*|typo)|(?:is|was|seems|looks) (?:wrong|incorrect|off|not (?:right|correct))|(?:isn't|wasn't|doesn't look|not) (?:right|correct)|incorrect(?:ly)?|re-?calculat\w*|re-?comput\w*|re-?check\w*|re-?evaluat\w*|re-?examin\w*|double[- ]check\w*|let me (?:check|verify|redo|correct)|correct(?:ing|ion|ed)?(?: that| this| it| the)|should (?:actually )?(?:be|have been)|actually(?:,)? (?:it|that|this|the|we) (?:is|was|should|are)\b)`)
+var cueRe = regexp.MustCompile(`(?i)\b(?:(?:wait\b|hold on|oops|hmm,? (?:that|this|wait)|(?:a |an |the |my |this |that )?(?:mistake|error|miscalculat\w*|typo)|(?:is|was|seems|looks) (?:wrong|incorrect|off|not (?:right|correct))|(?:isn't|wasn't|doesn't look|not) (?:right|correct)|incorrect(?:ly)?|re-?calculat\w*|re-?comput\w*|re-?check\w*|re-?evaluat\w*|re-?examin\w*|double[- ]check\w*|let me (?:check|verify|redo|correct)|correct(?:ing|ion|ed)?(?: that| this| it| the)|should (?:actually )?(?:be|have been)|actually(?:,)? (?:it|that|this|the|we) (?:is|was|should|are)\b))\b`)
+
+// restartRe matches an opening line that announces starting over, which
+// providers.DetectRestart may miss when the solution that follows does not
+// repeat the prefix.
+var restartRe = regexp.MustCompile(`(?i)^[#*>\s]*(?:let me|let's|let us|i'll|i will)? ?(?:start(?:ing)? (?:over|again|afresh|from (?:the beginning|scratch))|restart(?:ing)?\b|begin(?:ning)? again|solve (?:it|this) (?:again )?from scratch)`)
 
 // Cue returns the span of the first correction cue in s ("Wait", "that is
 // wrong", "let me recheck", "should be"), or an empty span.
@@ -158,7 +163,8 @@ func Cue(s string) Span {
 
 // Classify labels one continuation. Rules, in order:
 //
-//  1. Restarted → Restart; evidence: the continuation's first line.
+//  1. Restarted, or a first line announcing a fresh start ("Let me start
+//     over.") → Restart; evidence: the continuation's first line.
 //  2. With a known right value: a correction cue followed by the right
 //     value, or an equation redoing the flawed step's expression with the
 //     right result ("16-3-4 = 9"), is a correction. With no right value
@@ -181,6 +187,10 @@ func Classify(in Input) Result {
 	}
 	if in.Restarted {
 		res.Label, res.Rule, res.Evidence = Restart, "restart detected", firstLine(c)
+		return res
+	}
+	if fl := firstLine(c); restartRe.MatchString(c[fl.Start:fl.End]) {
+		res.Label, res.Rule, res.Evidence = Restart, "opens by starting over", fl
 		return res
 	}
 	ns := Numbers(c)

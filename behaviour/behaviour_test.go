@@ -92,7 +92,7 @@ func TestCueIsNarrow(t *testing.T) {
 		assert.False(t, Cue(s).Empty(), s)
 	}
 	for _, s := range []string{"She makes 9 * 2 = 18 dollars.", "Actually 5 apples remain", "We check the total: 18.",
-		"The correct answer is 18.", "Let us compute the sum."} {
+		"The correct answer is 18.", "Let us compute the sum.", "The app is offering $2 back."} {
 		assert.True(t, Cue(s).Empty(), "%q matched %v", s, Cue(s))
 	}
 }
@@ -166,4 +166,12 @@ func TestFlawOfPrefixes(t *testing.T) {
 
 	weak := perturb.Prefix{Text: "Janet sells 16 - 3 = 13 eggs.", Strategy: "weak"}
 	assert.Equal(t, GoldDivergence, FlawOf(weak, janet).Locus)
+}
+
+func TestRestartAnnouncedIsARestart(t *testing.T) {
+	r := Classify(Input{Continuation: "\nLet me start over.\nHalf of 40 is 20.", Flaw: injected, Correct: true})
+	assert.Equal(t, Restart, r.Label)
+	assert.Equal(t, "opens by starting over", r.Rule)
+	r = Classify(Input{Continuation: "\nShe starts over at the shop and buys 9.", Flaw: injected, Correct: true})
+	assert.NotEqual(t, Restart, r.Label, "only an opening that announces it")
 }
