@@ -115,7 +115,7 @@ func (e *InjectError) Perturb(ctx context.Context, p dataset.Problem) (Prefix, e
 	if err := ctx.Err(); err != nil {
 		return Prefix{}, err
 	}
-	if err := e.validate(); err != nil {
+	if err := e.Validate(); err != nil {
 		return Prefix{}, err
 	}
 	trace := p.Solution

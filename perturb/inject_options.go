@@ -128,7 +128,11 @@ func CutKeepAfter(k int) Cut {
 	})
 }
 
-func (e *InjectError) validate() error {
+// Validate reports the first unusable option (an unknown Type, Magnitude
+// or Position, a Magnitude with a type whose size is fixed, a negative
+// KeepAfter), naming the field and the values allowed. Perturb calls it
+// first.
+func (e *InjectError) Validate() error {
 	switch e.Type {
 	case "", ErrArithmetic, ErrOperand, ErrSign, ErrScale, ErrOffByOne:
 	default:

@@ -86,6 +86,9 @@ type options struct {
 	timeout                                                   time.Duration
 	seed                                                      int64
 	adaptive, dryRun, quiet                                   bool
+	injectType, injectMagnitude, injectPosition               string
+	injectKeepAfter                                           int
+	simBehaviours                                             bool
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -112,6 +115,11 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "run on the simulator priced as the named models, in DIR-dryrun (replaced each time); estimate calls, tokens and dollars")
 	fs.StringVar(&o.serve, "serve", "", "after the run, serve the viewer on `ADDR` (e.g. 127.0.0.1:8080)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	fs.StringVar(&o.injectType, "inject-type", "", "-perturb inject error type: arithmetic, operand, sign, scale, off_by_one (default arithmetic)")
+	fs.StringVar(&o.injectMagnitude, "inject-magnitude", "", "-perturb inject magnitude: small or large (default: small slips of any relative size)")
+	fs.StringVar(&o.injectPosition, "inject-position", "", "-perturb inject position: early, middle or late third of the steps (default: any)")
+	fs.IntVar(&o.injectKeepAfter, "inject-keep-after", 0, "-perturb inject: keep `K` steps after the error in the prefix")
+	fs.BoolVar(&o.simBehaviours, "sim-behaviours", false, "simulated strong model continues flawed prefixes with sim.DefaultBehaviours (explicit/silent/restart/propagated/other by magnitude and position)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -192,12 +200,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	inject := recovery.InjectOptions{Type: perturb.ErrorType(o.injectType), Magnitude: perturb.Magnitude(o.injectMagnitude),
+		Position: perturb.Position(o.injectPosition), KeepAfter: o.injectKeepAfter}
+	if err := (&perturb.InjectError{Type: inject.Type, Magnitude: inject.Magnitude, Position: inject.Position,
+		KeepAfter: inject.KeepAfter}).Validate(); err != nil {
+		return fmt.Errorf("-inject-type/-magnitude/-position/-keep-after: %w", err)
+	}
 	cfg := recovery.Config{
 		Dir: o.out, Problems: problems, StrongModel: o.strong, WeakModel: o.weak,
 		Samples: o.samples, Continuations: o.continuations, Cut: cut, Concurrency: o.concurrency,
 		BudgetUSD: o.budget, RPM: o.rpm, TPM: o.tpm, Seed: o.seed,
-		Retry: providers.RetryPolicy{AttemptTimeout: o.timeout},
-		Title: fmt.Sprintf("Recovery: %s continuing flawed prefixes on %s", o.strong, o.dataset),
+		Retry:  providers.RetryPolicy{AttemptTimeout: o.timeout},
+		Title:  fmt.Sprintf("Recovery: %s continuing flawed prefixes on %s", o.strong, o.dataset),
+		Inject: inject,
 	}
 	for _, s := range strings.Split(o.perturbs, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -239,6 +254,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "dry run on the simulator\n  strong %s: %s\n  weak   %s: %s\n", o.strong, noteS, o.weak, noteW)
 	} else if cfg.Strong, cfg.Weak, err = openModels(o.strong, o.weak, o.seed, problems); err != nil {
 		return err
+	}
+	if o.simBehaviours {
+		sv, ok := cfg.Strong.(*sim.Solver)
+		if !ok {
+			return fmt.Errorf("-sim-behaviours: the strong model %s is not the simulator (use sim:strong or -dry-run)", o.strong)
+		}
+		c := sv.Config()
+		c.Behaviours = sim.DefaultBehaviours()
+		cfg.Strong = sim.New(c, problems...)
 	}
 	if !o.quiet {
 		bar := newProgress(stderr)
