@@ -168,7 +168,10 @@ func Cue(s string) Span {
 //  2. With a known right value: a correction cue followed by the right
 //     value, or an equation redoing the flawed step's expression with the
 //     right result ("16-3-4 = 9"), is a correction. With no right value
-//     known, a correction cue is.
+//     known, a correction cue is; so is a cue alone when the right value
+//     is not certain (any locus but Injected: a slip found in a labelled
+//     step may rest on a wrong setup, so its evaluated value may not be
+//     what the step should have said).
 //  3. Correct answer: a correction → ExplicitCorrection (evidence: cue
 //     through the corrected value); else SilentRecovery (evidence: the
 //     first reuse of the wrong value, if any).
@@ -176,9 +179,12 @@ func Cue(s string) Span {
 //     (corrected, then wrong elsewhere); the wrong value reused, or the
 //     answer off from the reference by exactly wrong − right (or by the
 //     ratio wrong ÷ right) → Propagated; else OtherFailure.
+//     An equation in the continuation contradicting its own arithmetic is
+//     named as the other failure's evidence.
 //  5. Wrong answer, wrong value unknown: a cue → OtherFailure (it noticed
-//     something yet ended wrong); no cue → Propagated, the flaw never
-//     addressed (a weaker rule, named so in Result.Rule).
+//     something yet ended wrong); a new arithmetic slip in the
+//     continuation ("11 + 12 = 20") → OtherFailure; else Propagated, the
+//     flaw never addressed (a weaker rule, named so in Result.Rule).
 func Classify(in Input) Result {
 	c := in.Continuation
 	res := Result{Locus: in.Flaw.Locus}
@@ -217,6 +223,11 @@ func Classify(in Input) Result {
 	case !cue.Empty():
 		fix, fixRule = lineAround(c, cue), "correction cue (right value unknown)"
 	}
+	if fix.Empty() && !cue.Empty() && hasRight && res.Locus != Injected {
+		// Only an injected error's right value is certain; a slip found in
+		// a labelled or located step may itself rest on a wrong setup.
+		fix, fixRule = lineAround(c, cue), "correction cue (right value not confirmed)"
+	}
 	wrongAt := Span{}
 	if hasWrong {
 		if i := find(ns, wrong, 0); i >= 0 && (fix.Empty() || ns[i].Start < fix.Start || ns[i].Start >= fix.End) {
@@ -245,6 +256,10 @@ func Classify(in Input) Result {
 			res.Label, res.Rule = Propagated, "answer off by what the flaw implies"
 			res.Evidence = lastNumber(c, ns, in.Answer)
 		default:
+			if sp, ok := newSlip(c); ok {
+				res.Label, res.Rule, res.Evidence = OtherFailure, "new arithmetic slip in the continuation", sp
+				break
+			}
 			res.Label, res.Rule = OtherFailure, "wrong answer the flaw does not explain"
 		}
 		return res
@@ -253,8 +268,27 @@ func Classify(in Input) Result {
 		res.Label, res.Rule, res.Evidence = OtherFailure, "flagged a mistake but ended wrong", fix
 		return res
 	}
+	if sp, ok := newSlip(c); ok {
+		res.Label, res.Rule, res.Evidence = OtherFailure, "new arithmetic slip in the continuation", sp
+		return res
+	}
 	res.Label, res.Rule = Propagated, "wrong answer, flaw never addressed (value unknown)"
 	return res
+}
+
+// newSlip finds the first equation of c whose stated result contradicts
+// its own arithmetic: a mistake made in the continuation itself.
+func newSlip(c string) (Span, bool) {
+	for _, e := range Equations(c) {
+		if e.Slip() {
+			start := strings.LastIndex(c[:e.Result.Start], strings.TrimSpace(e.Expr))
+			if start < 0 {
+				start = e.Result.Start
+			}
+			return Span{start, e.Result.End}, true
+		}
+	}
+	return Span{}, false
 }
 
 // redo finds an equation in c whose expression is the flawed step's

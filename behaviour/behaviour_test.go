@@ -175,3 +175,38 @@ func TestRestartAnnouncedIsARestart(t *testing.T) {
 	r = Classify(Input{Continuation: "\nShe starts over at the shop and buys 9.", Flaw: injected, Correct: true})
 	assert.NotEqual(t, Restart, r.Label, "only an opening that announces it")
 }
+
+func TestChainedEquationsContinueThePreviousResult(t *testing.T) {
+	eqs := Equations("the house is = 960 + 1200 + 1000 = 3260 square feet")
+	require.Len(t, eqs, 2)
+	assert.Equal(t, 3160.0, eqs[1].Value)
+	assert.True(t, eqs[1].Slip())
+	assert.Equal(t, "960 + 1200 + 1000", eqs[1].Expr)
+}
+
+func TestACueCountsWhenTheRightValueIsUncertain(t *testing.T) {
+	cont := "\nWait, that does not look right. Let me recheck.\nShe has 67 - 29 = 38 cards.\nThe answer is 38."
+	lab := Flaw{Locus: Labelled, Step: 6, Wrong: "34", Right: "4"} // a slip whose setup was wrong too
+	assert.Equal(t, ExplicitCorrection, Classify(Input{Continuation: cont, Flaw: lab, Correct: true}).Label)
+	inj := Flaw{Locus: Injected, Step: 6, Wrong: "34", Right: "4"}
+	assert.Equal(t, SilentRecovery, Classify(Input{Continuation: cont, Flaw: inj, Correct: true}).Label,
+		"an injected error's right value is certain: a cue without it is no correction")
+}
+
+func TestANewSlipIsAnotherFailure(t *testing.T) {
+	cont := "\nRandy has 11+12 = 20 cookies.\nThe answer is 20."
+	r := Classify(Input{Continuation: cont, Flaw: Flaw{Locus: Labelled, Step: 5}})
+	assert.Equal(t, OtherFailure, r.Label)
+	assert.Equal(t, "11+12 = 20", cont[r.Evidence.Start:r.Evidence.End])
+	r = Classify(Input{Continuation: "\nRandy has 11+12 = 23 cookies, minus 4.\nThe answer is 19.", Flaw: Flaw{Locus: Labelled, Step: 5}})
+	assert.Equal(t, Propagated, r.Label, "no slip: the weak default")
+}
+
+func TestAClauseBeforeAnEquationIsNotPartOfIt(t *testing.T) {
+	e := Equations("Therefore, 24 - 7 = 11 students. So. 3 * 2 = 6")
+	require.Len(t, e, 2)
+	assert.Equal(t, "24 - 7", e[0].Expr)
+	assert.True(t, e[0].Slip())
+	assert.Equal(t, "3 * 2", e[1].Expr)
+	assert.False(t, e[1].Slip())
+}

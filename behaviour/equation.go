@@ -42,15 +42,29 @@ func decimalsOf(n Number) int { return n.decimals }
 var equationRe = regexp.MustCompile(`((?:[0-9.,$()\s+\-*/×÷·−]|\\times|\\cdot|\\div|\bx\b)+)=\s*(?:<<[^<>]*>>)?\s*\\?\$?\s*(-?[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?)`)
 
 // Equations returns the arithmetic equations of s in order: those inside
-// GSM8K annotations and those written out. Only the last "=" of a chain
-// "a = b = c" that the left side can reach is found. Equations never fails.
+// GSM8K annotations and those written out. In a chain "x = 2 + 3 = 6" the
+// second left side continues the first result ("2 + 3"), and a left side
+// that holds words ("x") is not arithmetic (Value NaN). Equations never
+// fails.
 func Equations(s string) []Equation {
 	var out []Equation
+	prevStart, prevEnd := -1, -1 // the previous result's span
 	for _, m := range equationRe.FindAllStringSubmatchIndex(s, -1) {
 		expr := s[m[2]:m[3]]
 		// An annotation's own "=": the expression starts after "<<".
 		if i := strings.LastIndex(expr, "<<"); i >= 0 {
 			expr = expr[i+2:]
+		} else if t := strings.TrimSpace(expr); m[2] == prevEnd && t != "" && strings.ContainsAny(t[:1], "+-*/×÷·−\\") {
+			// A chain "a = b + c = d": the left side continues the previous
+			// result.
+			expr = s[prevStart:prevEnd] + expr
+		}
+		prevStart, prevEnd = m[4], m[5]
+		// A clause before the expression ("Therefore, 24 - 7 = 11"): drop
+		// the punctuation it leaves.
+		expr = strings.TrimLeft(expr, " ,")
+		for strings.HasPrefix(expr, ".") && !(len(expr) > 1 && isDigit(expr[1])) {
+			expr = strings.TrimLeft(expr[1:], " ,")
 		}
 		num := s[m[4]:m[5]]
 		v, err := strconv.ParseFloat(strings.ReplaceAll(num, ",", ""), 64)
