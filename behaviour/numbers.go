@@ -99,3 +99,5 @@ func strconvFormat(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'f', 6, 64)
 }
+
+func nan() float64 { return math.NaN() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,6 +14,7 @@ import (
 	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/perturb"
 	"github.com/rebound-lab/rebound/providers"
+	"github.com/rebound-lab/rebound/providers/mock"
 	"github.com/rebound-lab/rebound/providers/sim"
 	"github.com/rebound-lab/rebound/verify"
 )
@@ -96,4 +98,73 @@ func TestBehaviourLabelsAgreeWithTheSimulatorsTruth(t *testing.T) {
 			assert.GreaterOrEqual(t, rate, 0.95)
 		})
 	}
+}
+
+// TestJudgeAgreementIsMeasuredOnInjectedRuns runs the optional LLM judge,
+// with its real prompt, against a stand-in judge model that knows the
+// simulator's truth but answers wrongly on a known tenth of the
+// continuations, and measures its agreement with the rules. No real model
+// is called: the figure for a real judge must be measured the same way
+// with a real Completer (see the README).
+func TestJudgeAgreementIsMeasuredOnInjectedRuns(t *testing.T) {
+	problems := dataset.GSM8KTest()[:60]
+	rows := runInjected(t, 2, problems, perturb.InjectError{}, 2)
+	truthOf := map[string]string{}
+	for _, r := range rows {
+		truthOf[r.text] = r.truth.Behaviour
+	}
+	const marker = "THE MODEL'S CONTINUATION (may be truncated at the start):\n"
+	flipped := 0
+	judgeModel := mock.New(func(_ context.Context, req providers.Request) (providers.Completion, error) {
+		p := req.Messages[0].Content
+		i := strings.Index(p, marker)
+		j := strings.Index(p, "\n\nTHE FINAL ANSWER")
+		if i < 0 || j < i {
+			return providers.Completion{Text: "unsure"}, nil
+		}
+		cont := p[i+len(marker) : j]
+		label, ok := truthOf[cont]
+		if !ok {
+			return providers.Completion{Text: "unsure"}, nil
+		}
+		if len(cont)%10 == 3 { // a known tenth, by text length: answer wrongly
+			label = sim.BehaviourOther
+			if truthOf[cont] == sim.BehaviourOther {
+				label = sim.BehaviourSilent
+			}
+		}
+		return providers.Completion{Text: "**" + strings.ReplaceAll(label, "_", " ") + "**"}, nil
+	})
+	j := &behaviour.Judge{Completer: judgeModel}
+	var rules, judged []behaviour.Label
+	wantAgree := 0
+	for _, r := range rows {
+		expect := truthOf[r.text]
+		if len(r.text)%10 == 3 {
+			flipped++
+			if expect == sim.BehaviourOther {
+				expect = sim.BehaviourSilent
+			} else {
+				expect = sim.BehaviourOther
+			}
+		}
+		if string(r.got.Label) == expect {
+			wantAgree++
+		}
+		res, err := j.Classify(context.Background(), behaviour.JudgeInput{Question: "q", Prefix: "p",
+			Input: behaviour.Input{Continuation: r.text, Correct: r.got.Label.Recovered()}})
+		require.NoError(t, err)
+		assert.Equal(t, "judge", res.Rule)
+		assert.Equal(t, expect, string(res.Label), "the judge's reply is read back")
+		rules = append(rules, r.got.Label)
+		judged = append(judged, res.Label)
+	}
+	a, err := behaviour.Compare(rules, judged)
+	require.NoError(t, err)
+	t.Logf("judge vs rules on %d injected continuations: agreement %.3f, kappa %.3f (%d answered wrongly on purpose)",
+		a.N, a.Rate(), a.Kappa, flipped)
+	assert.Equal(t, len(rows), a.N)
+	assert.Equal(t, wantAgree, a.Agree)
+	assert.Less(t, a.Rate(), 0.97, "the wrong answers are seen")
+	assert.Greater(t, a.Kappa, 0.7)
 }
