@@ -23,9 +23,9 @@ func TestRulesAgreeWithTheHandCheck(t *testing.T) {
 	defer f.Close()
 	type rec struct {
 		Item, Prefix, Continuation, Answer, Reference string
-		ErrorStep                                    int `json:"error_step"`
-		Correct, Restarted                           bool
-		Human                                        *string
+		ErrorStep                                     int `json:"error_step"`
+		Correct, Restarted                            bool
+		Human                                         *string
 	}
 	var rules, human []Label
 	total := 0
