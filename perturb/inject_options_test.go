@@ -84,6 +84,7 @@ func TestInjectOptionsRecordWhatTheyDo(t *testing.T) {
 				assert.Contains(t, steps[pre.ErrorStep-1].Text, m["corrupted"])
 				assert.Equal(t, "0", m["steps_after_error"])
 			}
+			t.Logf("%d of %d problems took the error", made, len(ps))
 			min := 100
 			if o.pos != "" || o.typ == perturb.ErrOperand {
 				min = 25
