@@ -24,8 +24,16 @@ import (
 // decimals and thousands separators, and stays non-negative when the
 // original was. Steps stating a final answer are never chosen.
 //
+// Type, Magnitude, Position and KeepAfter control the error (see
+// ErrorType, Magnitude, Position, CutKeepAfter); their zero values keep
+// the behaviour above. A step that cannot take the requested error (a
+// small change of the value 2, a sign flip of 0, an operand error on a
+// step that is not one binary operation) is not eligible.
+//
 // The prefix's Source is the corrupted trace; Meta records the "original"
-// and "corrupted" values. A problem without a trace is set aside with
+// and "corrupted" values, and "error_type", "magnitude" (the class of the
+// change made, see MagnitudeOf), "position" (PositionOf the step among
+// those before the answer) and "steps_after_error". A problem without a trace is set aside with
 // ErrNoTrace, a trace without an eligible step with ErrTooShort. InjectError
 // makes no calls and is safe for concurrent use if Trace is.
 type InjectError struct {
@@ -40,6 +48,17 @@ type InjectError struct {
 	// Origin names where the traces come from for Prefix.Origin; empty
 	// means the problem's Source.
 	Origin string
+	// Type is the kind of error; "" means ErrArithmetic.
+	Type ErrorType
+	// Magnitude is the size of the change for ErrArithmetic and
+	// ErrOperand; "" keeps the default small slips (of any relative size).
+	Magnitude Magnitude
+	// Position, if set, restricts the corrupted step to that third of the
+	// steps before the final answer (overriding Cut's choice of step).
+	Position Position
+	// KeepAfter keeps that many steps after the corrupted one in the
+	// prefix (CutKeepAfter); 0 cuts right after it.
+	KeepAfter int
 }
 
 var _ Perturber = (*InjectError)(nil)
@@ -96,6 +115,9 @@ func (e *InjectError) Perturb(ctx context.Context, p dataset.Problem) (Prefix, e
 	if err := ctx.Err(); err != nil {
 		return Prefix{}, err
 	}
+	if err := e.Validate(); err != nil {
+		return Prefix{}, err
+	}
 	trace := p.Solution
 	if e.Trace != nil {
 		trace = e.Trace(p)
@@ -113,16 +135,27 @@ func (e *InjectError) Perturb(ctx context.Context, p dataset.Problem) (Prefix, e
 		}
 	}
 	for i := 0; i < cutoff; i++ {
-		if resultSpans(steps[i].Text) != nil {
-			eligible = append(eligible, i)
+		sp := resultSpans(steps[i].Text)
+		if sp == nil || (e.Position != "" && PositionOf(i, cutoff) != e.Position) {
+			continue
 		}
+		if e.controlled() {
+			if _, _, _, ok := e.tryWrong(steps[i].Text, sp, Rand(e.Seed, p.ID+"/probe")); !ok {
+				continue
+			}
+		}
+		eligible = append(eligible, i)
 	}
 	if len(eligible) == 0 {
-		return Prefix{}, fmt.Errorf("%w: problem %s: no step with an arithmetic result before the answer (%d steps)", ErrTooShort, p.ID, len(steps))
+		what := "an arithmetic result"
+		if e.controlled() || e.Position != "" {
+			what = fmt.Sprintf("a result that can take a %s error (type %q, magnitude %q, position %q)", orDefault(string(e.Type), string(ErrArithmetic)), e.Type, e.Magnitude, e.Position)
+		}
+		return Prefix{}, fmt.Errorf("%w: problem %s: no step with %s before the answer (%d steps)", ErrTooShort, p.ID, what, len(steps))
 	}
 	r := Rand(e.Seed, p.ID)
 	k := eligible[r.IntN(len(eligible))]
-	if e.Cut != nil {
+	if e.Cut != nil && e.Position == "" {
 		want, err := e.Cut.Cut(CutInput{Steps: steps, Rand: r})
 		if err != nil {
 			return Prefix{}, fmt.Errorf("perturb: inject error, problem %s: %w", p.ID, err)
@@ -137,20 +170,37 @@ func (e *InjectError) Perturb(ctx context.Context, p dataset.Problem) (Prefix, e
 	st := steps[k]
 	spans := resultSpans(st.Text)
 	orig := st.Text[spans[0].start:spans[0].end]
-	wrong, err := corrupt(orig, r)
-	if err != nil {
-		return Prefix{}, fmt.Errorf("perturb: inject error, problem %s, step %d: %w", p.ID, k+1, err)
+	var wrong string
+	edits, texts := spans, []string(nil)
+	if e.controlled() {
+		var ok bool
+		edits, texts, wrong, ok = e.tryWrong(st.Text, spans, r)
+		if !ok {
+			return Prefix{}, fmt.Errorf("perturb: inject error, problem %s, step %d: no %s error fits %q", p.ID, k+1, e.Type, orig)
+		}
+	} else {
+		var err error
+		if wrong, err = corrupt(orig, r); err != nil {
+			return Prefix{}, fmt.Errorf("perturb: inject error, problem %s, step %d: %w", p.ID, k+1, err)
+		}
 	}
 	var b strings.Builder
 	prev := 0
-	for _, sp := range spans {
+	at := -1 // offset of the corrupted value in source
+	for i, sp := range edits {
 		b.WriteString(trace[prev : st.Start+sp.start])
-		b.WriteString(wrong)
+		if sp == spans[0] {
+			at = b.Len()
+		}
+		if texts != nil {
+			b.WriteString(texts[i])
+		} else {
+			b.WriteString(wrong)
+		}
 		prev = st.Start + sp.end
 	}
 	b.WriteString(trace[prev:])
 	source := b.String()
-	at := st.Start + spans[0].start // offset of the corrupted value in source
 	newSteps := Split(source)
 	step := 0
 	for i, s := range newSteps {
@@ -162,7 +212,7 @@ func (e *InjectError) Perturb(ctx context.Context, p dataset.Problem) (Prefix, e
 	if step == 0 {
 		return Prefix{}, fmt.Errorf("perturb: inject error, problem %s: corrupted value lost its step", p.ID)
 	}
-	pre, err := Truncate(source, CutAfterError(), CutInput{Steps: newSteps, ErrorStep: step, Rand: r})
+	pre, err := Truncate(source, CutKeepAfter(e.KeepAfter), CutInput{Steps: newSteps, ErrorStep: step, Rand: r})
 	if err != nil {
 		return Prefix{}, fmt.Errorf("perturb: inject error, problem %s: %w", p.ID, err)
 	}
@@ -177,7 +227,28 @@ func (e *InjectError) Perturb(ctx context.Context, p dataset.Problem) (Prefix, e
 	pre.Meta["original"] = orig
 	pre.Meta["corrupted"] = wrong
 	pre.Meta["seed"] = strconv.FormatInt(e.Seed, 10)
+	pre.Meta["error_type"] = orDefault(string(e.Type), string(ErrArithmetic))
+	if m := MagnitudeOf(orig, wrong); m != "" {
+		pre.Meta["magnitude"] = string(m)
+	}
+	if e.Type == ErrOperand {
+		// The operand's change is the one asked for; the result's is
+		// recorded above as "result_magnitude".
+		pre.Meta["result_magnitude"] = pre.Meta["magnitude"]
+		pre.Meta["operand_original"] = trace[st.Start+edits[len(edits)-len(spans)-1].start : st.Start+edits[len(edits)-len(spans)-1].end]
+		pre.Meta["operand_corrupted"] = texts[len(edits)-len(spans)-1]
+		pre.Meta["magnitude"] = string(MagnitudeOf(pre.Meta["operand_original"], pre.Meta["operand_corrupted"]))
+	}
+	pre.Meta["position"] = string(PositionOf(k, cutoff))
+	pre.Meta["steps_after_error"] = strconv.Itoa(pre.StepsKept - step)
 	return pre, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
 }
 
 var slips = []int64{1, 2, 3, 9, 10, -1, -2, -3, -9, -10}

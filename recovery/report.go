@@ -139,6 +139,9 @@ type Summary struct {
 	PassRates []float64 `json:"-"`
 	// WeakPassRates likewise for the weak model.
 	WeakPassRates []float64 `json:"-"`
+	// Behaviour splits continuations by how they recovered or failed
+	// (package behaviour's labels); nil when none is labelled.
+	Behaviour *BehaviourSummary `json:"behaviour,omitempty"`
 }
 
 // Aggregate computes the Summary from store rows: problems (with their
@@ -374,7 +377,11 @@ func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error
 	}); err != nil {
 		return Summary{}, err
 	}
-	return Aggregate(problems, prefixes, samples, buckets), nil
+	sum := Aggregate(problems, prefixes, samples, buckets)
+	if sum.Behaviour, err = summarizeBehaviour(ctx, st, buckets); err != nil {
+		return sum, err
+	}
+	return sum, nil
 }
 
 // ReadSummary reads a summary.json written by WriteJSON. Fields it does not
@@ -512,6 +519,7 @@ func (s Summary) Markdown(title string) string {
 		fmt.Fprintf(&b, "| %.3f | %d | %s |\n", d.Depth, d.Continuations, d.RecoveryRate)
 	}
 	b.WriteString("\n![recovery by depth](recovery_by_depth.svg)\n\n")
+	b.WriteString(s.behaviourMarkdown())
 	b.WriteString("## Cost by stage\n\n| stage | calls | cached | input tokens | output tokens | USD |\n|---|---:|---:|---:|---:|---:|\n")
 	stages := []string{StageStrong, StageWeak, StagePerturb, StageContinue}
 	for st := range s.StageCost {

@@ -119,6 +119,17 @@ type Config struct {
 	// model (providers.PrefillTargetAnswer or PrefillTargetReasoning); ""
 	// means the answer.
 	PrefillTarget string `json:"prefill_target,omitempty"`
+	// Inject controls StrategyInject's error (type, magnitude, position,
+	// steps kept after it); the zero value is InjectError's default.
+	Inject InjectOptions `json:"inject,omitempty"`
+}
+
+// InjectOptions are the perturb.InjectError options Run passes on.
+type InjectOptions struct {
+	Type      perturb.ErrorType `json:"type,omitempty"`
+	Magnitude perturb.Magnitude `json:"magnitude,omitempty"`
+	Position  perturb.Position  `json:"position,omitempty"`
+	KeepAfter int               `json:"keep_after,omitempty"`
 }
 
 // Models is what a PerturberFactory gets from Run: the strong and weak
@@ -251,6 +262,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	exec := Exec{Concurrency: cfg.Concurrency, Auto: auto, Store: st, Meter: meter, Progress: cfg.Progress}
 
 	runErr := cfg.stages(ctx, exec, strong, weak)
+	if _, err := LabelBehaviours(detach(ctx), st, false); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
 	sum, err := Summarize(detach(ctx), st, cfg.Binner.Buckets())
 	if err != nil {
 		return sum, errors.Join(runErr, err)
@@ -392,14 +406,19 @@ func (cfg *Config) perturber(name string, m Models) (perturb.Perturber, error) {
 		return &perturb.OnPolicy{Traces: m.Traces,
 			Band: cfg.OnPolicyBand, Origin: cfg.StrongModel, Cut: cfg.Cut, Seed: cfg.Seed}, nil
 	case StrategyInject:
-		return &perturb.InjectError{Trace: func(p dataset.Problem) string {
+		inj := &perturb.InjectError{Trace: func(p dataset.Problem) string {
 			for _, t := range m.Traces(p.ID) {
 				if t.Correct {
 					return t.Text
 				}
 			}
 			return p.Solution
-		}, Cut: cfg.Cut, Seed: cfg.Seed, Origin: cfg.StrongModel}, nil
+		}, Cut: cfg.Cut, Seed: cfg.Seed, Origin: cfg.StrongModel,
+			Type: cfg.Inject.Type, Magnitude: cfg.Inject.Magnitude, Position: cfg.Inject.Position, KeepAfter: cfg.Inject.KeepAfter}
+		if err := inj.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: Config.Inject: %v", ErrConfig, err)
+		}
+		return inj, nil
 	case StrategyLabeled:
 		l := *cfg.Labeled
 		if cfg.Cut != nil {

@@ -267,6 +267,10 @@ func OpenStore(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("recovery: migrate %s: %w", path, err)
 	}
+	if err := migrateBehaviour(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("recovery: migrate %s: %w", path, err)
+	}
 	return &Store{db: db, dir: dir, path: path}, nil
 }
 

@@ -88,6 +88,9 @@ type options struct {
 	adaptive, dryRun, quiet                                   bool
 	maxTokens                                                 int
 	reasoningEffort, prefillTarget                            string
+	injectType, injectMagnitude, injectPosition               string
+	injectKeepAfter                                           int
+	simBehaviours                                             bool
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -117,6 +120,11 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxTokens, "max-tokens", recovery.DefaultMaxTokens, "output token limit sent on every request (reasoning models spend part of it reasoning)")
 	fs.StringVar(&o.prefillTarget, "prefill-target", "", "where the prefix goes for a reasoning model: answer (default) or reasoning (raw_completion with a qwen3, deepseek-r1 or gpt-oss template)")
 	fs.StringVar(&o.reasoningEffort, "reasoning-effort", "", "reasoning_effort for reasoning models: none, minimal, low, medium, high, xhigh, max (\"\" = send none)")
+	fs.StringVar(&o.injectType, "inject-type", "", "-perturb inject error type: arithmetic, operand, sign, scale, off_by_one (default arithmetic)")
+	fs.StringVar(&o.injectMagnitude, "inject-magnitude", "", "-perturb inject magnitude: small or large (default: small slips of any relative size)")
+	fs.StringVar(&o.injectPosition, "inject-position", "", "-perturb inject position: early, middle or late third of the steps (default: any)")
+	fs.IntVar(&o.injectKeepAfter, "inject-keep-after", 0, "-perturb inject: keep `K` steps after the error in the prefix")
+	fs.BoolVar(&o.simBehaviours, "sim-behaviours", false, "simulated strong model continues flawed prefixes with sim.DefaultBehaviours (explicit/silent/restart/propagated/other by magnitude and position)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -203,13 +211,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	inject := recovery.InjectOptions{Type: perturb.ErrorType(o.injectType), Magnitude: perturb.Magnitude(o.injectMagnitude),
+		Position: perturb.Position(o.injectPosition), KeepAfter: o.injectKeepAfter}
+	if err := (&perturb.InjectError{Type: inject.Type, Magnitude: inject.Magnitude, Position: inject.Position,
+		KeepAfter: inject.KeepAfter}).Validate(); err != nil {
+		return fmt.Errorf("-inject-type/-magnitude/-position/-keep-after: %w", err)
+	}
 	cfg := recovery.Config{
 		Dir: o.out, Problems: problems, StrongModel: o.strong, WeakModel: o.weak,
 		Samples: o.samples, Continuations: o.continuations, Cut: cut, Concurrency: o.concurrency,
 		BudgetUSD: o.budget, RPM: o.rpm, TPM: o.tpm, Seed: o.seed,
 		MaxTokens: o.maxTokens, ReasoningEffort: o.reasoningEffort, PrefillTarget: o.prefillTarget,
-		Retry: providers.RetryPolicy{AttemptTimeout: o.timeout},
-		Title: fmt.Sprintf("Recovery: %s continuing flawed prefixes on %s", o.strong, o.dataset),
+		Retry:  providers.RetryPolicy{AttemptTimeout: o.timeout},
+		Title:  fmt.Sprintf("Recovery: %s continuing flawed prefixes on %s", o.strong, o.dataset),
+		Inject: inject,
 	}
 	for _, s := range strings.Split(o.perturbs, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -251,6 +266,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "dry run on the simulator\n  strong %s: %s\n  weak   %s: %s\n", o.strong, noteS, o.weak, noteW)
 	} else if cfg.Strong, cfg.Weak, err = openModels(o.strong, o.weak, o.seed, problems); err != nil {
 		return err
+	}
+	if o.simBehaviours {
+		sv, ok := cfg.Strong.(*sim.Solver)
+		if !ok {
+			return fmt.Errorf("-sim-behaviours: the strong model %s is not the simulator (use sim:strong or -dry-run)", o.strong)
+		}
+		c := sv.Config()
+		c.Behaviours = sim.DefaultBehaviours()
+		cfg.Strong = sim.New(c, problems...)
 	}
 	if !o.quiet {
 		bar := newProgress(stderr)

@@ -134,6 +134,13 @@ type Config struct {
 	// dry run on the simulator estimates a real model's dollars. Nil means
 	// free: CostUSD 0, CostKnown true.
 	Price *providers.Price
+	// Behaviours, if non-nil, decides how a flawed prefix is continued: one
+	// of five behaviours (explicit correction, silent recovery, restart,
+	// propagated, other failure) drawn with probabilities that depend on
+	// the flaw's magnitude and position (see Behaviours, Solver.Behaviour).
+	// RecoverBase, RecoverSlope and RestartProb then apply only to prefixes
+	// whose flaw the Solver cannot read a gold value for.
+	Behaviours *Behaviours
 }
 
 // Strong is the preset "strong". Pass rates come from the mixture
@@ -218,6 +225,11 @@ func New(cfg Config, problems ...dataset.Problem) *Solver {
 	if cfg.OutputScale < 0 || math.IsNaN(cfg.OutputScale) || math.IsInf(cfg.OutputScale, 0) {
 		panic(fmt.Sprintf("sim: Config.OutputScale %v: want ≥ 0", cfg.OutputScale))
 	}
+	if cfg.Behaviours != nil {
+		if err := cfg.Behaviours.validate(); err != nil {
+			panic(err)
+		}
+	}
 	if cfg.Name == "" {
 		cfg.Name = "sim"
 	}
@@ -238,6 +250,9 @@ func New(cfg Config, problems ...dataset.Problem) *Solver {
 func (c Config) fingerprint() string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d|%v|%v|%v|%v", c.Seed, c.PassRate, c.RecoverBase, c.RecoverSlope, c.RestartProb)
+	if c.Behaviours != nil {
+		fmt.Fprintf(h, "|behaviours %v", c.Behaviours.Cells)
+	}
 	return strconv.FormatUint(h.Sum64(), 16)
 }
 
@@ -386,6 +401,12 @@ func (s *Solver) ContinueProb(problemID, prefix string) float64 {
 	if !a.flawed {
 		return e.truth.PassRate
 	}
+	if s.cfg.Behaviours != nil {
+		if f, ok := e.gold().flawOf(a); ok {
+			m := s.cfg.Behaviours.mix(f)
+			return m.Prob(BehaviourExplicit) + m.Prob(BehaviourSilent) + m.Prob(BehaviourRestart)*e.truth.PassRate
+		}
+	}
 	r := s.cfg.RestartProb
 	return r*e.truth.PassRate + (1-r)*e.truth.RecoverRate
 }
@@ -503,23 +524,7 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // write produces the answer text for req.
 func (s *Solver) write(e *entry, req providers.Request) string {
-	h := newHasher()
-	h.int(s.cfg.Seed)
-	h.str(s.cfg.Name)
-	h.str(e.p.ID)
-	h.int(int64(req.Sample))
-	if req.Temperature != nil {
-		h.int(int64(math.Float64bits(*req.Temperature)))
-	} else {
-		h.str("T")
-	}
-	if req.Seed != nil {
-		h.int(*req.Seed)
-	} else {
-		h.str("S")
-	}
-	h.str(req.Prefill)
-	r := rng(h.sum())
+	r := s.rngFor(e, req)
 	g := e.gold()
 	pass := e.truth.PassRate
 
@@ -532,6 +537,9 @@ func (s *Solver) write(e *entry, req providers.Request) string {
 	}
 	if !strings.HasSuffix(req.Prefill, "\n") {
 		b.WriteByte('\n')
+	}
+	if s.cfg.Behaviours != nil && s.writeBehaviour(&b, e, req.Prefill, uRestart, uCorrect, &r) {
+		return b.String()
 	}
 	if uRestart < s.cfg.RestartProb {
 		b.WriteString("Let me start over.\n")
@@ -553,6 +561,28 @@ func (s *Solver) write(e *entry, req providers.Request) string {
 		g.write(&b, a.progress, false, a.subst, &r)
 	}
 	return b.String()
+}
+
+// rngFor seeds the draws of one request: a function of the Solver's Config,
+// the problem, req.Sample, req.Temperature, req.Seed and req.Prefill.
+func (s *Solver) rngFor(e *entry, req providers.Request) rng {
+	h := newHasher()
+	h.int(s.cfg.Seed)
+	h.str(s.cfg.Name)
+	h.str(e.p.ID)
+	h.int(int64(req.Sample))
+	if req.Temperature != nil {
+		h.int(int64(math.Float64bits(*req.Temperature)))
+	} else {
+		h.str("T")
+	}
+	if req.Seed != nil {
+		h.int(*req.Seed)
+	} else {
+		h.str("S")
+	}
+	h.str(req.Prefill)
+	return rng(h.sum())
 }
 
 // hasher is FNV-1a over length-prefixed fields, without allocation.

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/rebound-lab/rebound/behaviour"
 	"html/template"
 	"io/fs"
 	"log"
@@ -191,6 +192,8 @@ type listView struct {
 	Buckets    []string
 	Strategies []string
 	Outcomes   []Outcome
+	// Behaviours are the behaviour labels the filter offers.
+	Behaviours []string
 	// Links
 	Self              url.Values
 	PrevURL, NextURL  string
@@ -234,6 +237,9 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	eff.BucketOrder = bucketNames(ov)
 	pg := eff.Apply(rows)
 	v := listView{Query: q, Page: pg, Outcomes: Outcomes}
+	for _, l := range behaviour.Labels {
+		v.Behaviours = append(v.Behaviours, string(l))
+	}
 	for _, r := range pg.Rows {
 		v.Rows = append(v.Rows, listRow{ProblemSummary: r, DollarMath: h.dollarMath(r.Source)})
 	}

@@ -3,6 +3,7 @@ package viewer
 import (
 	"cmp"
 	"fmt"
+	"github.com/rebound-lab/rebound/behaviour"
 	"math"
 	"net/url"
 	"slices"
@@ -46,6 +47,9 @@ type Query struct {
 	// Restart keeps problems with at least one restart ("yes") or none
 	// ("no"); "" keeps all.
 	Restart string
+	// Behaviour keeps problems with at least one continuation of this
+	// behaviour label (package behaviour); "" keeps all.
+	Behaviour string
 	// MinPass and MaxPass bound the strong pass rate (fractions); nil means
 	// unbounded. Problems without samples fail any bound.
 	MinPass, MaxPass *float64
@@ -62,7 +66,7 @@ type Query struct {
 }
 
 // ParseQuery reads a Query from URL parameters: q, bucket, strategy,
-// outcome, restart (yes|no), pmin and pmax (strong pass rate in percent,
+// outcome, restart (yes|no), behaviour (a behaviour label), pmin and pmax (strong pass rate in percent,
 // 0–100), sort, desc (1), page, size. An invalid value is an error naming
 // the parameter and the value.
 func ParseQuery(v url.Values) (Query, error) {
@@ -73,6 +77,10 @@ func ParseQuery(v url.Values) (Query, error) {
 		Outcome:  Outcome(v.Get("outcome")),
 		Restart:  v.Get("restart"),
 		Sort:     v.Get("sort"),
+	}
+	q.Behaviour = v.Get("behaviour")
+	if q.Behaviour != "" && !behaviour.Label(q.Behaviour).Valid() {
+		return Query{}, fmt.Errorf("query parameter behaviour=%q: want one of %v", q.Behaviour, behaviour.Labels)
 	}
 	if q.Outcome != "" && !slices.Contains(Outcomes, q.Outcome) {
 		return Query{}, fmt.Errorf("query parameter outcome=%q: want one of %v", q.Outcome, Outcomes)
@@ -145,6 +153,7 @@ func (q Query) Values() url.Values {
 	set("strategy", q.Strategy)
 	set("outcome", string(q.Outcome))
 	set("restart", q.Restart)
+	set("behaviour", q.Behaviour)
 	if q.MinPass != nil {
 		v.Set("pmin", percent(*q.MinPass))
 	}
@@ -173,7 +182,7 @@ func percent(f float64) string {
 // Filtered reports whether q narrows the list (any filter or search set).
 func (q Query) Filtered() bool {
 	return q.Search != "" || q.Bucket != "" || q.Strategy != "" || q.Outcome != "" ||
-		q.Restart != "" || q.MinPass != nil || q.MaxPass != nil
+		q.Restart != "" || q.MinPass != nil || q.MaxPass != nil || q.Behaviour != ""
 }
 
 // Match reports whether s passes q's filters.
@@ -188,6 +197,9 @@ func (q Query) Match(s *ProblemSummary) bool {
 		return false
 	}
 	if q.Restart == "yes" && s.Restarts == 0 || q.Restart == "no" && s.Restarts > 0 {
+		return false
+	}
+	if q.Behaviour != "" && !slices.Contains(s.Behaviours, q.Behaviour) {
 		return false
 	}
 	if q.MinPass != nil || q.MaxPass != nil {

@@ -359,7 +359,26 @@ func (r *Run) loadList(ctx context.Context) ([]ProblemSummary, error) {
 	if err := crow.Err(); err != nil {
 		return nil, fmt.Errorf("viewer: read continuations: %w", err)
 	}
+	brows, err := db.QueryContext(ctx, `SELECT DISTINCT problem_id, behaviour FROM samples
+		WHERE stage = ? AND error = '' AND behaviour != ''`, recovery.StageContinue)
+	if err != nil {
+		return nil, fmt.Errorf("viewer: read behaviours: %w", err)
+	}
+	defer brows.Close()
+	for brows.Next() {
+		var id, label string
+		if err := brows.Scan(&id, &label); err != nil {
+			return nil, fmt.Errorf("viewer: read behaviours: %w", err)
+		}
+		if i, ok := index[id]; ok {
+			list[i].Behaviours = append(list[i].Behaviours, label)
+		}
+	}
+	if err := brows.Err(); err != nil {
+		return nil, fmt.Errorf("viewer: read behaviours: %w", err)
+	}
 	for i := range list {
+		slices.Sort(list[i].Behaviours)
 		slices.Sort(list[i].Strategies)
 		list[i].Strategies = slices.Compact(list[i].Strategies)
 	}
@@ -414,11 +433,17 @@ func (r *Run) Problem(ctx context.Context, id string) (Problem, error) {
 	for _, s := range samples {
 		out.Samples = append(out.Samples, Sample{Call: callOf(s), Role: s.Stage})
 	}
+	labels, err := st.Behaviours(ctx, id)
+	if err != nil {
+		return Problem{}, fmt.Errorf("viewer: %w", err)
+	}
 	byStrategy := map[string][]Continuation{}
 	for _, c := range conts {
+		b := labels[recovery.BehaviourKey{ProblemID: c.ProblemID, Prefix: c.Prefix, Sample: c.Sample}]
 		byStrategy[c.Prefix] = append(byStrategy[c.Prefix], Continuation{
 			Call: callOf(c), Restart: c.Restarted, RestartReason: c.RestartReason,
 			PrefillMethod: providers.PrefillMethod(c.PrefillMethod),
+			Behaviour:     string(b.Label), BehaviourRule: b.Rule, Evidence: [2]int{b.Evidence.Start, b.Evidence.End},
 		})
 	}
 	for _, pre := range prefixes {

@@ -168,6 +168,9 @@ type ProblemSummary struct {
 	Continuations int
 	Recovered     int
 	Restarts      int
+	// Behaviours are the behaviour labels its continuations got, sorted,
+	// unique.
+	Behaviours []string
 }
 
 // StrongPassRate is StrongCorrect/StrongSamples, NaN with no samples.
@@ -288,4 +291,35 @@ type Continuation struct {
 	RestartReason string
 	// PrefillMethod is how the prefix was presented to the model.
 	PrefillMethod providers.PrefillMethod
+	// Behaviour is the continuation's behaviour label (package behaviour),
+	// "" if not labelled; BehaviourRule the rule that decided it; Evidence
+	// the byte span [start, end) of Text it rests on (empty: none).
+	Behaviour     string
+	BehaviourRule string
+	Evidence      [2]int
+}
+
+// TextPart is a piece of a continuation's text, marked when it is the
+// behaviour label's evidence.
+type TextPart struct {
+	Text     string
+	Evidence bool
+}
+
+// TextParts splits Text around the evidence span (one part when there is
+// none, or when the span does not fit the text).
+func (c Continuation) TextParts() []TextPart {
+	a, b := c.Evidence[0], c.Evidence[1]
+	if a < 0 || b <= a || b > len(c.Text) {
+		return []TextPart{{Text: c.Text}}
+	}
+	var out []TextPart
+	if a > 0 {
+		out = append(out, TextPart{Text: c.Text[:a]})
+	}
+	out = append(out, TextPart{Text: c.Text[a:b], Evidence: true})
+	if b < len(c.Text) {
+		out = append(out, TextPart{Text: c.Text[b:]})
+	}
+	return out
 }
