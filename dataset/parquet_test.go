@@ -195,5 +195,5 @@ func TestOpenReadsNuminaParquetWithNullsAndMessageLists(t *testing.T) {
 	assert.Equal(t, "olympiads", ps[0].Meta["source"])
 	assert.Equal(t, "Compute y.", ps[1].Question, "a null problem falls back to the user message")
 	assert.Equal(t, "-3", ps[1].Answer)
-	assert.Equal(t, p+":row2", ps[1].ID)
+	assert.Equal(t, "numina.parquet:row2", ps[1].ID, "default IDs use the base name, not the path as spelled")
 }
