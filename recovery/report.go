@@ -139,6 +139,8 @@ type Summary struct {
 	PassRates []float64 `json:"-"`
 	// WeakPassRates likewise for the weak model.
 	WeakPassRates []float64 `json:"-"`
+	// Health is the run's diagnostics (see Health); Summarize fills it.
+	Health *Health `json:"health,omitempty"`
 }
 
 // Aggregate computes the Summary from store rows: problems (with their
@@ -347,6 +349,9 @@ func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error
 	if err != nil {
 		return Summary{}, err
 	}
+	if len(problems) == 0 {
+		return Summary{}, fmt.Errorf("recovery: %s holds no problems: nothing to summarize (store the problems first, as Run does)", st.Path())
+	}
 	prefixes, err := st.prefixRows(ctx, `'', ''`, `1 = 1`)
 	if err != nil {
 		return Summary{}, err
@@ -374,7 +379,13 @@ func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error
 	}); err != nil {
 		return Summary{}, err
 	}
-	return Aggregate(problems, prefixes, samples, buckets), nil
+	sum := Aggregate(problems, prefixes, samples, buckets)
+	h, err := computeHealth(ctx, st)
+	if err != nil {
+		return sum, err
+	}
+	sum.Health = &h
+	return sum, nil
 }
 
 // ReadSummary reads a summary.json written by WriteJSON. Fields it does not
@@ -512,6 +523,9 @@ func (s Summary) Markdown(title string) string {
 		fmt.Fprintf(&b, "| %.3f | %d | %s |\n", d.Depth, d.Continuations, d.RecoveryRate)
 	}
 	b.WriteString("\n![recovery by depth](recovery_by_depth.svg)\n\n")
+	if s.Health != nil {
+		b.WriteString(s.Health.markdown())
+	}
 	b.WriteString("## Cost by stage\n\n| stage | calls | cached | input tokens | output tokens | USD |\n|---|---:|---:|---:|---:|---:|\n")
 	stages := []string{StageStrong, StageWeak, StagePerturb, StageContinue}
 	for st := range s.StageCost {

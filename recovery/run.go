@@ -45,7 +45,9 @@ type Config struct {
 	NoWeak bool `json:"no_weak,omitempty"`
 	// StrongModel and WeakModel are their specs ("openai:gpt-4o",
 	// "sim:strong"), recorded in every row; the model part is sent as
-	// Request.Model.
+	// Request.Model. With Strong (Weak) nil, Run opens the spec through
+	// providers.Open, so the model is named once; a completer that was
+	// opened for another model is refused by Preflight.
 	StrongModel string `json:"strong_model"`
 	WeakModel   string `json:"weak_model"`
 	// Verifier judges answers; nil means verify.NewMath().
@@ -109,6 +111,16 @@ type Config struct {
 	NoCache bool `json:"no_cache,omitempty"`
 	// Progress hears about every finished item of every stage.
 	Progress func(Event) `json:"-"`
+	// AllowUnpriced lets a run with BudgetUSD use models the price table
+	// does not know (free local servers); without it Preflight refuses them.
+	AllowUnpriced bool `json:"allow_unpriced,omitempty"`
+	// Probe runs providers.ProbePrefill on the strong model before the
+	// first stage (a few canary tokens) and stops the run unless the
+	// endpoint continues prefixes in place; the result is kept in run.db
+	// (Store.Probe) and the report. ForceProbe records a bad verdict and
+	// runs anyway.
+	Probe      bool `json:"probe,omitempty"`
+	ForceProbe bool `json:"force_probe,omitempty"`
 }
 
 // Models is what a PerturberFactory gets from Run: the strong and weak
@@ -131,10 +143,13 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("%w: Dir is empty", ErrConfig)
 	case len(c.Problems) == 0:
 		return fmt.Errorf("%w: no Problems", ErrConfig)
-	case c.Strong == nil || c.StrongModel == "":
-		return fmt.Errorf("%w: Strong and StrongModel are required", ErrConfig)
-	case !c.NoWeak && (c.Weak == nil || c.WeakModel == ""):
-		return fmt.Errorf("%w: Weak and WeakModel are required (or set NoWeak)", ErrConfig)
+	case c.StrongModel == "":
+		return fmt.Errorf("%w: StrongModel is required", ErrConfig)
+	case !c.NoWeak && c.WeakModel == "":
+		return fmt.Errorf("%w: WeakModel is required (or set NoWeak)", ErrConfig)
+	}
+	if err := c.openModels(); err != nil {
+		return err
 	}
 	if c.Title == "" {
 		c.Title = "Rebound recovery run"
@@ -210,6 +225,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err := cfg.defaults(); err != nil {
 		return Summary{}, err
 	}
+	if err := cfg.preflight(); err != nil {
+		return Summary{}, err
+	}
 	st, err := OpenStore(cfg.Dir)
 	if err != nil {
 		return Summary{}, err
@@ -217,6 +235,11 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	defer st.Close()
 	if err := checkIdentity(ctx, st, &cfg); err != nil {
 		return Summary{}, err
+	}
+	if cfg.Probe {
+		if err := cfg.runProbe(ctx, st); err != nil {
+			return Summary{}, err
+		}
 	}
 	if b, err := json.Marshal(cfg); err == nil {
 		if err := st.SetConfig(ctx, "config", string(b)); err != nil {
@@ -262,11 +285,11 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 				cfg.BudgetUSD, spent, st.Path(), providers.ErrBudgetExceeded)
 		}
 		budget = providers.NewBudget(providers.BudgetConfig{LimitUSD: cfg.BudgetUSD - spent, Prices: cfg.Prices,
-			DefaultMaxTokens: cfg.MaxTokens})
+			DefaultMaxTokens: cfg.MaxTokens, AllowUnpriced: cfg.AllowUnpriced})
 	}
-	chain := func(c providers.Completer) (providers.Completer, error) {
+	chain := func(c providers.Completer, spec string) (providers.Completer, error) {
 		var mws []providers.Middleware
-		mws = append(mws, meter.Middleware())
+		mws = append(mws, meter.Model(spec))
 		if !cfg.NoCache {
 			mk := cfg.Cache
 			if mk == nil {
@@ -295,11 +318,11 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		}
 		return providers.Chain(c, mws...), nil
 	}
-	if strong, err = chain(cfg.Strong); err != nil {
+	if strong, err = chain(cfg.Strong, cfg.StrongModel); err != nil {
 		return nil, nil, err
 	}
 	if cfg.Weak != nil {
-		if weak, err = chain(cfg.Weak); err != nil {
+		if weak, err = chain(cfg.Weak, cfg.WeakModel); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -308,8 +331,7 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 
 func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers.Completer) error {
 	problems := cfg.Problems
-	ss := &StraightShot{Exec: exec, Stage: StageStrong, Model: cfg.StrongModel, Completer: strong,
-		Verifier: cfg.Verifier, Samples: cfg.Samples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens}
+	ss := cfg.strongStage(exec, strong)
 	if cfg.Adaptive != nil {
 		plan, binner := *cfg.Adaptive, cfg.Binner
 		ss.Stop = func(k, n int) bool { return plan.Done(binner, k, n) }
@@ -333,8 +355,7 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 	}
 	strongCals = nil // only the traces are needed from here on
 	if !cfg.NoWeak {
-		ws := &StraightShot{Exec: exec, Stage: StageWeak, Model: cfg.WeakModel, Completer: weak,
-			Verifier: cfg.Verifier, Samples: cfg.WeakSamples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens}
+		ws := cfg.weakStage(exec, weak)
 		if _, err := ws.Run(ctx, problems); err != nil {
 			return err
 		}
@@ -353,8 +374,7 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 		}
 		prefixes = append(prefixes, res...)
 	}
-	cs := &Continue{Exec: exec, Model: cfg.StrongModel, Completer: strong, Verifier: cfg.Verifier,
-		K: cfg.Continuations, PrefillMethod: cfg.PrefillMethod, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens}
+	cs := cfg.continueStage(exec, strong)
 	_, err = cs.Run(ctx, prefixes)
 	return err
 }
@@ -460,6 +480,9 @@ func (s *Store) spentUSD(ctx context.Context) (float64, error) {
 	var v float64
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(cost_usd), 0) FROM samples WHERE cached = 0`).Scan(&v); err != nil {
 		return 0, fmt.Errorf("recovery: sum spending: %w", err)
+	}
+	if p, ok, err := s.Probe(ctx); err == nil && ok {
+		v += p.CostUSD // the preflight probe's canaries
 	}
 	return v, nil
 }
