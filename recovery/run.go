@@ -415,44 +415,6 @@ func (cfg *Config) perturber(name string, m Models) (perturb.Perturber, error) {
 	return nil, fmt.Errorf("%w: unknown strategy %q", ErrConfig, name)
 }
 
-// identity is what a run directory's finished rows depend on: resuming with
-// different values would silently mix two experiments.
-type identity struct {
-	StrongModel   string                  `json:"strong_model"`
-	WeakModel     string                  `json:"weak_model"`
-	Seed          int64                   `json:"seed"`
-	Temperature   *float64                `json:"temperature"`
-	MaxTokens     int                     `json:"max_tokens"`
-	PrefillMethod providers.PrefillMethod `json:"prefill_method"`
-}
-
-// checkIdentity records the run's identity on first use of a directory and
-// refuses to resume one made with different models or sampling settings.
-// (Adding problems, samples, continuations or strategies is fine: finished
-// rows are kept and the rest is added.)
-func checkIdentity(ctx context.Context, st *Store, cfg *Config) error {
-	id := identity{cfg.StrongModel, cfg.WeakModel, cfg.Seed, cfg.Temperature, cfg.MaxTokens, cfg.PrefillMethod}
-	if cfg.NoWeak {
-		id.WeakModel = ""
-	}
-	b, err := json.Marshal(id)
-	if err != nil {
-		return fmt.Errorf("recovery: run identity: %w", err)
-	}
-	prev, ok, err := st.Config(ctx, "identity")
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return st.SetConfig(ctx, "identity", string(b))
-	}
-	if prev != string(b) {
-		return fmt.Errorf("%w: %s was made with %s, not %s; use a new run directory (or delete it)", ErrConfig,
-			st.Dir(), prev, b)
-	}
-	return nil
-}
-
 // SQLiteCache is the default Config.Cache: providers.Cache over a
 // providers/sqlitecache store in the run's own database, so a rerun never
 // pays for a call twice. A completion is stored even if ctx is cancelled
