@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDryRunChecksTheRealModelsCapabilitiesAndTheBudget(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "sk-test-not-used")
+	t.Setenv("OPENAI_PREFILL", "")
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"-limit", "6", "-out", out, "-quiet", "-dry-run", "-strong", "openai:gpt-4o", "-weak", "openai:gpt-4o-mini"}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, &stdout, &stderr)
+	require.Error(t, err, "gpt-4o has no native prefill: the dry run fails where the real run would")
+	for _, want := range []string{"the real run would stop before its first call", "continue stage", "OPENAI_PREFILL=instructed", "-prefill METHOD"} {
+		assert.Contains(t, err.Error(), want)
+	}
+
+	stdout.Reset()
+	err = run(context.Background(), append(args, "-prefill", "instructed", "-budget", "0.0001"), &stdout, &stderr)
+	require.NoError(t, err, stderr.String())
+	assert.Contains(t, stdout.String(), "preflight: both models can serve every stage")
+	assert.Contains(t, stdout.String(), "exceeds -budget $0.00", "the dry run says its estimate is over the budget")
+}
+
+func TestProgressWritesPlainLinesOffATerminalAndTheCountsAgreeWithTheReport(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"-limit", "10", "-out", out, "-samples", "3", "-continuations", "2"}
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), args, &stdout, &stderr))
+	assert.NotContains(t, stderr.String(), "\r", "no terminal: no carriage-return frames")
+	for _, st := range []string{"strong", "weak", "perturb", "continue"} {
+		assert.Regexp(t, "(?m)^"+st+` +done \d+/\d+ in `, stderr.String(), "a summary line per finished stage")
+	}
+	assert.Contains(t, stderr.String(), "run ETA")
+	runLine := regexp.MustCompile(`run: (\d+) calls \((\d+) paid, (\d+) cached\)`).FindStringSubmatch(stdout.String())
+	inv := regexp.MustCompile(`this invocation: (\d+) new calls \((\d+) paid, (\d+) from the cache\), (\d+) resumed`).FindStringSubmatch(stdout.String())
+	require.NotNil(t, runLine, stdout.String())
+	require.NotNil(t, inv, stdout.String())
+	assert.Equal(t, runLine[1:4], inv[1:4], "a fresh run: the invocation's counts are the run's")
+	assert.Equal(t, "0", inv[4])
+
+	stdout.Reset()
+	stderr.Reset()
+	require.NoError(t, run(context.Background(), args, &stdout, &stderr))
+	inv2 := regexp.MustCompile(`this invocation: (\d+) new calls .*, (\d+) resumed`).FindStringSubmatch(stdout.String())
+	require.NotNil(t, inv2, stdout.String())
+	assert.Equal(t, "0", inv2[1], "a resume of a finished run makes no new call")
+	assert.Equal(t, runLine[1], inv2[2], "…and resumes every call's result")
+	n, _ := strconv.Atoi(runLine[1])
+	assert.Positive(t, n)
+	assert.True(t, strings.Contains(stdout.String(), "run: "+runLine[1]+" calls"))
+}
