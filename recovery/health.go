@@ -21,7 +21,8 @@ type Health struct {
 	Warnings []HealthWarning `json:"warnings"`
 	// UsableContinuations counts continuations that can measure recovery:
 	// no error, non-empty, not cut by the token limit, not restarted, with
-	// a final answer. MeasuredNothing is set when there are none.
+	// a final answer. MeasuredNothing is set when there are none, or when
+	// RestartsMeasureNothing of the returned continuations started over.
 	UsableContinuations int  `json:"usable_continuations"`
 	MeasuredNothing     bool `json:"measured_nothing"`
 	// Probe is the preflight probe's verdict, if one ran.
@@ -84,6 +85,11 @@ const (
 	CondErrors     = "errors"
 	CondNothing    = "nothing_measured"
 )
+
+// RestartsMeasureNothing is the share of returned continuations that
+// started over at which a run counts as having measured nothing: the
+// endpoint is not continuing prefixes, so recovery is not what was measured.
+const RestartsMeasureNothing = 0.5
 
 // HealthThresholds are the shares above which a condition warns.
 var HealthThresholds = map[string]float64{
@@ -259,7 +265,16 @@ func computeHealth(ctx context.Context, st *Store) (Health, error) {
 	if err := st.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM problems`).Scan(&problems); err != nil {
 		return h, fmt.Errorf("recovery: health: %w", err)
 	}
-	h.MeasuredNothing = h.UsableContinuations == 0
+	// A run whose continuations mostly started over measured straight
+	// shots, not recovery: that counts as measuring nothing too.
+	var restarts, returned int
+	for _, s := range h.Stages {
+		if s.Stage == StageContinue {
+			restarts += s.Restarts
+			returned += s.OK
+		}
+	}
+	h.MeasuredNothing = h.UsableContinuations == 0 || (returned > 0 && float64(restarts)/float64(returned) >= RestartsMeasureNothing)
 	maxTokens := 0
 	if v, ok, err := st.Config(ctx, "config"); err == nil && ok {
 		var c struct {
@@ -288,8 +303,12 @@ func healthWarnings(h Health, maxTokens, conts int) []HealthWarning {
 		what := s.Stage + " calls of " + s.Model
 		add := func(cond string, k, n int, msg string) {
 			if n > 0 && k > 0 && float64(k)/float64(n) >= HealthThresholds[cond] {
+				subject := what
+				if cond == CondIdentical {
+					subject = "prompts of the " + s.Stage + " stage (" + s.Model + ")"
+				}
 				out = append(out, HealthWarning{Stage: s.Stage, Model: s.Model, Condition: cond, Count: k, Of: n,
-					Message: fmt.Sprintf("%.0f %% (%d/%d) of %s %s", pct(k, n), k, n, what, msg)})
+					Message: fmt.Sprintf("%.0f %% (%d/%d) of %s %s", pct(k, n), k, n, subject, msg)})
 			}
 		}
 		add(CondLength, s.Length, s.OK, "hit "+limit+": raise -max-tokens (Config.MaxTokens)")
@@ -303,7 +322,7 @@ func healthWarnings(h Health, maxTokens, conts int) []HealthWarning {
 			add(CondEchoed, s.Echoed, s.OK, "echoed the prefix before continuing (the echo was stripped): the endpoint is not a clean prefill; run examples/probe")
 		}
 		if s.Stage != StagePerturb {
-			add(CondIdentical, s.Identical, s.Prompts, "prompts got byte-identical samples: a response-caching gateway or temperature 0 collapses the samples; set -temperature above 0 or turn the gateway's cache off")
+			add(CondIdentical, s.Identical, s.Prompts, "got byte-identical samples: a response-caching gateway or temperature 0 collapses the samples; set -temperature above 0 or turn the gateway's cache off")
 		}
 		var failed int
 		var classes []string
@@ -315,7 +334,10 @@ func healthWarnings(h Health, maxTokens, conts int) []HealthWarning {
 	}
 	if h.MeasuredNothing {
 		msg := "no continuation was measured"
-		if conts > 0 {
+		switch {
+		case h.UsableContinuations > 0:
+			msg = fmt.Sprintf("at least %.0f %% of the continuations started over instead of continuing their prefix, so what was measured is not recovery", 100*RestartsMeasureNothing)
+		case conts > 0:
 			msg = fmt.Sprintf("none of the %d continuations can measure recovery (each failed, was empty, hit the token limit, restarted or had no final answer)", conts)
 		}
 		out = append(out, HealthWarning{Stage: StageContinue, Condition: CondNothing, Count: conts, Of: conts,
