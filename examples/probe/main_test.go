@@ -91,8 +91,9 @@ func TestProbeFailsWithAVerdictWhenNoDialectContinuesAndStopsAtAPermanentError(t
 	assert.Contains(t, out.String(), "verdict: no dialect continues the prefix — do not run ollama:m")
 
 	// A wrong key (401) stops the probe at once: no retries, no other dialect.
-	// The error body is OpenAI's ErrorResponse (openai/openai-openapi,
-	// openapi.yaml: components.schemas.Error: message, type, param, code).
+	// The error body is OpenAI's error envelope as the adapter's client
+	// decodes it (sashabaranov/go-openai, error.go: ErrorResponse{Error
+	// *APIError{Code, Message, Param, Type}}).
 	requests.Store(0)
 	unauthorized := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
