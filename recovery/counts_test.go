@@ -100,3 +100,26 @@ func TestEveryCountAgreesAfterARunAResumeAndACrashResume(t *testing.T) {
 	assert.Equal(t, first.Cost, crashed.Cost, "the run's account is the uninterrupted run's: a lost row's call counts as paid once")
 	assert.Equal(t, first.StageCost, crashed.StageCost)
 }
+
+func TestStoreCostIsTheSummarysCost(t *testing.T) {
+	dir := t.TempDir()
+	cfg := simConfig(t, dir, 8, 2)
+	cfg.Strategies = []string{StrategyWeak, StrategyInject}
+	sum, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	// A failed call that returned nothing is not a call.
+	require.NoError(t, st.PutSample(context.Background(), Sample{Stage: StageStrong, ProblemID: cfg.Problems[0].ID, Sample: 99,
+		Model: cfg.StrongModel, Error: "dial tcp: connection refused"}))
+	c, err := st.Cost(context.Background())
+	require.NoError(t, err)
+	again, err := Summarize(context.Background(), st, nil)
+	require.NoError(t, err)
+	assert.Equal(t, sum.Cost.Calls, again.Cost.Calls)
+	assert.Equal(t, again.Cost.Calls, c.Calls)
+	assert.Equal(t, again.Cost.CachedCalls, c.CachedCalls)
+	assert.Equal(t, again.Cost.InputTokens, c.InputTokens)
+	assert.InDelta(t, again.Cost.USD, c.USD, 1e-12)
+}

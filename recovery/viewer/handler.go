@@ -191,6 +191,8 @@ type listView struct {
 	Buckets    []string
 	Strategies []string
 	Outcomes   []Outcome
+	// HealthConditions offered by the health filter.
+	HealthConditions []string
 	// Links
 	Self              url.Values
 	PrevURL, NextURL  string
@@ -233,7 +235,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	eff.BucketOrder = bucketNames(ov)
 	pg := eff.Apply(rows)
-	v := listView{Query: q, Page: pg, Outcomes: Outcomes}
+	v := listView{Query: q, Page: pg, Outcomes: Outcomes, HealthConditions: HealthConditions}
 	for _, r := range pg.Rows {
 		v.Rows = append(v.Rows, listRow{ProblemSummary: r, DollarMath: h.dollarMath(r.Source)})
 	}

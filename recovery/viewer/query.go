@@ -55,6 +55,10 @@ type Query struct {
 	// Page is 1-based; 0 means 1. Size is the page size; 0 means the
 	// handler's default.
 	Page, Size int
+	// Health keeps problems with a row in this health condition (one of
+	// HealthConditions: length, empty, unparsable, refusal, restart, echoed,
+	// identical, errors).
+	Health string
 	// BucketOrder, if set, is the order SortBucket uses (e.g. hard, medium,
 	// easy; unknown names after, alphabetically). It is not part of the URL:
 	// the handler sets it from the overview's buckets.
@@ -76,6 +80,10 @@ func ParseQuery(v url.Values) (Query, error) {
 	}
 	if q.Outcome != "" && !slices.Contains(Outcomes, q.Outcome) {
 		return Query{}, fmt.Errorf("query parameter outcome=%q: want one of %v", q.Outcome, Outcomes)
+	}
+	q.Health = v.Get("health")
+	if q.Health != "" && !slices.Contains(HealthConditions, q.Health) {
+		return Query{}, fmt.Errorf("query parameter health=%q: want one of %v", q.Health, HealthConditions)
 	}
 	if q.Restart != "" && q.Restart != "yes" && q.Restart != "no" {
 		return Query{}, fmt.Errorf("query parameter restart=%q: want yes, no or empty", q.Restart)
@@ -145,6 +153,7 @@ func (q Query) Values() url.Values {
 	set("strategy", q.Strategy)
 	set("outcome", string(q.Outcome))
 	set("restart", q.Restart)
+	set("health", q.Health)
 	if q.MinPass != nil {
 		v.Set("pmin", percent(*q.MinPass))
 	}
@@ -173,7 +182,7 @@ func percent(f float64) string {
 // Filtered reports whether q narrows the list (any filter or search set).
 func (q Query) Filtered() bool {
 	return q.Search != "" || q.Bucket != "" || q.Strategy != "" || q.Outcome != "" ||
-		q.Restart != "" || q.MinPass != nil || q.MaxPass != nil
+		q.Restart != "" || q.MinPass != nil || q.MaxPass != nil || q.Health != ""
 }
 
 // Match reports whether s passes q's filters.
@@ -188,6 +197,9 @@ func (q Query) Match(s *ProblemSummary) bool {
 		return false
 	}
 	if q.Restart == "yes" && s.Restarts == 0 || q.Restart == "no" && s.Restarts > 0 {
+		return false
+	}
+	if q.Health != "" && !slices.Contains(s.Health, q.Health) {
 		return false
 	}
 	if q.MinPass != nil || q.MaxPass != nil {
