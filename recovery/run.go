@@ -241,7 +241,11 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 			return Summary{}, err
 		}
 	}
-	if b, err := json.Marshal(cfg); err == nil {
+	shown := cfg // the effective values, defaults filled in
+	if shown.OnPolicyBand == ([2]float64{}) {
+		shown.OnPolicyBand = perturb.DefaultBand
+	}
+	if b, err := json.Marshal(shown); err == nil {
 		if err := st.SetConfig(ctx, "config", string(b)); err != nil {
 			return Summary{}, err
 		}

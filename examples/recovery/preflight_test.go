@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rebound-lab/rebound/recovery"
 )
 
 func TestDryRunChecksTheRealModelsCapabilitiesAndTheBudget(t *testing.T) {
@@ -59,4 +62,30 @@ func TestProgressWritesPlainLinesOffATerminalAndTheCountsAgreeWithTheReport(t *t
 	n, _ := strconv.Atoi(runLine[1])
 	assert.Positive(t, n)
 	assert.True(t, strings.Contains(stdout.String(), "run: "+runLine[1]+" calls"))
+}
+
+func TestServeOnABusyPortFailsWithoutClaimingToServe(t *testing.T) {
+	require.NotNil(t, Serve)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var stdout, stderr bytes.Buffer
+	err = run(context.Background(), []string{"-out", t.TempDir(), "-limit", "3", "-quiet", "-serve", ln.Addr().String(),
+		"-samples", "2", "-continuations", "1"}, &stdout, &stderr)
+	require.Error(t, err)
+	assert.NotContains(t, stdout.String()+stderr.String(), "viewer on", "nothing claims the viewer is up")
+	assert.NotContains(t, stderr.String(), "listening on")
+}
+
+func TestTheStoredConfigShowsEffectiveValues(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-out", out, "-limit", "3", "-quiet", "-samples", "2", "-continuations", "1"}, &stdout, &stderr))
+	st, err := recovery.OpenStore(out)
+	require.NoError(t, err)
+	defer st.Close()
+	v, ok, err := st.Config(context.Background(), "config")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Contains(t, v, `"onpolicy_band":[0.2,0.8]`, "the default band, not [0,0]")
 }
