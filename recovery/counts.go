@@ -3,6 +3,8 @@ package recovery
 import (
 	"context"
 	"fmt"
+
+	"github.com/rebound-lab/rebound/perturb"
 )
 
 // callSQL is 1 for a row that holds a completion (a call, see Cost), the
@@ -23,4 +25,22 @@ func (s *Store) Cost(ctx context.Context) (Cost, error) {
 		return Cost{}, fmt.Errorf("recovery: total cost: %w", err)
 	}
 	return c, nil
+}
+
+// StrongTraces returns the strong model's finished straight-shot samples in
+// st as perturb.Traces by problem ID — what perturb.OnPolicy and
+// perturb.InjectError take — for composing the stages yourself. origin is
+// recorded as each trace's Origin (the strong model's spec).
+func StrongTraces(ctx context.Context, st *Store, origin string) (func(problemID string) []perturb.Trace, error) {
+	rows, err := st.StageSamples(ctx, StageStrong)
+	if err != nil {
+		return nil, err
+	}
+	traces := map[string][]perturb.Trace{}
+	for _, r := range rows {
+		if r.Error == "" {
+			traces[r.ProblemID] = append(traces[r.ProblemID], perturb.Trace{Text: r.Response, Correct: r.Correct, Origin: origin, Sample: r.Sample})
+		}
+	}
+	return func(id string) []perturb.Trace { return traces[id] }, nil
 }

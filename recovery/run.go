@@ -129,6 +129,12 @@ type Config struct {
 type Models struct {
 	Strong, Weak providers.Completer
 	Traces       func(problemID string) []perturb.Trace
+	// StrongModel and WeakModel are the specs (send RequestModel(spec) as
+	// Request.Model); Verifier, Seed and Cut are the run's.
+	StrongModel, WeakModel string
+	Verifier               verify.Verifier
+	Seed                   int64
+	Cut                    perturb.Cut
 }
 
 // PerturberFactory builds a custom strategy's Perturber for Run.
@@ -367,7 +373,8 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 	var prefixes []PrefixResult
 	for _, name := range cfg.Strategies {
 		p, err := cfg.perturber(name, Models{Strong: strong, Weak: weak,
-			Traces: func(id string) []perturb.Trace { return traces[id] }})
+			Traces:      func(id string) []perturb.Trace { return traces[id] },
+			StrongModel: cfg.StrongModel, WeakModel: cfg.WeakModel, Verifier: cfg.Verifier, Seed: cfg.Seed, Cut: cfg.Cut})
 		if err != nil {
 			return err
 		}
