@@ -133,6 +133,17 @@ func TestRunReadsTheStoreSummaryAndPlots(t *testing.T) {
 	assert.True(t, q.Match(&p2), "the health filter keeps a problem with a restarted continuation")
 	q.Health = "empty"
 	assert.False(t, q.Match(&p2))
+
+	// p1: weak set aside (too_easy), onpolicy failed; p2: weak built.
+	built := Query{Strategy: "weak", Prefix: "built"}
+	aside := Query{Strategy: "weak", Prefix: "set_aside"}
+	assert.True(t, built.Match(&p2))
+	assert.False(t, built.Match(&list[1]), "a strategy that set the problem aside did not build a prefix")
+	assert.True(t, aside.Match(&list[1]))
+	assert.False(t, aside.Match(&p2))
+	q, err = ParseQuery(built.Values())
+	require.NoError(t, err)
+	assert.Equal(t, "built", q.Prefix)
 	p1 := list[1]
 	assert.Equal(t, []string{"onpolicy", "weak"}, p1.Strategies)
 	assert.Equal(t, []string{"onpolicy: error", "weak: too_easy"}, p1.SetAside)
