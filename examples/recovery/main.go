@@ -269,7 +269,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sum, runErr := recovery.Run(ctx, cfg)
 	bar.finish()
 	if runErr != nil && errors.Is(runErr, recovery.ErrConfig) {
-		return runErr
+		return hint(runErr)
 	}
 	fmt.Fprintf(stdout, "\n%s\n", sum.Table())
 	c, inv := sum.Cost, bar.last().Cost
