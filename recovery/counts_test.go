@@ -123,3 +123,24 @@ func TestStoreCostIsTheSummarysCost(t *testing.T) {
 	assert.Equal(t, again.Cost.InputTokens, c.InputTokens)
 	assert.InDelta(t, again.Cost.USD, c.USD, 1e-12)
 }
+
+func TestProgressEventsCarryTheStrategy(t *testing.T) {
+	cfg := simConfig(t, t.TempDir(), 6, 1)
+	cfg.Strategies = []string{StrategyWeak, StrategyInject}
+	var mu sync.Mutex
+	seen := map[string]map[string]bool{}
+	cfg.Progress = func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[e.Stage] == nil {
+			seen[e.Stage] = map[string]bool{}
+		}
+		seen[e.Stage][e.Strategy] = true
+	}
+	_, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{"": true}, seen[StageStrong])
+	assert.Equal(t, map[string]bool{StrategyWeak: true, StrategyInject: true}, seen[StagePerturb])
+	assert.True(t, seen[StageContinue][StrategyWeak] || seen[StageContinue][StrategyInject])
+	assert.False(t, seen[StageContinue][""], "every continuation event names its prefix's strategy")
+}

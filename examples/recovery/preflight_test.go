@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rebound-lab/rebound/dataset"
+	"github.com/rebound-lab/rebound/providers"
 	"github.com/rebound-lab/rebound/recovery"
 )
 
@@ -88,4 +90,19 @@ func TestTheStoredConfigShowsEffectiveValues(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Contains(t, v, `"onpolicy_band":[0.2,0.8]`, "the default band, not [0,0]")
+}
+
+func TestAPaidRunOverTheThresholdAnnouncesItsSizeFirst(t *testing.T) {
+	o := options{strong: "anthropic:claude-sonnet-4-5", weak: "openai:gpt-4o-mini", limit: 0, confirmCalls: 1000}
+	cfg := recovery.Config{Problems: make([]dataset.Problem, 200), Samples: 5, Continuations: 5, Strategies: []string{"weak"},
+		Prices: providers.DefaultPrices()}
+	var out bytes.Buffer
+	require.NoError(t, announce(cfg, o, &out))
+	assert.Contains(t, out.String(), "paid run: 200 problems (-limit 0: every problem), about 3000 calls")
+	assert.Contains(t, out.String(), "-dry-run")
+
+	out.Reset()
+	o.strong, o.weak = "sim:strong", "sim:weak"
+	require.NoError(t, announce(cfg, o, &out))
+	assert.Empty(t, out.String(), "the simulator is free: nothing to announce")
 }
