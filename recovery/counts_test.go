@@ -60,6 +60,7 @@ func TestEveryCountAgreesAfterARunAResumeAndACrashResume(t *testing.T) {
 	require.Positive(t, first.Cost.CachedCalls, "the weak perturber's tries 0-4 are the weak samples: cache hits")
 	assert.Equal(t, reached, first.Paid.Calls, "paid calls = requests that reached the model")
 	assert.Equal(t, reached, first.Cost.PaidCalls())
+	assert.Equal(t, ev.Cost, first.Invocation, "Summary.Invocation is the last event's totals")
 	assert.Equal(t, first.Cost.Calls, ev.Cost.Calls, "bar and report: calls")
 	assert.Equal(t, first.Cost.CachedCalls, ev.Cost.CachedCalls, "bar and report: cached calls")
 	assert.InDelta(t, first.Cost.USD, ev.Cost.USD, 1e-9)

@@ -141,6 +141,10 @@ type Summary struct {
 	WeakPassRates []float64 `json:"-"`
 	// Health is the run's diagnostics (see Health); Summarize fills it.
 	Health *Health `json:"health,omitempty"`
+	// Invocation is what this invocation of Run did (the Meter's totals:
+	// new calls, of which cached, and Resumed); zero from Summarize. Not in
+	// summary.json.
+	Invocation Cost `json:"-"`
 }
 
 // Aggregate computes the Summary from store rows: problems (with their

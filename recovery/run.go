@@ -272,6 +272,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 
 	runErr := cfg.stages(ctx, exec, strong, weak)
 	sum, err := Summarize(detach(ctx), st, cfg.Binner.Buckets())
+	sum.Invocation = meter.Totals()
 	if err != nil {
 		return sum, errors.Join(runErr, err)
 	}

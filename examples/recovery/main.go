@@ -263,7 +263,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	bar := newProgress(stderr, o.quiet, estimateItems(cfg))
 	defer bar.finish()
-	cfg.Progress = bar.event
+	if !o.quiet {
+		cfg.Progress = bar.event
+	}
 
 	start := time.Now()
 	sum, runErr := recovery.Run(ctx, cfg)
@@ -272,7 +274,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return hint(runErr)
 	}
 	fmt.Fprintf(stdout, "\n%s\n", sum.Table())
-	c, inv := sum.Cost, bar.last().Cost
+	c, inv := sum.Cost, sum.Invocation
 	fmt.Fprintf(stdout, "run: %d calls (%d paid, %d cached), tokens %d in / %d out, $%.4f\n", c.Calls, c.PaidCalls(), c.CachedCalls,
 		c.InputTokens, c.OutputTokens, c.USD)
 	fmt.Fprintf(stdout, "this invocation: %d new calls (%d paid, %d from the cache), %d resumed from %s, $%.4f, %s\n",

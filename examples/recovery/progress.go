@@ -51,13 +51,6 @@ func newProgress(w io.Writer, quiet bool, plan map[string]int) *progress {
 	return &progress{w: w, quiet: quiet, tty: isTerminal(w), plan: plan, runStart: time.Now()}
 }
 
-// last is the latest event (zero before the first).
-func (p *progress) last() recovery.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.ev
-}
-
 func (p *progress) event(e recovery.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
