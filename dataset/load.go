@@ -23,6 +23,9 @@ type Option func(*options)
 
 type options struct {
 	skipped *[]Skip
+	// idName replaces the file name in default IDs (Open sets the base
+	// name).
+	idName string
 }
 
 // SkipUnanswered makes a loader skip records without a final answer (e.g.
@@ -108,7 +111,7 @@ func readJSONL(r io.Reader, name string, dec decoder, o options) ([]Problem, err
 			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // UTF-8 BOM
 		}
 		if t := bytes.TrimSpace(b); len(t) > 0 {
-			rec := &record{file: name, line: line}
+			rec := &record{file: name, idFile: o.idName, line: line}
 			if jerr := json.Unmarshal(t, &rec.fields); jerr != nil {
 				return nil, rec.err("", fmt.Errorf("%w: not a JSON object: %v", ErrMalformed, jerr))
 			}

@@ -11,8 +11,11 @@ import (
 // Open loads a problem file by its extension: .jsonl / .ndjson as JSON
 // lines, .parquet as Parquet. The layout (GSM8K, MATH, NuminaMath, or a
 // generic file with common field names; see Detect) is recognised from the
-// first record. IDs and errors use path as the file name. For a layout Detect
-// does not recognise, use LoadJSONL or LoadParquet with a FieldMap.
+// first record. Errors name path as given; default IDs ("name:line" or
+// "name:rowN", when the file has no ID field) use its base name, so spelling
+// the same file's path differently (relative, absolute, ./) gives the same
+// IDs. For a layout Detect does not recognise, use LoadJSONL or LoadParquet
+// with a FieldMap.
 func Open(path string, opts ...Option) ([]Problem, error) {
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".jsonl", ".ndjson":
@@ -21,7 +24,9 @@ func Open(path string, opts ...Option) ([]Problem, error) {
 			return nil, err
 		}
 		defer f.Close()
-		return readJSONL(f, path, nil, buildOptions(opts))
+		o := buildOptions(opts)
+		o.idName = filepath.Base(path)
+		return readJSONL(f, path, nil, o)
 	case ".parquet":
 		return OpenParquet(path, opts...)
 	default:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -36,7 +37,9 @@ func OpenParquet(path string, opts ...Option) ([]Problem, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readParquet(f, st.Size(), path, nil, buildOptions(opts))
+	o := buildOptions(opts)
+	o.idName = filepath.Base(path)
+	return readParquet(f, st.Size(), path, nil, o)
 }
 
 func readParquet(r io.ReaderAt, size int64, name string, dec decoder, o options) (_ []Problem, err error) {
@@ -64,7 +67,7 @@ func readParquet(r io.ReaderAt, size int64, name string, dec decoder, o options)
 			}
 			return nil, &Error{File: name, Row: row, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, rerr)}
 		}
-		rec := &record{file: name, row: row, fields: make(map[string]json.RawMessage, len(m))}
+		rec := &record{file: name, idFile: o.idName, row: row, fields: make(map[string]json.RawMessage, len(m))}
 		for k, v := range m {
 			b, jerr := json.Marshal(normalizeParquet(v))
 			if jerr != nil {

@@ -112,7 +112,7 @@ func TestOpenDetectsParquetLayouts(t *testing.T) {
 	assert.Equal(t, "gsm8k", ps[0].Source)
 	assert.Equal(t, "7", ps[0].Answer)
 	assert.Equal(t, "3 + 4 = 7", ps[0].Solution)
-	assert.Equal(t, g+":row1", ps[0].ID)
+	assert.Equal(t, "gsm8k.parquet:row1", ps[0].ID)
 
 	m := filepath.Join(dir, "math.parquet")
 	require.NoError(t, os.WriteFile(m, writeParquet(t, []mathRow{{"p", `\boxed{2}`, "2", "Algebra", 4, "test/algebra/1.json"}}), 0o644))
@@ -195,5 +195,5 @@ func TestOpenReadsNuminaParquetWithNullsAndMessageLists(t *testing.T) {
 	assert.Equal(t, "olympiads", ps[0].Meta["source"])
 	assert.Equal(t, "Compute y.", ps[1].Question, "a null problem falls back to the user message")
 	assert.Equal(t, "-3", ps[1].Answer)
-	assert.Equal(t, p+":row2", ps[1].ID)
+	assert.Equal(t, "numina.parquet:row2", ps[1].ID, "default IDs use the base name, not the path as spelled")
 }

@@ -12,7 +12,10 @@ import (
 // record is one decoded JSON object (a JSONL line or a Parquet row) and its
 // position, so every error can name file, line and field.
 type record struct {
-	file   string
+	file string
+	// idFile, if set, replaces file in default IDs (see Open: the base name,
+	// so IDs do not depend on how the path is spelled).
+	idFile string
 	line   int // JSONL line, 1-based; 0 for Parquet
 	row    int // Parquet row, 1-based; 0 for JSONL
 	fields map[string]json.RawMessage
@@ -25,10 +28,14 @@ func (r *record) err(field string, cause error) *Error {
 
 // pos is "file:line" or "file:row N", used for default IDs.
 func (r *record) pos() string {
-	if r.row > 0 {
-		return r.file + ":row" + strconv.Itoa(r.row)
+	file := r.file
+	if r.idFile != "" {
+		file = r.idFile
 	}
-	return r.file + ":" + strconv.Itoa(r.line)
+	if r.row > 0 {
+		return file + ":row" + strconv.Itoa(r.row)
+	}
+	return file + ":" + strconv.Itoa(r.line)
 }
 
 // has reports whether the field is present and not null.

@@ -68,11 +68,35 @@ func Open(spec string) (Completer, error) {
 	open, ok := registry[provider]
 	registryMu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("providers: unknown provider %q in spec %q (known: %s)", provider, spec, strings.Join(Registered(), ", "))
+		known := strings.Join(Registered(), ", ")
+		if known == "" {
+			known = "none: no adapter package is imported"
+		}
+		hint := ""
+		if pkg, ok := adapterPackage(provider); ok {
+			hint = fmt.Sprintf("; import _ %q to register it", pkg)
+		}
+		return nil, fmt.Errorf("providers: unknown provider %q in spec %q (known: %s)%s", provider, spec, known, hint)
 	}
 	c, err := open(model)
 	if err != nil {
 		return nil, fmt.Errorf("providers: open %s: %w", spec, err)
 	}
 	return c, nil
+}
+
+// adapterPackage names the package of this module whose import registers
+// provider, for Open's error.
+func adapterPackage(provider string) (string, bool) {
+	const mod = "github.com/rebound-lab/rebound/providers/"
+	switch provider {
+	case "sim":
+		return mod + "sim", true
+	case "anthropic":
+		return mod + "anthropic", true
+	case "openai", "together", "openrouter", "deepseek", "mistral", "groq", "fireworks", "cohere", "vllm", "sglang",
+		"ollama", "openai-compatible":
+		return mod + "openai", true
+	}
+	return "", false
 }

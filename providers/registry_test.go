@@ -66,3 +66,17 @@ func TestUsageAddAndTotal(t *testing.T) {
 	assert.Equal(t, Usage{InputTokens: 11, OutputTokens: 7, CachedInputTokens: 5, ReasoningTokens: 5}, u)
 	assert.Equal(t, 18, u.Total())
 }
+
+func TestOpenWithoutTheAdapterImportSaysWhichImportRegistersIt(t *testing.T) {
+	// This test binary does not import providers/sim.
+	_, err := Open("sim:strong")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown provider "sim"`)
+	assert.Contains(t, err.Error(), `import _ "github.com/rebound-lab/rebound/providers/sim"`)
+	pkg, ok := adapterPackage("vllm")
+	assert.True(t, ok)
+	assert.Equal(t, "github.com/rebound-lab/rebound/providers/openai", pkg)
+	_, err = Open("martian:x")
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "import _")
+}

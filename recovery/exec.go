@@ -51,21 +51,51 @@ type Event struct {
 	// stage's remaining time (0 until an item finished).
 	Elapsed time.Duration `json:"elapsed"`
 	ETA     time.Duration `json:"eta"`
+	// Strategy is the perturbation strategy of the finished item (the
+	// PerturbStage's, or the continued prefix's); "" for straight shots.
+	Strategy string `json:"strategy,omitempty"`
+	// Resumed reports that the item was reused from the Store, not made.
+	Resumed bool `json:"resumed,omitempty"`
 }
 
-// Cost totals calls, tokens and dollars.
+// Cost totals calls, tokens and dollars. Every count the harness prints —
+// the progress bar, the console, report.md, summary.json, the viewer — is
+// one of these, defined once:
+//
+//   - Calls: completions received (a model's answer or a cache hit), one
+//     per row that holds a completion. Failed calls that returned nothing
+//     are not calls.
+//   - CachedCalls: those answered by the completion cache from a call paid
+//     for earlier (they cost nothing).
+//   - Paid (Calls − CachedCalls): those answered by the model, i.e. the
+//     requests the provider billed.
+//   - Resumed: finished results reused from run.db without a call (only an
+//     invocation's running totals have it: see Meter and Event).
+//
+// Over a run directory (Summary.Cost, from the stored rows) a result a
+// crashed invocation paid for counts as paid once, however many
+// invocations it took; over one invocation (Meter, Event.Cost) Calls and
+// CachedCalls are what this process received, and Calls + Resumed equals
+// the run's Calls at the end.
 type Cost struct {
 	Calls        int     `json:"calls"`
 	CachedCalls  int     `json:"cached_calls"`
 	InputTokens  int     `json:"input_tokens"`
 	OutputTokens int     `json:"output_tokens"`
 	USD          float64 `json:"usd"`
+	// Resumed counts results reused from the store without a call; see
+	// Cost. Zero (and absent from summary.json) in a run's totals.
+	Resumed int `json:"resumed,omitempty"`
 }
+
+// PaidCalls is Calls − CachedCalls: the calls the model answered.
+func (c Cost) PaidCalls() int { return c.Calls - c.CachedCalls }
 
 // Add returns the sum of c and d.
 func (c Cost) Add(d Cost) Cost {
 	return Cost{Calls: c.Calls + d.Calls, CachedCalls: c.CachedCalls + d.CachedCalls,
-		InputTokens: c.InputTokens + d.InputTokens, OutputTokens: c.OutputTokens + d.OutputTokens, USD: c.USD + d.USD}
+		InputTokens: c.InputTokens + d.InputTokens, OutputTokens: c.OutputTokens + d.OutputTokens, USD: c.USD + d.USD,
+		Resumed: c.Resumed + d.Resumed}
 }
 
 func completionCost(c providers.Completion) Cost {
@@ -77,7 +107,8 @@ func completionCost(c providers.Completion) Cost {
 }
 
 // Meter counts the calls, cached calls, tokens and dollars of every
-// completion that passes through the completers it wraps. It is safe for
+// completion that passes through the completers it wraps, and the results
+// the stages reused from their Store (Cost.Resumed). It is safe for
 // concurrent use; the zero value is ready.
 type Meter struct {
 	mu    sync.Mutex
@@ -94,12 +125,30 @@ func (m *Meter) Totals() Cost {
 	return m.total
 }
 
+func (m *Meter) resume(n int) {
+	if m == nil || n == 0 {
+		return
+	}
+	m.mu.Lock()
+	m.total.Resumed += n
+	m.mu.Unlock()
+}
+
 // Wrap returns c counted by m. Calls made on behalf of a PerturbStage item
 // are also added to that item and recorded in the stage's Store as
 // StagePerturb rows, so wrap the completers a Perturber uses with the
-// stage's Meter.
+// stage's Meter. The rows name the model as Completion.Provider ":"
+// Request.Model; use Model to name it by its spec instead.
 func (m *Meter) Wrap(c providers.Completer) providers.Completer {
 	return &metered{m: m, next: c}
+}
+
+// Model is Wrap for the model with spec ("sim:weak", "openai:gpt-4o"): the
+// StagePerturb rows it records carry spec, as the straight-shot and
+// continuation rows of that model do, so a perturber's cache hit on a
+// straight-shot sample is recognised as one (not counted as paid).
+func (m *Meter) Model(spec string) providers.Middleware {
+	return func(c providers.Completer) providers.Completer { return &metered{m: m, next: c, spec: spec} }
 }
 
 // Middleware returns m.Wrap as a providers.Middleware.
@@ -108,6 +157,7 @@ func (m *Meter) Middleware() providers.Middleware { return m.Wrap }
 type metered struct {
 	m    *Meter
 	next providers.Completer
+	spec string // the model's spec, for the rows; "" = provider:model
 }
 
 var _ providers.Completer = (*metered)(nil)
@@ -123,9 +173,22 @@ func (w *metered) Complete(ctx context.Context, req providers.Request) (provider
 	w.m.total = w.m.total.Add(cost)
 	w.m.mu.Unlock()
 	if t, ok := ctx.Value(tallyKey{}).(*tally); ok {
-		t.record(ctx, req, c)
+		t.record(ctx, w.specOf(req, c), req, c)
 	}
 	return c, nil
+}
+
+// specOf names the model of a perturbation row: the wrapper's spec, else
+// "provider:model" as the completion and request name it — the same string
+// a stage configured with that model records, so its request keys match.
+func (w *metered) specOf(req providers.Request, c providers.Completion) string {
+	switch {
+	case w.spec != "":
+		return w.spec
+	case c.Provider != "" && req.Model != "":
+		return c.Provider + ":" + req.Model
+	}
+	return req.Model
 }
 
 func (w *metered) Endpoint() providers.Endpoint { return providers.EndpointOf(w.next) }
@@ -137,14 +200,13 @@ type tallyKey struct{}
 type tally struct {
 	store             *Store
 	problem, strategy string
-	model             string
 
 	mu   sync.Mutex
 	n    int
 	cost Cost
 }
 
-func (t *tally) record(ctx context.Context, req providers.Request, c providers.Completion) {
+func (t *tally) record(ctx context.Context, model string, req providers.Request, c providers.Completion) {
 	cost := completionCost(c)
 	t.mu.Lock()
 	t.cost = t.cost.Add(cost)
@@ -154,7 +216,7 @@ func (t *tally) record(ctx context.Context, req providers.Request, c providers.C
 	if t.store == nil {
 		return
 	}
-	r := Sample{Stage: StagePerturb, ProblemID: t.problem, Prefix: t.strategy, Sample: n, Model: req.Model,
+	r := Sample{Stage: StagePerturb, ProblemID: t.problem, Prefix: t.strategy, Sample: n, Model: model,
 		Request: requestJSON(req)}
 	fillCompletion(&r, c)
 	// A failed write loses only the row, not the call (the cache has it).
@@ -219,7 +281,14 @@ func newProgress(e *Exec, stage string, total int) *progress {
 	return &progress{exec: e, stage: stage, total: total, start: time.Now()}
 }
 
-func (p *progress) step(n int) {
+func (p *progress) step(n int) { p.item(n, "", -1) }
+
+// item reports n finished items of strategy; resumed ≥ 0 means they were
+// reused from the store, standing for that many calls (Cost.Resumed).
+func (p *progress) item(n int, strategy string, resumed int) {
+	if resumed >= 0 {
+		p.exec.Meter.resume(resumed)
+	}
 	done := int(p.done.Add(int64(n)))
 	if p.exec.Progress == nil {
 		return
@@ -231,7 +300,8 @@ func (p *progress) step(n int) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.exec.Progress(Event{Stage: p.stage, Done: done, Total: p.total, Cost: p.exec.Meter.Totals(), Elapsed: el, ETA: eta})
+	p.exec.Progress(Event{Stage: p.stage, Done: done, Total: p.total, Cost: p.exec.Meter.Totals(), Elapsed: el, ETA: eta,
+		Strategy: strategy, Resumed: resumed >= 0})
 }
 
 // fanOut runs fn(ctx, i) for i in [0, n) with at most limit in flight. fn

@@ -142,6 +142,12 @@ type Summary struct {
 	// Behaviour splits continuations by how they recovered or failed
 	// (package behaviour's labels); nil when none is labelled.
 	Behaviour *BehaviourSummary `json:"behaviour,omitempty"`
+	// Health is the run's diagnostics (see Health); Summarize fills it.
+	Health *Health `json:"health,omitempty"`
+	// Invocation is what this invocation of Run did (the Meter's totals:
+	// new calls, of which cached, and Resumed); zero from Summarize. Not in
+	// summary.json.
+	Invocation Cost `json:"-"`
 }
 
 // Aggregate computes the Summary from store rows: problems (with their
@@ -350,6 +356,9 @@ func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error
 	if err != nil {
 		return Summary{}, err
 	}
+	if len(problems) == 0 {
+		return Summary{}, fmt.Errorf("recovery: %s holds no problems: nothing to summarize (store the problems first, as Run does)", st.Path())
+	}
 	prefixes, err := st.prefixRows(ctx, `'', ''`, `1 = 1`)
 	if err != nil {
 		return Summary{}, err
@@ -381,6 +390,11 @@ func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error
 	if sum.Behaviour, err = summarizeBehaviour(ctx, st, buckets); err != nil {
 		return sum, err
 	}
+	h, err := computeHealth(ctx, st)
+	if err != nil {
+		return sum, err
+	}
+	sum.Health = &h
 	return sum, nil
 }
 
@@ -520,6 +534,9 @@ func (s Summary) Markdown(title string) string {
 	}
 	b.WriteString("\n![recovery by depth](recovery_by_depth.svg)\n\n")
 	b.WriteString(s.behaviourMarkdown())
+	if s.Health != nil {
+		b.WriteString(s.Health.markdown())
+	}
 	b.WriteString("## Cost by stage\n\n| stage | calls | cached | input tokens | output tokens | USD |\n|---|---:|---:|---:|---:|---:|\n")
 	stages := []string{StageStrong, StageWeak, StagePerturb, StageContinue}
 	for st := range s.StageCost {

@@ -45,7 +45,9 @@ type Config struct {
 	NoWeak bool `json:"no_weak,omitempty"`
 	// StrongModel and WeakModel are their specs ("openai:gpt-4o",
 	// "sim:strong"), recorded in every row; the model part is sent as
-	// Request.Model.
+	// Request.Model. With Strong (Weak) nil, Run opens the spec through
+	// providers.Open, so the model is named once; a completer that was
+	// opened for another model is refused by Preflight.
 	StrongModel string `json:"strong_model"`
 	WeakModel   string `json:"weak_model"`
 	// Verifier judges answers; nil means verify.NewMath().
@@ -122,6 +124,16 @@ type Config struct {
 	// Inject controls StrategyInject's error (type, magnitude, position,
 	// steps kept after it); the zero value is InjectError's default.
 	Inject InjectOptions `json:"inject,omitempty"`
+	// AllowUnpriced lets a run with BudgetUSD use models the price table
+	// does not know (free local servers); without it Preflight refuses them.
+	AllowUnpriced bool `json:"allow_unpriced,omitempty"`
+	// Probe runs providers.ProbePrefill on the strong model before the
+	// first stage (a few canary tokens) and stops the run unless the
+	// endpoint continues prefixes in place; the result is kept in run.db
+	// (Store.Probe) and the report. ForceProbe records a bad verdict and
+	// runs anyway.
+	Probe      bool `json:"probe,omitempty"`
+	ForceProbe bool `json:"force_probe,omitempty"`
 }
 
 // InjectOptions are the perturb.InjectError options Run passes on.
@@ -138,6 +150,12 @@ type InjectOptions struct {
 type Models struct {
 	Strong, Weak providers.Completer
 	Traces       func(problemID string) []perturb.Trace
+	// StrongModel and WeakModel are the specs (send RequestModel(spec) as
+	// Request.Model); Verifier, Seed and Cut are the run's.
+	StrongModel, WeakModel string
+	Verifier               verify.Verifier
+	Seed                   int64
+	Cut                    perturb.Cut
 }
 
 // PerturberFactory builds a custom strategy's Perturber for Run.
@@ -152,10 +170,13 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("%w: Dir is empty", ErrConfig)
 	case len(c.Problems) == 0:
 		return fmt.Errorf("%w: no Problems", ErrConfig)
-	case c.Strong == nil || c.StrongModel == "":
-		return fmt.Errorf("%w: Strong and StrongModel are required", ErrConfig)
-	case !c.NoWeak && (c.Weak == nil || c.WeakModel == ""):
-		return fmt.Errorf("%w: Weak and WeakModel are required (or set NoWeak)", ErrConfig)
+	case c.StrongModel == "":
+		return fmt.Errorf("%w: StrongModel is required", ErrConfig)
+	case !c.NoWeak && c.WeakModel == "":
+		return fmt.Errorf("%w: WeakModel is required (or set NoWeak)", ErrConfig)
+	}
+	if err := c.openModels(); err != nil {
+		return err
 	}
 	if c.Title == "" {
 		c.Title = "Rebound recovery run"
@@ -234,6 +255,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err := cfg.defaults(); err != nil {
 		return Summary{}, err
 	}
+	if err := cfg.preflight(); err != nil {
+		return Summary{}, err
+	}
 	st, err := OpenStore(cfg.Dir)
 	if err != nil {
 		return Summary{}, err
@@ -242,7 +266,16 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err := checkIdentity(ctx, st, &cfg); err != nil {
 		return Summary{}, err
 	}
-	if b, err := json.Marshal(cfg); err == nil {
+	if cfg.Probe {
+		if err := cfg.runProbe(ctx, st); err != nil {
+			return Summary{}, err
+		}
+	}
+	shown := cfg // the effective values, defaults filled in
+	if shown.OnPolicyBand == ([2]float64{}) {
+		shown.OnPolicyBand = perturb.DefaultBand
+	}
+	if b, err := json.Marshal(shown); err == nil {
 		if err := st.SetConfig(ctx, "config", string(b)); err != nil {
 			return Summary{}, err
 		}
@@ -266,6 +299,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		runErr = errors.Join(runErr, err)
 	}
 	sum, err := Summarize(detach(ctx), st, cfg.Binner.Buckets())
+	sum.Invocation = meter.Totals()
 	if err != nil {
 		return sum, errors.Join(runErr, err)
 	}
@@ -289,11 +323,11 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 				cfg.BudgetUSD, spent, st.Path(), providers.ErrBudgetExceeded)
 		}
 		budget = providers.NewBudget(providers.BudgetConfig{LimitUSD: cfg.BudgetUSD - spent, Prices: cfg.Prices,
-			DefaultMaxTokens: cfg.MaxTokens})
+			DefaultMaxTokens: cfg.MaxTokens, AllowUnpriced: cfg.AllowUnpriced})
 	}
-	chain := func(c providers.Completer) (providers.Completer, error) {
+	chain := func(c providers.Completer, spec string) (providers.Completer, error) {
 		var mws []providers.Middleware
-		mws = append(mws, meter.Middleware())
+		mws = append(mws, meter.Model(spec))
 		if !cfg.NoCache {
 			mk := cfg.Cache
 			if mk == nil {
@@ -322,11 +356,11 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		}
 		return providers.Chain(c, mws...), nil
 	}
-	if strong, err = chain(cfg.Strong); err != nil {
+	if strong, err = chain(cfg.Strong, cfg.StrongModel); err != nil {
 		return nil, nil, err
 	}
 	if cfg.Weak != nil {
-		if weak, err = chain(cfg.Weak); err != nil {
+		if weak, err = chain(cfg.Weak, cfg.WeakModel); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -335,9 +369,7 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 
 func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers.Completer) error {
 	problems := cfg.Problems
-	ss := &StraightShot{Exec: exec, Stage: StageStrong, Model: cfg.StrongModel, Completer: strong,
-		Verifier: cfg.Verifier, Samples: cfg.Samples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens,
-		RunSeed: &cfg.Seed, ReasoningEffort: cfg.ReasoningEffort}
+	ss := cfg.strongStage(exec, strong)
 	if cfg.Adaptive != nil {
 		plan, binner := *cfg.Adaptive, cfg.Binner
 		ss.Stop = func(k, n int) bool { return plan.Done(binner, k, n) }
@@ -361,9 +393,7 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 	}
 	strongCals = nil // only the traces are needed from here on
 	if !cfg.NoWeak {
-		ws := &StraightShot{Exec: exec, Stage: StageWeak, Model: cfg.WeakModel, Completer: weak,
-			Verifier: cfg.Verifier, Samples: cfg.WeakSamples, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens,
-			RunSeed: &cfg.Seed, ReasoningEffort: cfg.ReasoningEffort}
+		ws := cfg.weakStage(exec, weak)
 		if _, err := ws.Run(ctx, problems); err != nil {
 			return err
 		}
@@ -371,7 +401,8 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 	var prefixes []PrefixResult
 	for _, name := range cfg.Strategies {
 		p, err := cfg.perturber(name, Models{Strong: strong, Weak: weak,
-			Traces: func(id string) []perturb.Trace { return traces[id] }})
+			Traces:      func(id string) []perturb.Trace { return traces[id] },
+			StrongModel: cfg.StrongModel, WeakModel: cfg.WeakModel, Verifier: cfg.Verifier, Seed: cfg.Seed, Cut: cfg.Cut})
 		if err != nil {
 			return err
 		}
@@ -382,9 +413,7 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 		}
 		prefixes = append(prefixes, res...)
 	}
-	cs := &Continue{Exec: exec, Model: cfg.StrongModel, Completer: strong, Verifier: cfg.Verifier,
-		K: cfg.Continuations, PrefillMethod: cfg.PrefillMethod, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens,
-		RunSeed: &cfg.Seed, ReasoningEffort: cfg.ReasoningEffort, PrefillTarget: cfg.PrefillTarget}
+	cs := cfg.continueStage(exec, strong)
 	_, err = cs.Run(ctx, prefixes)
 	return err
 }
@@ -430,44 +459,6 @@ func (cfg *Config) perturber(name string, m Models) (perturb.Perturber, error) {
 	return nil, fmt.Errorf("%w: unknown strategy %q", ErrConfig, name)
 }
 
-// identity is what a run directory's finished rows depend on: resuming with
-// different values would silently mix two experiments.
-type identity struct {
-	StrongModel   string                  `json:"strong_model"`
-	WeakModel     string                  `json:"weak_model"`
-	Seed          int64                   `json:"seed"`
-	Temperature   *float64                `json:"temperature"`
-	MaxTokens     int                     `json:"max_tokens"`
-	PrefillMethod providers.PrefillMethod `json:"prefill_method"`
-}
-
-// checkIdentity records the run's identity on first use of a directory and
-// refuses to resume one made with different models or sampling settings.
-// (Adding problems, samples, continuations or strategies is fine: finished
-// rows are kept and the rest is added.)
-func checkIdentity(ctx context.Context, st *Store, cfg *Config) error {
-	id := identity{cfg.StrongModel, cfg.WeakModel, cfg.Seed, cfg.Temperature, cfg.MaxTokens, cfg.PrefillMethod}
-	if cfg.NoWeak {
-		id.WeakModel = ""
-	}
-	b, err := json.Marshal(id)
-	if err != nil {
-		return fmt.Errorf("recovery: run identity: %w", err)
-	}
-	prev, ok, err := st.Config(ctx, "identity")
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return st.SetConfig(ctx, "identity", string(b))
-	}
-	if prev != string(b) {
-		return fmt.Errorf("%w: %s was made with %s, not %s; use a new run directory (or delete it)", ErrConfig,
-			st.Dir(), prev, b)
-	}
-	return nil
-}
-
 // SQLiteCache is the default Config.Cache: providers.Cache over a
 // providers/sqlitecache store in the run's own database, so a rerun never
 // pays for a call twice. A completion is stored even if ctx is cancelled
@@ -495,6 +486,9 @@ func (s *Store) spentUSD(ctx context.Context) (float64, error) {
 	var v float64
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(cost_usd), 0) FROM samples WHERE cached = 0`).Scan(&v); err != nil {
 		return 0, fmt.Errorf("recovery: sum spending: %w", err)
+	}
+	if p, ok, err := s.Probe(ctx); err == nil && ok {
+		v += p.CostUSD // the preflight probe's canaries
 	}
 	return v, nil
 }

@@ -121,6 +121,7 @@ func (s *StraightShot) Run(ctx context.Context, problems []dataset.Problem) ([]C
 		}
 	}
 	stopped := make([]bool, len(problems))
+	var fails failures
 	for len(jobs) > 0 {
 		res := make([]Sample, len(jobs))
 		err := s.fanOut(ctx, len(jobs), func(ctx context.Context, x int) error {
@@ -128,17 +129,22 @@ func (s *StraightShot) Run(ctx context.Context, problems []dataset.Problem) ([]C
 			p := problems[jb.prob]
 			if r, ok := done[doneKey{p.ID, "", jb.sample}]; ok {
 				res[x] = r
-				prog.step(1)
+				fails.resumed()
+				prog.item(1, "", 1)
 				return nil
 			}
 			r, err := s.sample(ctx, p, jb.sample)
 			if err != nil {
 				return err
 			}
+			fails.note(r.Error)
 			res[x] = r
 			prog.step(1)
 			return nil
 		})
+		if err == nil {
+			err = fails.err(s.Stage, s.Model)
+		}
 		if err != nil {
 			return out, err
 		}
@@ -180,8 +186,9 @@ func (s *StraightShot) Run(ctx context.Context, problems []dataset.Problem) ([]C
 	return out, nil
 }
 
-func (s *StraightShot) sample(ctx context.Context, p dataset.Problem, idx int) (Sample, error) {
-	req := providers.Request{
+// request is the request of sample idx of p (also what Preflight checks).
+func (s *StraightShot) request(p dataset.Problem, idx int) providers.Request {
+	return providers.Request{
 		Model:       RequestModel(s.Model),
 		Messages:    perturb.Prompt(p),
 		Temperature: s.Temperature,
@@ -191,6 +198,10 @@ func (s *StraightShot) sample(ctx context.Context, p dataset.Problem, idx int) (
 
 		ReasoningEffort: s.ReasoningEffort,
 	}
+}
+
+func (s *StraightShot) sample(ctx context.Context, p dataset.Problem, idx int) (Sample, error) {
+	req := s.request(p, idx)
 	r := Sample{Stage: s.Stage, ProblemID: p.ID, Sample: idx, Model: s.Model, Request: requestJSON(req), Seed: req.Seed}
 	c, err := s.Completer.Complete(ctx, req)
 	if err != nil {
@@ -324,11 +335,13 @@ func (s *PerturbStage) Run(ctx context.Context, problems []dataset.Problem) ([]P
 	}
 	out := make([]PrefixResult, len(problems))
 	prog := newProgress(&s.Exec, StagePerturb, len(problems))
+	var fails failures
 	err := s.fanOut(ctx, len(problems), func(ctx context.Context, i int) error {
 		p := problems[i]
 		if row, ok := done[p.ID]; ok {
 			out[i] = prefixResultFromRow(p, row)
-			prog.step(1)
+			fails.resumed()
+			prog.item(1, s.Strategy, row.Calls)
 			return nil
 		}
 		t := &tally{store: s.Store, problem: p.ID, strategy: s.Strategy}
@@ -346,13 +359,17 @@ func (s *PerturbStage) Run(ctx context.Context, problems []dataset.Problem) ([]P
 		default:
 			r.Error = err.Error()
 		}
+		fails.note(r.Error)
 		out[i] = r
-		prog.step(1)
+		prog.item(1, s.Strategy, -1)
 		if s.Store != nil {
 			return s.Store.PutPrefix(detach(ctx), prefixRow(r))
 		}
 		return nil
 	})
+	if err == nil {
+		err = fails.err(StagePerturb+" ("+s.Strategy+")", "its perturber")
+	}
 	return out, err
 }
 
@@ -431,40 +448,52 @@ func (s *Continue) Run(ctx context.Context, items []PrefixResult) ([]Continued, 
 		}
 	}
 	prog := newProgress(&s.Exec, StageContinue, len(out)*k)
+	var fails failures
 	err = s.fanOut(ctx, len(out)*k, func(ctx context.Context, x int) error {
 		c := &out[x/k]
 		j := x % k
 		if r, ok := done[doneKey{c.Problem.ID, c.Strategy, j}]; ok {
 			c.Samples[j] = r
-			prog.step(1)
+			fails.resumed()
+			prog.item(1, c.Strategy, 1)
 			return nil
 		}
 		r, err := s.continueOne(ctx, c.PrefixResult, j)
 		if err != nil {
 			return err
 		}
+		fails.note(r.Error)
 		c.Samples[j] = r
-		prog.step(1)
+		prog.item(1, c.Strategy, -1)
 		return nil
 	})
+	if err == nil {
+		err = fails.err(StageContinue, s.Model)
+	}
 	return out, err
 }
 
-func (s *Continue) continueOne(ctx context.Context, it PrefixResult, j int) (Sample, error) {
-	p := it.Problem
-	req := providers.Request{
+// request is the request of continuation j of it (also what Preflight
+// checks).
+func (s *Continue) request(it PrefixResult, j int) providers.Request {
+	return providers.Request{
 		Model:         RequestModel(s.Model),
-		Messages:      perturb.Prompt(p),
+		Messages:      perturb.Prompt(it.Problem),
 		Prefill:       it.Prefix.Text,
 		PrefillMethod: s.PrefillMethod,
 		Temperature:   s.Temperature,
 		MaxTokens:     s.MaxTokens,
 		Sample:        j,
-		Seed:          sampleSeed(s.RunSeed, s.Completer, p.ID, StageContinue+"/"+it.Strategy, j),
+		Seed:          sampleSeed(s.RunSeed, s.Completer, it.Problem.ID, StageContinue+"/"+it.Strategy, j),
 		PrefillTarget: s.PrefillTarget,
 
 		ReasoningEffort: s.ReasoningEffort,
 	}
+}
+
+func (s *Continue) continueOne(ctx context.Context, it PrefixResult, j int) (Sample, error) {
+	p := it.Problem
+	req := s.request(it, j)
 	r := Sample{Stage: StageContinue, ProblemID: p.ID, Prefix: it.Strategy, Sample: j, Model: s.Model,
 		Request: requestJSON(req), Seed: req.Seed}
 	c, err := s.Completer.Complete(ctx, req)
@@ -486,6 +515,11 @@ func (s *Continue) continueOne(ctx context.Context, it PrefixResult, j int) (Sam
 	r.Restarted, r.RestartReason = rs.Restarted, rs.Reason
 	v, err := s.Verifier.Verify(detach(ctx), p.Answer, it.Prefix.Text+c.Text)
 	fillVerdict(&r, v, err)
+	if c.PrefillEchoed && s.Store != nil {
+		if err := s.Store.putFlag(detach(ctx), r, CondEchoed); err != nil {
+			return r, err
+		}
+	}
 	return s.put(ctx, r)
 }
 

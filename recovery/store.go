@@ -271,6 +271,10 @@ func OpenStore(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("recovery: migrate %s: %w", path, err)
 	}
+	if _, err := db.Exec(flagsSchema); err != nil { // health flags (health.go)
+		db.Close()
+		return nil, fmt.Errorf("recovery: create schema in %s: %w", path, err)
+	}
 	return &Store{db: db, dir: dir, path: path}, nil
 }
 

@@ -14,6 +14,6 @@ func Example() {
 		fmt.Println(err)
 	}
 	// Output:
-	// {"answer":"18","correct":true,"reason":"answer \"18\" (from gsm8k-hashes) equals reference \"18\" by string","reference":"18","response":"#### 18"}
+	// {"reference":"18","response":"#### 18","correct":true,"answer":"18","reason":"answer \"18\" (from gsm8k-hashes) equals reference \"18\" by string"}
 	// graded 1: 1 correct
 }

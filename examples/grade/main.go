@@ -10,8 +10,10 @@
 //
 //	grade [-in responses.jsonl] [-out graded.jsonl] [-rounding n]
 //
-// Input defaults to stdin and output to stdout. A malformed line stops the
-// run with an error naming the file, the line and the field.
+// Input defaults to stdin and output to stdout. Lines are graded and written
+// one at a time, keeping each record's field order. A malformed line stops
+// the run with an error naming the file, the line and the field; every line
+// graded before it is already written.
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/rebound-lab/rebound/verify"
 )
@@ -84,12 +87,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return nil
 }
 
-// grade streams records from r to w; it returns how many were graded and how
-// many were correct.
+// grade streams records from r to w, writing and flushing each graded line
+// before reading the next, so a malformed line stops the run with every
+// earlier line already in the output; it returns how many were graded and
+// how many were correct. Each record keeps its fields in their input order,
+// with "correct", "answer" and "reason" replaced in place or appended.
 func grade(ctx context.Context, v verify.Verifier, name string, r io.Reader, w io.Writer) (n, correct int, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	bw := bufio.NewWriter(w)
+	defer func() {
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
+		}
+	}()
 	line := 0
 	for sc.Scan() {
 		line++
@@ -97,9 +108,13 @@ func grade(ctx context.Context, v verify.Verifier, name string, r io.Reader, w i
 		if len(raw) == 0 {
 			continue
 		}
-		var rec map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &rec); err != nil {
-			return n, correct, fmt.Errorf("%s:%d: invalid JSON object: %w", name, line, err)
+		fields, err := orderedObject(raw)
+		if err != nil {
+			return n, correct, fmt.Errorf("%s:%d: invalid JSON object: %w (the %d lines graded before it are in the output)", name, line, err, n)
+		}
+		rec := map[string]json.RawMessage{}
+		for _, f := range fields {
+			rec[f.key] = f.value
 		}
 		ref, err := stringField(rec, "reference")
 		if err != nil {
@@ -113,19 +128,35 @@ func grade(ctx context.Context, v verify.Verifier, name string, r io.Reader, w i
 		if err != nil {
 			return n, correct, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
-		for field, val := range map[string]any{"correct": verdict.Correct, "answer": verdict.Answer, "reason": verdict.Reason} {
-			b, err := json.Marshal(val)
+		for _, add := range []struct {
+			key string
+			val any
+		}{{"correct", verdict.Correct}, {"answer", verdict.Answer}, {"reason", verdict.Reason}} {
+			b, err := json.Marshal(add.val)
 			if err != nil {
 				return n, correct, err
 			}
-			rec[field] = b
+			i := slices.IndexFunc(fields, func(f field) bool { return f.key == add.key })
+			if i >= 0 {
+				fields[i].value = b
+			} else {
+				fields = append(fields, field{add.key, b})
+			}
 		}
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return n, correct, fmt.Errorf("%s:%d: %w", name, line, err)
+		bw.WriteByte('{')
+		for i, f := range fields {
+			if i > 0 {
+				bw.WriteByte(',')
+			}
+			k, _ := json.Marshal(f.key)
+			bw.Write(k)
+			bw.WriteByte(':')
+			bw.Write(f.value)
 		}
-		bw.Write(b)
-		bw.WriteByte('\n')
+		bw.WriteString("}\n")
+		if err := bw.Flush(); err != nil {
+			return n, correct, err
+		}
 		n++
 		if verdict.Correct {
 			correct++
@@ -137,7 +168,50 @@ func grade(ctx context.Context, v verify.Verifier, name string, r io.Reader, w i
 		}
 		return n, correct, fmt.Errorf("%s:%d: %w", name, line+1, err)
 	}
-	return n, correct, bw.Flush()
+	return n, correct, nil
+}
+
+// field is one member of a JSON object, its value as given (compacted).
+type field struct {
+	key   string
+	value json.RawMessage
+}
+
+// orderedObject parses one JSON object keeping its members' order.
+func orderedObject(raw []byte) ([]field, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil {
+		return nil, err
+	} else if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("not an object (starts with %v)", tok)
+	}
+	var out []field
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("field %q: %w", key, err)
+		}
+		var c bytes.Buffer
+		if err := json.Compact(&c, v); err != nil {
+			return nil, err
+		}
+		out = append(out, field{key, c.Bytes()})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the object")
+	}
+	return out, nil
 }
 
 func stringField(rec map[string]json.RawMessage, field string) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,4 +74,26 @@ func TestGradeRejectsStrayArguments(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), []string{"extra"}, strings.NewReader(""), &out, &errOut)
 	assert.ErrorContains(t, err, "unexpected arguments")
+}
+
+func TestGradeKeepsTheLinesGradedBeforeABadOneInTheirFieldOrder(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	out := filepath.Join(dir, "out.jsonl")
+	require.NoError(t, os.WriteFile(in, []byte(
+		`{"id":7,"response":"#### 18","reference":"18","model":"m"}`+"\n"+
+			`{"zeta":1,"reference":"3","correct":"stale","response":"so 4"}`+"\n"+
+			`{"reference":"5", oops}`+"\n"+
+			`{"reference":"6","response":"#### 6"}`+"\n"), 0o644))
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"-in", in, "-out", out}, strings.NewReader(""), io.Discard, &stderr)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), in+":3")
+	assert.Contains(t, err.Error(), "the 2 lines graded before it are in the output")
+	b, rerr := os.ReadFile(out)
+	require.NoError(t, rerr)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	require.Len(t, lines, 2, "the finished lines are kept")
+	assert.True(t, strings.HasPrefix(lines[0], `{"id":7,"response":"#### 18","reference":"18","model":"m","correct":true,"answer":"18"`), lines[0])
+	assert.True(t, strings.HasPrefix(lines[1], `{"zeta":1,"reference":"3","correct":false,"response":"so 4","answer":`), "a stale field is replaced in place: %s", lines[1])
 }

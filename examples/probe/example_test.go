@@ -39,4 +39,5 @@ func Example() {
 	//   count     honoured     continued with "18, 19" — " 18, 19"
 	//   mid-word  honoured     continued with "ly warm." — "ly warm."
 	//   evens     honoured     continued with "24, 26" — " 24, 26"
+	// verdict: ollama:llama3.1:8b continues the prefix with assistant_message, instructed (set OLLAMA_PREFILL=assistant_message to choose it)
 }

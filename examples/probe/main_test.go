@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -54,6 +55,8 @@ func TestProbeEveryDialectOfAPreset(t *testing.T) {
 	assert.Contains(t, lines, "assistant_message        ignored (3/3 canaries restarted instead of continuing)")
 	assert.Contains(t, lines, "instructed               ignored")
 
+	assert.Contains(t, lines, "verdict: vllm:Qwen/Qwen2.5-7B-Instruct continues the prefix with continue_final_message")
+
 	out.Reset()
 	require.NoError(t, run([]string{"-model", "vllm:m", "-json"}, &out))
 	dec := json.NewDecoder(&out)
@@ -71,4 +74,39 @@ func TestProbeNeedsAModel(t *testing.T) {
 	assert.ErrorContains(t, err, "-model is required")
 	err = run([]string{"-model", "nosuch:x"}, io.Discard)
 	assert.ErrorContains(t, err, `unknown provider "nosuch"`)
+}
+
+func TestProbeFailsWithAVerdictWhenNoDialectContinuesAndStopsAtAPermanentError(t *testing.T) {
+	var requests atomic.Int64
+	restart := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"1, 2, 3"},"finish_reason":"length"}],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}`)
+	}))
+	defer restart.Close()
+	t.Setenv("OLLAMA_BASE_URL", restart.URL+"/v1")
+	var out bytes.Buffer
+	err := run([]string{"-model", "ollama:m"}, &out)
+	require.Error(t, err, "nothing works: a non-zero exit")
+	assert.Contains(t, out.String(), "verdict: no dialect continues the prefix — do not run ollama:m")
+
+	// A wrong key (401) stops the probe at once: no retries, no other dialect.
+	// The error body is OpenAI's error envelope as the adapter's client
+	// decodes it (sashabaranov/go-openai, error.go: ErrorResponse{Error
+	// *APIError{Code, Message, Param, Type}}).
+	requests.Store(0)
+	unauthorized := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}`)
+	}))
+	defer unauthorized.Close()
+	t.Setenv("OLLAMA_BASE_URL", unauthorized.URL+"/v1")
+	out.Reset()
+	err = run([]string{"-model", "ollama:m"}, &out)
+	require.Error(t, err)
+	assert.Contains(t, out.String(), "verdict: cannot probe ollama:m")
+	assert.Contains(t, err.Error(), "401")
+	assert.Equal(t, int64(1), requests.Load(), "one call, not one per canary and dialect")
 }

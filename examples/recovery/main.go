@@ -28,10 +28,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/difficulty"
@@ -91,6 +90,10 @@ type options struct {
 	injectType, injectMagnitude, injectPosition               string
 	injectKeepAfter                                           int
 	simBehaviours                                             bool
+	// preflight (preflight.go)
+	probe, prices, prefill string
+	allowUnpriced          bool
+	confirmCalls           int
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -125,6 +128,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.injectPosition, "inject-position", "", "-perturb inject position: early, middle or late third of the steps (default: any)")
 	fs.IntVar(&o.injectKeepAfter, "inject-keep-after", 0, "-perturb inject: keep `K` steps after the error in the prefix")
 	fs.BoolVar(&o.simBehaviours, "sim-behaviours", false, "simulated strong model continues flawed prefixes with sim.DefaultBehaviours (explicit/silent/restart/propagated/other by magnitude and position)")
+	preflightFlags(fs, &o)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -137,8 +141,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if o.maxTokens < 1 {
 		return o, fmt.Errorf("-max-tokens %d: want ≥ 1 (default %d)", o.maxTokens, recovery.DefaultMaxTokens)
 	}
-	if o.limit < 0 || o.samples < 1 || o.continuations < 1 || o.concurrency < 0 || o.rpm < 0 || o.tpm < 0 || o.budget < 0 || o.timeout < 0 {
-		return o, errors.New("-limit, -concurrency, -rpm, -tpm, -budget and -timeout must be ≥ 0; -samples and -continuations ≥ 1")
+	if err := checkFlags(o); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -151,9 +155,12 @@ func loadProblems(name string, limit int) ([]dataset.Problem, error) {
 	case "math500":
 		ps = dataset.MATH500()
 	default:
+		if !looksLikeFile(name) {
+			return nil, fmt.Errorf("-dataset %q: not a built-in dataset (built in: gsm8k, math500) nor a .jsonl, .ndjson or .parquet file", name)
+		}
 		var err error
 		if ps, err = dataset.Open(name); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("-dataset %s: %w", name, err)
 		}
 	}
 	if limit > 0 && limit < len(ps) {
@@ -231,6 +238,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			cfg.Strategies = append(cfg.Strategies, s)
 		}
 	}
+	if slices.Contains(cfg.Strategies, recovery.StrategyLabeled) && o.labeled == "" {
+		return errors.New("-perturb labeled needs -labeled FILE: the labelled traces (MR-GSM8K, BIG-Bench Mistake or PRMBench JSONL)")
+	}
+	if err := o.configure(&cfg); err != nil {
+		return err
+	}
 	if o.labeled != "" {
 		set, err := perturb.LoadLabeled(o.labeled)
 		if err != nil {
@@ -245,7 +258,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		plan.Min = min(plan.Min, plan.Max)
 		cfg.Adaptive = &plan
 	}
-	prices := providers.DefaultPrices()
+	prices := cfg.Prices
 	if o.dryRun {
 		// A dry run never mixes simulated rows into a real run's directory,
 		// and starts afresh each time (its scratch directory is its own).
@@ -264,8 +277,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.BudgetUSD = 0 // a dry run spends nothing; it estimates
 		fmt.Fprintf(stdout, "dry run on the simulator\n  strong %s: %s\n  weak   %s: %s\n", o.strong, noteS, o.weak, noteW)
-	} else if cfg.Strong, cfg.Weak, err = openModels(o.strong, o.weak, o.seed, problems); err != nil {
-		return err
+		if err := dryRunPreflight(cfg, o, stdout); err != nil {
+			return err
+		}
+	} else {
+		if cfg.Strong, cfg.Weak, err = openModels(o.strong, o.weak, o.seed, problems); err != nil {
+			return err
+		}
+		if err := announce(cfg, o, stdout); err != nil {
+			return err
+		}
 	}
 	if o.simBehaviours {
 		sv, ok := cfg.Strong.(*sim.Solver)
@@ -276,38 +297,52 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		c.Behaviours = sim.DefaultBehaviours()
 		cfg.Strong = sim.New(c, problems...)
 	}
+	bar := newProgress(stderr, o.quiet, estimateItems(cfg))
+	defer bar.finish()
 	if !o.quiet {
-		bar := newProgress(stderr)
-		defer bar.finish()
 		cfg.Progress = bar.event
 	}
 
 	start := time.Now()
 	sum, runErr := recovery.Run(ctx, cfg)
+	bar.finish()
 	if runErr != nil && errors.Is(runErr, recovery.ErrConfig) {
-		return runErr
+		return hint(runErr)
 	}
 	fmt.Fprintf(stdout, "\n%s\n", sum.Table())
-	c := sum.Cost
-	fmt.Fprintf(stdout, "calls %d (%d cached), tokens %d in / %d out, $%.4f, %s\n", c.Calls, c.CachedCalls,
-		c.InputTokens, c.OutputTokens, c.USD, time.Since(start).Round(time.Millisecond))
+	c, inv := sum.Cost, sum.Invocation
+	fmt.Fprintf(stdout, "run: %d calls (%d paid, %d cached), tokens %d in / %d out, $%.4f\n", c.Calls, c.PaidCalls(), c.CachedCalls,
+		c.InputTokens, c.OutputTokens, c.USD)
+	fmt.Fprintf(stdout, "this invocation: %d new calls (%d paid, %d from the cache), %d resumed from %s, $%.4f, %s\n",
+		inv.Calls, inv.PaidCalls(), inv.CachedCalls, inv.Resumed, recovery.StoreFile, inv.USD, time.Since(start).Round(time.Millisecond))
 	if o.dryRun {
 		p := sum.Paid
 		fmt.Fprintf(stdout, "estimate for the real run: about %d calls, %d input and %d output tokens, $%.2f\n",
 			p.Calls, p.InputTokens, p.OutputTokens, p.USD)
 		fmt.Fprintf(stdout, "(the simulator writes short reference-style solutions; real models usually write several times more\n"+
 			" output tokens, and pass rates differ, so treat calls as a good estimate and tokens and dollars as a lower bound)\n")
+		if o.budget > 0 && p.USD > o.budget {
+			fmt.Fprintf(stdout, "WARN the estimate ($%.2f, a lower bound) exceeds -budget $%.2f: the real run would stop at the budget; raise -budget or lower -limit\n",
+				p.USD, o.budget)
+		}
 	}
 	fmt.Fprintf(stdout, "outputs in %s: %s, %s, %s, %s, %s, plots (*.svg, *.png)\n", cfg.Dir, recovery.ReportMD,
 		recovery.SummaryJSON, recovery.SummaryCSV, recovery.SamplesJSONL, recovery.StoreFile)
+	if h := sum.Health; h != nil && len(h.Warnings) > 0 {
+		fmt.Fprintf(stderr, "\n%s", h.WarnBlock())
+	}
 	if runErr != nil {
 		return explain(runErr, cfg.Dir, o.budget)
+	}
+	if h := sum.Health; h != nil && h.MeasuredNothing {
+		return fmt.Errorf("the run measured nothing (see the WARN lines above and the Health section of %s)", filepath.Join(cfg.Dir, recovery.ReportMD))
 	}
 	if o.serve != "" {
 		if Serve == nil {
 			return errors.New("-serve: the viewer is not built into this binary")
 		}
-		fmt.Fprintf(stdout, "viewer on http://%s (Ctrl-C to stop)\n", o.serve)
+		// Serve says "viewer: listening on …" once the port is bound, so a
+		// busy port fails without a misleading line first.
 		return Serve(ctx, o.serve, cfg.Dir)
 	}
 	return nil
@@ -347,38 +382,4 @@ func explain(err error, dir string, budget float64) error {
 			apiErr.Provider, apiErr.Model, apiErr.StatusCode, dir, err)
 	}
 	return err
-}
-
-// progress draws one bar per stage on stderr with dollars spent and ETA.
-type progress struct {
-	w     io.Writer
-	stage string
-	bar   *progressbar.ProgressBar
-}
-
-func newProgress(w io.Writer) *progress { return &progress{w: w} }
-
-func (p *progress) event(e recovery.Event) {
-	if e.Stage != p.stage || p.bar == nil {
-		p.finish()
-		p.stage = e.Stage
-		p.bar = progressbar.NewOptions(e.Total,
-			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
-	p.bar.Describe(fmt.Sprintf("%-8s $%.4f %d calls (%d cached)", e.Stage, e.Cost.USD, e.Cost.Calls, e.Cost.CachedCalls))
-	_ = p.bar.Set(e.Done)
-}
-
-func (p *progress) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		p.bar = nil
-	}
 }

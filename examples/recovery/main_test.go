@@ -65,9 +65,15 @@ func TestBadFlagsAreReportedClearly(t *testing.T) {
 		{[]string{"-cut", "at:0"}, `cut "at:0"`},
 		{[]string{"-strong", "nocolon"}, "want provider:model"},
 		{[]string{"-strong", "martian:x"}, `unknown provider "martian"`},
-		{[]string{"-samples", "0"}, "-samples"},
+		{[]string{"-samples", "0"}, "-samples 0: must be ≥ 1"},
+		{[]string{"-budget", "-1"}, "-budget -1: must be ≥ 0"},
+		{[]string{"-continuations", "0", "-rpm", "-5"}, "-rpm -5"},
+		{[]string{"-probe", "maybe"}, `-probe "maybe"`},
+		{[]string{"-prefill", "telepathy"}, `-prefill "telepathy"`},
 		{[]string{"-dataset", "/nonexistent.jsonl"}, "nonexistent"},
-		{[]string{"-perturb", "labeled"}, "needs Labeled"},
+		{[]string{"-dataset", "math-500"}, "built in: gsm8k, math500"},
+		{[]string{"-perturb", "labeled"}, "-perturb labeled needs -labeled FILE"},
+		{[]string{"-prices", "/nonexistent-prices.json"}, "-prices /nonexistent-prices.json"},
 		{[]string{"extra"}, "unexpected arguments"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

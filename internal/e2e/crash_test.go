@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -69,6 +71,17 @@ func TestSIGKILLAtTenRandomMomentsThenResumingEndsWhereAnUninterruptedRunDoes(t 
 
 	assert.JSONEq(t, readFile(t, filepath.Join(baseDir, "summary.json")), readFile(t, filepath.Join(dir, "summary.json")),
 		"summary.json after ten kills equals the uninterrupted run's")
+	// The final invocation says how many calls were new: new + resumed is
+	// the run's count, as summary.json has it.
+	runLine := regexp.MustCompile(`run: (\d+) calls`).FindStringSubmatch(r.stdout)
+	inv := regexp.MustCompile(`this invocation: (\d+) new calls .*, (\d+) resumed`).FindStringSubmatch(r.stdout)
+	require.NotNil(t, runLine, r.stdout)
+	require.NotNil(t, inv, r.stdout)
+	total, _ := strconv.Atoi(runLine[1])
+	newCalls, _ := strconv.Atoi(inv[1])
+	resumed, _ := strconv.Atoi(inv[2])
+	t.Logf("final invocation: %d new calls, %d resumed, run total %d", newCalls, resumed, total)
+	assert.Equal(t, total, newCalls+resumed)
 
 	// Requests are counted by content: the interrupted runs may repeat a
 	// request only if it was in flight at a kill.

@@ -128,7 +128,13 @@ func TestAPermanentErrorStopsTheRunFastNamingProviderModelAndStatus(t *testing.T
 			}
 			assert.LessOrEqual(t, st.Requests, c.after+concurrency,
 				"no retries of a permanent error and no new calls after it (only those already in flight)")
-			assert.FileExists(t, filepath.Join(dir, "summary.json"), "the partial report is written")
+			if c.after > 0 {
+				assert.FileExists(t, filepath.Join(dir, "summary.json"), "the partial report is written")
+			} else {
+				// The first call is the preflight probe's (-probe auto for
+				// openai-compatible): the run stops before any stage.
+				assert.Contains(t, r.stderr, "preflight probe")
+			}
 		})
 	}
 }

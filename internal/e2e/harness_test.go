@@ -139,6 +139,9 @@ func newModels(problems []dataset.Problem, strongName, weakName string) *models 
 }
 
 func (m *models) answer(ctx context.Context, req faultserver.Request) (faultserver.Reply, error) {
+	if rep, ok := canaryReply(req, false); ok { // the preflight probe (-probe auto)
+		return rep, nil
+	}
 	s, ok := m.byModel[req.Model]
 	if !ok {
 		return faultserver.Reply{}, fmt.Errorf("no model %q", req.Model)

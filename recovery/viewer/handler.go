@@ -194,6 +194,8 @@ type listView struct {
 	Outcomes   []Outcome
 	// Behaviours are the behaviour labels the filter offers.
 	Behaviours []string
+	// HealthConditions offered by the health filter.
+	HealthConditions []string
 	// Links
 	Self              url.Values
 	PrevURL, NextURL  string
@@ -236,7 +238,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	eff.BucketOrder = bucketNames(ov)
 	pg := eff.Apply(rows)
-	v := listView{Query: q, Page: pg, Outcomes: Outcomes}
+	v := listView{Query: q, Page: pg, Outcomes: Outcomes, HealthConditions: HealthConditions}
 	for _, l := range behaviour.Labels {
 		v.Behaviours = append(v.Behaviours, string(l))
 	}

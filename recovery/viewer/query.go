@@ -59,6 +59,13 @@ type Query struct {
 	// Page is 1-based; 0 means 1. Size is the page size; 0 means the
 	// handler's default.
 	Page, Size int
+	// Prefix narrows Strategy (or, without it, any strategy) to problems
+	// whose prefix was built ("built") or set aside ("set_aside").
+	Prefix string
+	// Health keeps problems with a row in this health condition (one of
+	// HealthConditions: length, empty, unparsable, refusal, restart, echoed,
+	// identical, errors).
+	Health string
 	// BucketOrder, if set, is the order SortBucket uses (e.g. hard, medium,
 	// easy; unknown names after, alphabetically). It is not part of the URL:
 	// the handler sets it from the overview's buckets.
@@ -84,6 +91,14 @@ func ParseQuery(v url.Values) (Query, error) {
 	}
 	if q.Outcome != "" && !slices.Contains(Outcomes, q.Outcome) {
 		return Query{}, fmt.Errorf("query parameter outcome=%q: want one of %v", q.Outcome, Outcomes)
+	}
+	q.Prefix = v.Get("prefix")
+	if q.Prefix != "" && q.Prefix != "built" && q.Prefix != "set_aside" {
+		return Query{}, fmt.Errorf("query parameter prefix=%q: want built, set_aside or empty", q.Prefix)
+	}
+	q.Health = v.Get("health")
+	if q.Health != "" && !slices.Contains(HealthConditions, q.Health) {
+		return Query{}, fmt.Errorf("query parameter health=%q: want one of %v", q.Health, HealthConditions)
 	}
 	if q.Restart != "" && q.Restart != "yes" && q.Restart != "no" {
 		return Query{}, fmt.Errorf("query parameter restart=%q: want yes, no or empty", q.Restart)
@@ -154,6 +169,8 @@ func (q Query) Values() url.Values {
 	set("outcome", string(q.Outcome))
 	set("restart", q.Restart)
 	set("behaviour", q.Behaviour)
+	set("prefix", q.Prefix)
+	set("health", q.Health)
 	if q.MinPass != nil {
 		v.Set("pmin", percent(*q.MinPass))
 	}
@@ -182,7 +199,7 @@ func percent(f float64) string {
 // Filtered reports whether q narrows the list (any filter or search set).
 func (q Query) Filtered() bool {
 	return q.Search != "" || q.Bucket != "" || q.Strategy != "" || q.Outcome != "" ||
-		q.Restart != "" || q.MinPass != nil || q.MaxPass != nil || q.Behaviour != ""
+		q.Restart != "" || q.MinPass != nil || q.MaxPass != nil || q.Behaviour != "" || q.Health != "" || q.Prefix != ""
 }
 
 // Match reports whether s passes q's filters.
@@ -200,6 +217,12 @@ func (q Query) Match(s *ProblemSummary) bool {
 		return false
 	}
 	if q.Behaviour != "" && !slices.Contains(s.Behaviours, q.Behaviour) {
+		return false
+	}
+	if q.Health != "" && !slices.Contains(s.Health, q.Health) {
+		return false
+	}
+	if q.Prefix != "" && !s.hasPrefixOutcome(q.Strategy, q.Prefix == "built") {
 		return false
 	}
 	if q.MinPass != nil || q.MaxPass != nil {
@@ -351,4 +374,19 @@ func (q Query) Apply(rows []ProblemSummary) Page {
 		p.Rows = append(p.Rows, rows[i])
 	}
 	return p
+}
+
+// hasPrefixOutcome reports whether strategy (any, if "") built a prefix
+// (built) or was set aside or failed (!built) for s.
+func (s *ProblemSummary) hasPrefixOutcome(strategy string, built bool) bool {
+	for _, st := range s.Strategies {
+		if strategy != "" && st != strategy {
+			continue
+		}
+		aside := slices.ContainsFunc(s.SetAside, func(a string) bool { return strings.HasPrefix(a, st+": ") })
+		if aside != built {
+			return true
+		}
+	}
+	return false
 }

@@ -106,6 +106,9 @@ func (r *Run) Overview(ctx context.Context) (Overview, error) {
 			return Overview{}, fmt.Errorf("viewer: %w", err)
 		}
 		ov.Buckets, ov.Overall, ov.ByDepth, ov.ByStrategy, ov.Cost, ov.HasSummary = s.Buckets, s.Overall, s.ByDepth, s.ByStrategy, s.Cost, true
+		if ov.Health, err = healthOf(filepath.Join(r.dir, "summary.json"), b); err != nil {
+			return Overview{}, err
+		}
 	case errors.Is(err, fs.ErrNotExist):
 		if ov.Cost, err = r.cost(ctx); err != nil {
 			return Overview{}, err
@@ -231,28 +234,15 @@ func redact(name, value string) string {
 	return value
 }
 
-// cost totals the recorded calls when there is no summary yet.
+// cost totals the recorded calls when there is no summary yet, by the
+// definitions summary.json uses (recovery.Store.Cost): perturbation calls
+// are counted once, as their rows, not again from the prefix table.
 func (r *Run) cost(ctx context.Context) (Cost, error) {
-	var c Cost
-	err := r.store.DB().QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(cached), 0), COALESCE(SUM(input_tokens), 0),
-		COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cost_usd), 0) FROM samples`).
-		Scan(&c.Calls, &c.CachedCalls, &c.InputTokens, &c.OutputTokens, &c.USD)
+	c, err := r.store.Cost(ctx)
 	if err != nil {
-		return Cost{}, fmt.Errorf("viewer: total cost: %w", err)
+		return Cost{}, fmt.Errorf("viewer: %w", err)
 	}
-	var p Cost
-	err = r.store.DB().QueryRowContext(ctx, `SELECT COALESCE(SUM(calls), 0), COALESCE(SUM(cached_calls), 0),
-		COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cost_usd), 0) FROM prefixes`).
-		Scan(&p.Calls, &p.CachedCalls, &p.InputTokens, &p.OutputTokens, &p.USD)
-	if err != nil {
-		return Cost{}, fmt.Errorf("viewer: total cost: %w", err)
-	}
-	c.Calls += p.Calls
-	c.CachedCalls += p.CachedCalls
-	c.InputTokens += p.InputTokens
-	c.OutputTokens += p.OutputTokens
-	c.USD += p.USD
-	return c, nil
+	return Cost{Calls: c.Calls, CachedCalls: c.CachedCalls, InputTokens: c.InputTokens, OutputTokens: c.OutputTokens, USD: c.USD}, nil
 }
 
 // stampOf identifies the database's current content cheaply: size and
@@ -381,6 +371,15 @@ func (r *Run) loadList(ctx context.Context) ([]ProblemSummary, error) {
 		slices.Sort(list[i].Behaviours)
 		slices.Sort(list[i].Strategies)
 		list[i].Strategies = slices.Compact(list[i].Strategies)
+	}
+	conds, err := r.healthConds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for id, cs := range conds {
+		if i, ok := index[id]; ok {
+			list[i].Health = cs
+		}
 	}
 	return list, nil
 }

@@ -125,7 +125,25 @@ func TestRunReadsTheStoreSummaryAndPlots(t *testing.T) {
 		ID: "p2", Question: "What is $\\frac{1}{2} + \\frac{1}{4}$?", Answer: "\\frac{3}{4}", Source: "math500",
 		Bucket: "medium", BucketProb: 0.7, StrongCorrect: 1, StrongSamples: 2, WeakCorrect: 0, WeakSamples: 1,
 		Strategies: []string{"weak"}, Prefixes: 1, Continuations: 3, Recovered: 2, Restarts: 1,
+		// The fixture's rows have no extracted answer, and one restarted.
+		Health: []string{"unparsable", "restart"},
 	}, p2)
+	q, err := ParseQuery(url.Values{"health": {"restart"}})
+	require.NoError(t, err)
+	assert.True(t, q.Match(&p2), "the health filter keeps a problem with a restarted continuation")
+	q.Health = "empty"
+	assert.False(t, q.Match(&p2))
+
+	// p1: weak set aside (too_easy), onpolicy failed; p2: weak built.
+	built := Query{Strategy: "weak", Prefix: "built"}
+	aside := Query{Strategy: "weak", Prefix: "set_aside"}
+	assert.True(t, built.Match(&p2))
+	assert.False(t, built.Match(&list[1]), "a strategy that set the problem aside did not build a prefix")
+	assert.True(t, aside.Match(&list[1]))
+	assert.False(t, aside.Match(&p2))
+	q, err = ParseQuery(built.Values())
+	require.NoError(t, err)
+	assert.Equal(t, "built", q.Prefix)
 	p1 := list[1]
 	assert.Equal(t, []string{"onpolicy", "weak"}, p1.Strategies)
 	assert.Equal(t, []string{"onpolicy: error", "weak: too_easy"}, p1.SetAside)
@@ -214,9 +232,12 @@ func TestRunWithoutSummaryTotalsCostFromTheStore(t *testing.T) {
 	ov, err := run.Overview(context.Background())
 	require.NoError(t, err)
 	assert.False(t, ov.HasSummary)
-	assert.Equal(t, 8+1, ov.Cost.Calls, "8 samples + 1 prefix call")
+	// The definitions of summary.json (recovery.Cost): 8 rows less one
+	// failed call that returned nothing; the prefix table's own call count
+	// is not added again (Run records those calls as perturb rows).
+	assert.Equal(t, 7, ov.Cost.Calls)
 	assert.Equal(t, 1, ov.Cost.CachedCalls)
-	assert.InDelta(t, 0.003, ov.Cost.USD, 1e-12)
+	assert.InDelta(t, 0.002, ov.Cost.USD, 1e-12)
 	assert.Equal(t, 130, ov.Cost.InputTokens)
 }
 

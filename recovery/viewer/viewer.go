@@ -18,6 +18,7 @@ package viewer
 import (
 	"context"
 	"errors"
+	"github.com/rebound-lab/rebound/recovery"
 	"io"
 	"math"
 	"time"
@@ -72,6 +73,9 @@ type Overview struct {
 	Plots []FileRef
 	// Files are other files offered for download (report.md, summary.json).
 	Files []FileRef
+	// Health is summary.json's health block (warnings with their fixes,
+	// counts per stage and model); nil without one.
+	Health *recovery.Health
 }
 
 // Param is one named run parameter.
@@ -171,6 +175,8 @@ type ProblemSummary struct {
 	// Behaviours are the behaviour labels its continuations got, sorted,
 	// unique.
 	Behaviours []string
+	// Health lists the health conditions (HealthConditions) of its rows.
+	Health []string
 }
 
 // StrongPassRate is StrongCorrect/StrongSamples, NaN with no samples.

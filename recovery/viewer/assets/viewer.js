@@ -19,6 +19,12 @@
       { left: "\\[", right: "\\]", display: true },
       { left: "\\(", right: "\\)", display: false }
     ];
+    // Display environments written inline in the text (MATH solutions use
+    // \begin{align*} … \end{align*} outside any $…$): auto-render keeps
+    // a \begin{…} delimiter as part of the math it renders.
+    ["equation", "equation*", "align", "align*", "alignat", "alignat*", "gather", "gather*", "multline", "multline*"].forEach(function (env) {
+      delimiters.push({ left: "\\begin{" + env + "}", right: "\\end{" + env + "}", display: true });
+    });
     if (dollar) {
       delimiters.push({ left: "$", right: "$", display: false });
     }
