@@ -587,8 +587,19 @@ func WriteReport(ctx context.Context, dir string, s Summary, st *Store, title st
 		return err
 	}
 	if st != nil {
-		if err := write(SamplesJSONL, func(w io.Writer) error { return st.ExportSamples(ctx, w) }); err != nil {
+		// A resume that changed nothing keeps the export it would rewrite
+		// (hundreds of MB for a large run); see exportstamp.go.
+		stamp, current, err := st.samplesExportCurrent(ctx, filepath.Join(dir, SamplesJSONL))
+		if err != nil {
 			return err
+		}
+		if !current {
+			if err := write(SamplesJSONL, func(w io.Writer) error { return st.ExportSamples(ctx, w) }); err != nil {
+				return err
+			}
+			if err := st.recordSamplesExport(ctx, filepath.Join(dir, SamplesJSONL), stamp); err != nil {
+				return err
+			}
 		}
 	}
 	return WritePlots(dir, s)

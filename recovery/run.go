@@ -444,19 +444,15 @@ func SQLiteCache(st *Store) (providers.Middleware, error) {
 		return nil, err
 	}
 	st.ownCache.Store(true)
-	return providers.Cache(detachedPuts{cs}), nil
+	return providers.Cache(newQueuedCache(st, cs)), nil
 }
 
-// detachedPuts stores a paid completion even when the caller's context is
-// cancelled just as it arrives.
-type detachedPuts struct{ providers.CacheStore }
-
-func (d detachedPuts) Put(ctx context.Context, key string, req providers.Request, c providers.Completion) error {
-	return d.CacheStore.Put(context.WithoutCancel(ctx), key, req, c)
-}
 
 // spentUSD sums the dollars of every paid (non-cached) call in the store.
 func (s *Store) spentUSD(ctx context.Context) (float64, error) {
+	if err := s.Flush(ctx); err != nil {
+		return 0, err
+	}
 	var v float64
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(cost_usd), 0) FROM samples WHERE cached = 0`).Scan(&v); err != nil {
 		return 0, fmt.Errorf("recovery: sum spending: %w", err)

@@ -107,3 +107,14 @@ func TestFatalErrorsAreExplained(t *testing.T) {
 	}
 	assert.Contains(t, explain(context.Canceled, "runs/r", 0).Error(), "rerun the same command to resume")
 }
+
+func TestTheMemoryLimitIsReadFromTheMachine(t *testing.T) {
+	assert.Equal(t, int64(0), parseLimit("max\n"), "cgroup v2 without a limit")
+	assert.Equal(t, int64(1<<30), parseLimit("1073741824\n"))
+	assert.Equal(t, int64(0), parseLimit("garbage"))
+	assert.Equal(t, int64(2048<<10), memTotal(strings.NewReader("MemFree: 1 kB\nMemTotal:       2048 kB\n")))
+	assert.Equal(t, int64(0), memTotal(strings.NewReader("MemTotal: 2048 MB\n")), "unknown unit")
+	if _, err := os.Stat("/proc/meminfo"); err == nil {
+		assert.Positive(t, machineMemory())
+	}
+}

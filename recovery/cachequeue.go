@@ -1,0 +1,65 @@
+package recovery
+
+import (
+	"context"
+	"sync"
+
+	"github.com/rebound-lab/rebound/providers"
+	"github.com/rebound-lab/rebound/providers/sqlitecache"
+)
+
+// queuedCache is the completion cache of SQLiteCache: reads go to the
+// sqlitecache table, writes through the Store's writer, so a completion's
+// cache row and its sample row are committed in order, usually in one
+// transaction (see FlushInterval). A completion queued but not yet
+// committed is answered from memory, so a repeated request never misses
+// (or pays twice) because its row is still in the queue.
+type queuedCache struct {
+	st *Store
+	cs *sqlitecache.Store
+
+	mu      sync.Mutex
+	pending map[string]providers.Completion
+}
+
+var _ providers.CacheStore = (*queuedCache)(nil)
+
+func newQueuedCache(st *Store, cs *sqlitecache.Store) *queuedCache {
+	return &queuedCache{st: st, cs: cs, pending: map[string]providers.Completion{}}
+}
+
+// Get answers from the queue, then from the table.
+func (q *queuedCache) Get(ctx context.Context, key string) (providers.Completion, bool, error) {
+	q.mu.Lock()
+	c, ok := q.pending[key]
+	q.mu.Unlock()
+	if ok {
+		return c, true, nil
+	}
+	return q.cs.Get(ctx, key)
+}
+
+// Put queues the completion's row; it is never cancelled by ctx.
+func (q *queuedCache) Put(_ context.Context, key string, req providers.Request, c providers.Completion) error {
+	args, err := sqlitecache.PutArgs(key, req, c)
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	if _, ok := q.pending[key]; ok {
+		q.mu.Unlock()
+		return nil // the first completion stored under a key wins
+	}
+	q.pending[key] = c
+	q.mu.Unlock()
+	drop := func() {
+		q.mu.Lock()
+		delete(q.pending, key)
+		q.mu.Unlock()
+	}
+	if err := q.st.w.execAfter(sqlitecache.PutSQL, drop, args...); err != nil {
+		drop()
+		return err
+	}
+	return nil
+}

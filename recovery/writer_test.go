@@ -1,0 +1,102 @@
+package recovery
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func writeGen(t *testing.T, st *Store) string {
+	t.Helper()
+	require.NoError(t, st.Flush(context.Background()))
+	var v string
+	_ = st.DB().QueryRow(`SELECT value FROM run_config WHERE key = ?`, writeGenKey).Scan(&v)
+	return v
+}
+
+func TestQueuedWritesAreReadBackAndSurviveClose(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	for i := range 3 * FlushRows {
+		require.NoError(t, st.PutSample(ctx, Sample{Stage: StageStrong, ProblemID: "p", Sample: i, Response: "r"}))
+	}
+	rows, err := st.Samples(ctx, "p")
+	require.NoError(t, err)
+	assert.Len(t, rows, 3*FlushRows, "a read sees every write queued before it")
+	require.NoError(t, st.PutSample(ctx, Sample{Stage: StageWeak, ProblemID: "p", Sample: 0, Response: "r"}))
+	require.NoError(t, st.Close(), "Close commits the queue")
+	_, err = st.DB().Exec(`SELECT 1`)
+	assert.Error(t, err, "closed")
+	assert.ErrorIs(t, st.PutSample(ctx, Sample{Stage: StageWeak, ProblemID: "p", Sample: 1}), errStoreClosed)
+
+	st, err = OpenStore(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	rows, err = st.Samples(ctx, "p")
+	require.NoError(t, err)
+	assert.Len(t, rows, 3*FlushRows+1)
+}
+
+func TestAFailedQueuedWriteIsReportedByLaterWritesAndFlush(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = st.w.ExecContext(ctx, `INSERT INTO no_such_table VALUES (1)`)
+	require.NoError(t, err, "queued, not executed yet")
+	err = st.Flush(ctx)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no_such_table")
+	assert.Error(t, st.PutSample(ctx, Sample{Stage: StageStrong, ProblemID: "p"}))
+}
+
+func TestANoOpResumeChangesNoRowAndKeepsSamplesJSONL(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := simConfig(t, dir, 12, 1)
+	_, err := Run(ctx, cfg)
+	require.NoError(t, err)
+	path := filepath.Join(dir, SamplesJSONL)
+	before, err := os.Stat(path)
+	require.NoError(t, err)
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	gen := writeGen(t, st)
+	require.NoError(t, st.Close())
+	require.NotEmpty(t, gen)
+
+	cfg = simConfig(t, dir, 12, 1)
+	_, err = Run(ctx, cfg)
+	require.NoError(t, err)
+	after, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, before.ModTime(), after.ModTime(), "samples.jsonl was not rewritten")
+	st, err = OpenStore(dir)
+	require.NoError(t, err)
+	assert.Equal(t, gen, writeGen(t, st), "no write transaction changed a row")
+	require.NoError(t, st.Close())
+
+	// More continuations: new rows, so the export is written again and
+	// holds them.
+	cfg = simConfig(t, dir, 12, 1)
+	cfg.Continuations++
+	_, err = Run(ctx, cfg)
+	require.NoError(t, err)
+	again, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Greater(t, again.Size(), after.Size())
+
+	// An export edited by hand is not trusted either.
+	require.NoError(t, os.WriteFile(path, []byte("{}\n"), 0o644))
+	_, err = Run(ctx, simConfig(t, dir, 12, 1))
+	require.NoError(t, err)
+	fixed, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, again.Size(), fixed.Size())
+}
