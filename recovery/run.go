@@ -447,7 +447,6 @@ func SQLiteCache(st *Store) (providers.Middleware, error) {
 	return providers.Cache(newQueuedCache(st, cs)), nil
 }
 
-
 // spentUSD sums the dollars of every paid (non-cached) call in the store.
 func (s *Store) spentUSD(ctx context.Context) (float64, error) {
 	if err := s.Flush(ctx); err != nil {
