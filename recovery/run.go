@@ -223,6 +223,10 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 			return Summary{}, err
 		}
 	}
+	// A finished run resumed with nothing to do returns its summary at once.
+	if sum, ok, err := finishedSummary(ctx, st, &cfg); err != nil || ok {
+		return sum, err
+	}
 	if err := st.PutProblems(ctx, cfg.Problems); err != nil {
 		return Summary{}, err
 	}
@@ -244,6 +248,11 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	if err := WriteReport(detach(ctx), cfg.Dir, sum, st, cfg.Title); err != nil {
 		return sum, errors.Join(runErr, err)
+	}
+	if runErr == nil {
+		if err := markFinished(detach(ctx), st, &cfg); err != nil {
+			return sum, err
+		}
 	}
 	return sum, runErr
 }

@@ -37,10 +37,10 @@ const (
 	// writeQueue is how many rows may wait for the writer before a write
 	// call blocks (back-pressure, which bounds the memory they hold).
 	writeQueue = 2 * FlushRows
-	// writerCacheKiB is the writer connection's SQLite page cache: the
+	// writerCacheKiB is the writer connection's SQLite page cache (16 MiB): the
 	// indexes a large run inserts into at random (cache keys, request
 	// hashes) stay in memory instead of being re-read and rewritten.
-	writerCacheKiB = 64 << 10
+	writerCacheKiB = 16 << 10
 	// walCheckpointPages lets the WAL grow to about 32 MiB before it is
 	// copied back into the database, so a page rewritten by many batches
 	// is checkpointed once rather than once per 4 MiB.

@@ -100,3 +100,46 @@ func TestANoOpResumeChangesNoRowAndKeepsSamplesJSONL(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, again.Size(), fixed.Size())
 }
+
+func TestAFinishedRunResumedWithNothingToDoReturnsItsSummaryWithoutReadingTheRows(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	first, err := Run(ctx, simConfig(t, dir, 12, 1))
+	require.NoError(t, err)
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	_, marked, err := st.Config(ctx, finishedKey)
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	require.True(t, marked, "a run without failures is marked finished")
+
+	var events int
+	cfg := simConfig(t, dir, 12, 1)
+	cfg.Progress = func(Event) { events++ }
+	again, err := Run(ctx, cfg)
+	require.NoError(t, err)
+	assert.Zero(t, events, "no stage ran")
+	assert.Equal(t, first.Table(), again.Table())
+	assert.Equal(t, first.Cost, again.Cost)
+
+	// Any difference in the work means the usual resume: one more problem …
+	cfg = simConfig(t, dir, 13, 1)
+	cfg.Progress = func(Event) { events++ }
+	more, err := Run(ctx, cfg)
+	require.NoError(t, err)
+	assert.Positive(t, events)
+	assert.Equal(t, 13, more.Overall.Problems)
+	// … or a report file that is not the one the run wrote.
+	events = 0
+	cfg = simConfig(t, dir, 13, 1)
+	cfg.Progress = func(Event) { events++ }
+	_, err = Run(ctx, cfg)
+	require.NoError(t, err)
+	assert.Zero(t, events, "finished again")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, SummaryJSON), []byte("{}"), 0o644))
+	cfg.Progress = func(Event) { events++ }
+	fixed, err := Run(ctx, cfg)
+	require.NoError(t, err)
+	assert.Positive(t, events, "a changed summary.json is recomputed, not trusted")
+	assert.Equal(t, more.Table(), fixed.Table())
+}
