@@ -24,6 +24,9 @@ type queuedCache struct {
 
 var _ providers.CacheStore = (*queuedCache)(nil)
 
+// putRequestArg is the index of the request column in sqlitecache.PutArgs.
+const putRequestArg = 4
+
 func newQueuedCache(st *Store, cs *sqlitecache.Store) *queuedCache {
 	return &queuedCache{st: st, cs: cs, pending: map[string]providers.Completion{}}
 }
@@ -41,10 +44,14 @@ func (q *queuedCache) Get(ctx context.Context, key string) (providers.Completion
 
 // Put queues the completion's row; it is never cancelled by ctx.
 func (q *queuedCache) Put(_ context.Context, key string, req providers.Request, c providers.Completion) error {
-	args, err := sqlitecache.PutArgs(key, req, c)
+	// The request's audit copy is left out: every call's sample row holds
+	// the same request JSON (and its request_key), so storing it twice
+	// would only double the bytes a call costs.
+	args, err := sqlitecache.PutArgs(key, providers.Request{Model: req.Model}, c)
 	if err != nil {
 		return err
 	}
+	args[putRequestArg] = nil
 	q.mu.Lock()
 	if _, ok := q.pending[key]; ok {
 		q.mu.Unlock()
