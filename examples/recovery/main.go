@@ -93,7 +93,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("recovery", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.dataset, "dataset", "gsm8k", "problems: gsm8k | math500 (embedded) | path to a .jsonl or .parquet file")
+	fs.StringVar(&o.dataset, "dataset", "gsm8k", "problems: gsm8k | math500 (embedded) | path to a .jsonl or .parquet file, or a directory or glob of such shards (quote the glob)")
 	fs.IntVar(&o.limit, "limit", 100, "use the first N problems (0 = all)")
 	fs.StringVar(&o.strong, "strong", "sim:strong", "strong model `SPEC` (provider:model)")
 	fs.StringVar(&o.weak, "weak", "sim:weak", "weak model `SPEC` (provider:model)")
@@ -134,7 +134,12 @@ func loadProblems(name string, limit int) ([]dataset.Problem, error) {
 		ps = dataset.MATH500()
 	default:
 		var err error
-		if ps, err = dataset.Open(name); err != nil {
+		if dataset.IsShards(name) {
+			ps, err = dataset.OpenShards(name) // a directory or glob of shards, read in order
+		} else {
+			ps, err = dataset.Open(name)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
