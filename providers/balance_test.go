@@ -36,7 +36,9 @@ func (s *replicaStub) Complete(ctx context.Context, _ Request) (Completion, erro
 	return Completion{Text: s.name}, nil
 }
 
-func (s *replicaStub) Endpoint() Endpoint { return Endpoint{Provider: "vllm", BaseURL: "http://" + s.name} }
+func (s *replicaStub) Endpoint() Endpoint {
+	return Endpoint{Provider: "vllm", BaseURL: "http://" + s.name}
+}
 
 func (s *replicaStub) set(err error) { s.mu.Lock(); s.err = err; s.mu.Unlock() }
 
