@@ -87,6 +87,8 @@ type options struct {
 	timeout                                                   time.Duration
 	seed                                                      int64
 	adaptive, dryRun, quiet                                   bool
+	screen                                                    int
+	screenOut                                                 string
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -113,11 +115,16 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "run on the simulator priced as the named models, in DIR-dryrun (replaced each time); estimate calls, tokens and dollars")
 	fs.StringVar(&o.serve, "serve", "", "after the run, serve the viewer on `ADDR` (e.g. 127.0.0.1:8080)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	fs.IntVar(&o.screen, "screen", 0, "screen mode: only the strong model's straight shots, adaptive up to -samples; write up to `N` problems per observed bucket as a dataset file (0 = off)")
+	fs.StringVar(&o.screenOut, "screen-out", "", "the dataset `FILE` -screen writes (default DIR/"+recovery.ScreenFile+")")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
+	}
+	if o.screen < 0 {
+		return o, errors.New("-screen must be ≥ 0 (problems per bucket; 0 = off)")
 	}
 	if o.limit < 0 || o.samples < 1 || o.continuations < 1 || o.concurrency < 0 || o.rpm < 0 || o.tpm < 0 || o.budget < 0 || o.timeout < 0 {
 		return o, errors.New("-limit, -concurrency, -rpm, -tpm, -budget and -timeout must be ≥ 0; -samples and -continuations ≥ 1")
@@ -253,6 +260,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	start := time.Now()
+	if o.screen > 0 {
+		return screen(ctx, cfg, o, stdout, start)
+	}
 	sum, runErr := recovery.Run(ctx, cfg)
 	if runErr != nil && errors.Is(runErr, recovery.ErrConfig) {
 		return runErr

@@ -118,3 +118,22 @@ func TestTheMemoryLimitIsReadFromTheMachine(t *testing.T) {
 		assert.Positive(t, machineMemory())
 	}
 }
+
+func TestScreenWritesADatasetTheExperimentRunsOn(t *testing.T) {
+	dir := t.TempDir()
+	subset := filepath.Join(dir, "subset.jsonl")
+	var stdout, stderr bytes.Buffer
+	args := []string{"-limit", "40", "-out", filepath.Join(dir, "screen"), "-samples", "6", "-screen", "3",
+		"-screen-out", subset, "-quiet"}
+	require.NoError(t, run(context.Background(), args, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "screened 40 problems")
+	assert.Contains(t, stdout.String(), "wrote ")
+	stdout.Reset()
+	args = []string{"-dataset", subset, "-limit", "0", "-out", filepath.Join(dir, "run"), "-samples", "3",
+		"-continuations", "2", "-quiet"}
+	require.NoError(t, run(context.Background(), args, &stdout, &stderr), stderr.String())
+	assert.Regexp(t, `\| overall \| [1-9] \|`, stdout.String(), "at most 3 per bucket")
+
+	err := run(context.Background(), []string{"-screen", "-1"}, &stdout, &stderr)
+	assert.ErrorContains(t, err, "-screen")
+}
