@@ -2,12 +2,16 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rebound-lab/rebound/providers"
 )
 
 func writeGen(t *testing.T, st *Store) string {
@@ -142,4 +146,45 @@ func TestAFinishedRunResumedWithNothingToDoReturnsItsSummaryWithoutReadingTheRow
 	require.NoError(t, err)
 	assert.Positive(t, events, "a changed summary.json is recomputed, not trusted")
 	assert.Equal(t, more.Table(), fixed.Table())
+}
+
+func TestARunWithFailedItemsIsNotMarkedFinishedSoItsResumeRetriesThem(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := simConfig(t, dir, 6, 1)
+	strong := cfg.Strong
+	var fail atomic.Bool
+	fail.Store(true)
+	cfg.Strong = providers.CompleterFunc(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		if fail.Load() && req.Sample == 1 {
+			return providers.Completion{}, errors.New("boom") // neither retryable nor fatal: a per-item error
+		}
+		return strong.Complete(ctx, req)
+	})
+	_, err := Run(ctx, cfg)
+	require.NoError(t, err)
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	_, marked, err := st.Config(ctx, finishedKey)
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	assert.False(t, marked, "failed rows are left to retry")
+
+	fail.Store(false)
+	var events int
+	cfg.Progress = func(Event) { events++ }
+	sum, err := Run(ctx, cfg)
+	require.NoError(t, err)
+	assert.Positive(t, events, "the resume ran the stages")
+	rows, err := func() ([]Sample, error) {
+		st, err := OpenStore(dir)
+		require.NoError(t, err)
+		defer st.Close()
+		return st.StageSamples(ctx, StageStrong)
+	}()
+	require.NoError(t, err)
+	for _, r := range rows {
+		assert.Empty(t, r.Error, "retried: %s sample %d", r.ProblemID, r.Sample)
+	}
+	assert.Equal(t, 6, sum.Overall.Problems)
 }
