@@ -453,7 +453,12 @@ func SQLiteCache(st *Store) (providers.Middleware, error) {
 		return nil, err
 	}
 	st.ownCache.Store(true)
-	return providers.Cache(newQueuedCache(st, cs)), nil
+	qc := newQueuedCache(st, cs)
+	if !st.qc.CompareAndSwap(nil, qc) {
+		cs.Close()        // statements only: the database is st's
+		qc = st.qc.Load() // one queue of pending entries per store
+	}
+	return providers.Cache(qc), nil
 }
 
 // spentUSD sums the dollars of every paid (non-cached) call in the store.

@@ -47,6 +47,9 @@ type Store struct {
 	ownCache atomic.Bool
 	// w is the single writer every write goes through (see writer.go).
 	w *writer
+	// qc is the completion cache SQLiteCache queues through w, shared by
+	// every model's chain so a queued entry is seen by all of them.
+	qc atomic.Pointer[queuedCache]
 }
 
 // Problem is a problem row: the problem itself and its calibration.

@@ -188,3 +188,28 @@ func TestARunWithFailedItemsIsNotMarkedFinishedSoItsResumeRetriesThem(t *testing
 	}
 	assert.Equal(t, 6, sum.Overall.Problems)
 }
+
+func TestEveryModelsCacheSeesEntriesStillQueued(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	mwA, err := SQLiteCache(st)
+	require.NoError(t, err)
+	mwB, err := SQLiteCache(st)
+	require.NoError(t, err)
+	var calls atomic.Int64
+	model := providers.CompleterFunc(func(context.Context, providers.Request) (providers.Completion, error) {
+		calls.Add(1)
+		return providers.Completion{Text: "42"}, nil
+	})
+	a, b := mwA(model), mwB(model)
+	req := providers.Request{Model: "m", Messages: []providers.Message{{Role: "user", Content: "q"}}}
+	_, err = a.Complete(ctx, req)
+	require.NoError(t, err)
+	got, err := b.Complete(ctx, req) // before any flush: the entry may still be queued
+	require.NoError(t, err)
+	assert.True(t, got.Cached)
+	assert.Equal(t, "42", got.Text)
+	assert.Equal(t, int64(1), calls.Load(), "one paid call")
+}
