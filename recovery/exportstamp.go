@@ -8,7 +8,7 @@ import (
 	"os"
 )
 
-// samplesExportKey is the run_config key recording which state of the
+// samplesExportKey is the store_state key recording which state of the
 // store samples.jsonl was exported from.
 const samplesExportKey = "samples_jsonl"
 
@@ -20,7 +20,7 @@ func (s *Store) exportStamp(ctx context.Context) (string, error) {
 		return "", err
 	}
 	var gen string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM run_config WHERE key = ?`, writeGenKey).Scan(&gen)
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM store_state WHERE key = ?`, writeGenKey).Scan(&gen)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("recovery: read %s: %w", writeGenKey, err)
 	}
@@ -52,7 +52,7 @@ func (s *Store) samplesExportCurrent(ctx context.Context, path string) (stamp st
 		return stamp, false, nil
 	}
 	var prev string
-	err = s.db.QueryRowContext(ctx, `SELECT value FROM run_config WHERE key = ?`, samplesExportKey).Scan(&prev)
+	err = s.db.QueryRowContext(ctx, `SELECT value FROM store_state WHERE key = ?`, samplesExportKey).Scan(&prev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stamp, false, nil
 	}
@@ -70,9 +70,25 @@ func (s *Store) recordSamplesExport(ctx context.Context, path, stamp string) err
 	if !ok {
 		return nil
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO run_config(key, value) VALUES(?, ?)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO store_state(key, value) VALUES(?, ?)
 		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, samplesExportKey, stamp+fs); err != nil {
 		return fmt.Errorf("recovery: record %s: %w", samplesExportKey, err)
 	}
 	return nil
+}
+
+// state returns a store_state value and whether it is set.
+func (s *Store) state(ctx context.Context, key string) (string, bool, error) {
+	if err := s.Flush(ctx); err != nil {
+		return "", false, err
+	}
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM store_state WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("recovery: read store state %q: %w", key, err)
+	}
+	return v, true, nil
 }

@@ -14,7 +14,7 @@ import (
 	"strconv"
 )
 
-// finishedKey is the run_config key recording a finished run: the work it
+// finishedKey is the store_state key recording a finished run: the work it
 // covered, the store state it left and the report files it wrote.
 const finishedKey = "finished"
 
@@ -79,7 +79,7 @@ func finishedSummary(ctx context.Context, st *Store, cfg *Config) (sum Summary, 
 	if !ok {
 		return Summary{}, false, nil
 	}
-	raw, have, err := st.Config(ctx, finishedKey)
+	raw, have, err := st.state(ctx, finishedKey)
 	if err != nil || !have {
 		return Summary{}, false, err
 	}
@@ -140,7 +140,7 @@ func markFinished(ctx context.Context, st *Store, cfg *Config) error {
 	}
 	// Around the writer, like recordSamplesExport: the mark is not a
 	// change of the run's rows.
-	if _, err := st.db.ExecContext(ctx, `INSERT INTO run_config(key, value) VALUES(?, ?)
+	if _, err := st.db.ExecContext(ctx, `INSERT INTO store_state(key, value) VALUES(?, ?)
 		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, finishedKey, string(b)); err != nil {
 		return fmt.Errorf("recovery: record %s: %w", finishedKey, err)
 	}

@@ -47,10 +47,18 @@ const (
 	walCheckpointPages = 8192
 )
 
-// writeGenKey is the run_config key counting the write transactions that
+// writeGenKey is the store_state key counting the write transactions that
 // changed a row; WriteReport compares it to decide whether samples.jsonl
 // is current.
 const writeGenKey = "write_gen"
+
+// stateSchema is the store's own bookkeeping (the write generation, what
+// samples.jsonl and a finished run were made from), kept out of run_config
+// so it is not mistaken for the run's parameters.
+const stateSchema = `CREATE TABLE IF NOT EXISTS store_state (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+)`
 
 type writeOp struct {
 	query string
@@ -82,6 +90,9 @@ type writer struct {
 
 func newWriter(db *sql.DB) *writer {
 	w := &writer{db: db, ops: make(chan writeOp, writeQueue), done: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+	if _, err := db.Exec(stateSchema); err != nil {
+		w.fail(fmt.Errorf("recovery: create store_state: %w", err))
+	}
 	go w.loop()
 	return w
 }
@@ -304,7 +315,7 @@ func (w *writer) execBatch(ctx context.Context, batch []writeOp) (err error) {
 		}
 	}
 	if changed > 0 {
-		st, err := w.stmt(ctx, `INSERT INTO run_config(key, value) VALUES('`+writeGenKey+`', '1')
+		st, err := w.stmt(ctx, `INSERT INTO store_state(key, value) VALUES('`+writeGenKey+`', '1')
 			ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)`)
 		if err != nil {
 			return err

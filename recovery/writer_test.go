@@ -18,7 +18,7 @@ func writeGen(t *testing.T, st *Store) string {
 	t.Helper()
 	require.NoError(t, st.Flush(context.Background()))
 	var v string
-	_ = st.DB().QueryRow(`SELECT value FROM run_config WHERE key = ?`, writeGenKey).Scan(&v)
+	_ = st.DB().QueryRow(`SELECT value FROM store_state WHERE key = ?`, writeGenKey).Scan(&v)
 	return v
 }
 
@@ -112,7 +112,7 @@ func TestAFinishedRunResumedWithNothingToDoReturnsItsSummaryWithoutReadingTheRow
 	require.NoError(t, err)
 	st, err := OpenStore(dir)
 	require.NoError(t, err)
-	_, marked, err := st.Config(ctx, finishedKey)
+	_, marked, err := st.state(ctx, finishedKey)
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
 	require.True(t, marked, "a run without failures is marked finished")
@@ -165,7 +165,7 @@ func TestARunWithFailedItemsIsNotMarkedFinishedSoItsResumeRetriesThem(t *testing
 	require.NoError(t, err)
 	st, err := OpenStore(dir)
 	require.NoError(t, err)
-	_, marked, err := st.Config(ctx, finishedKey)
+	_, marked, err := st.state(ctx, finishedKey)
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
 	assert.False(t, marked, "failed rows are left to retry")
