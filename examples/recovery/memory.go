@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -53,7 +54,7 @@ func memTotal(f io.Reader) int64 {
 			return 0
 		}
 		n, err := strconv.ParseInt(fields[0], 10, 64)
-		if err != nil || n <= 0 {
+		if err != nil || n <= 0 || n > math.MaxInt64>>10 {
 			return 0
 		}
 		return n << 10
