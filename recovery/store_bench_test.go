@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rebound-lab/rebound/providers"
 )
@@ -99,4 +100,33 @@ func BenchmarkStoreCall(b *testing.B) {
 			b.ReportMetric(float64(size)/float64(n), "db-B/call")
 		})
 	}
+}
+
+// BenchmarkResumeFinished measures Run on a finished 500-problem run
+// directory with nothing left to do (the finished-run shortcut), and, for
+// comparison, the same resume once the shortcut is invalidated (a report
+// file touched), which replays every stage from the store.
+func BenchmarkResumeFinished(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := Run(context.Background(), simConfig(b, dir, 500, 1)); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("nothing-to-do", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Run(context.Background(), simConfig(b, dir, 500, 1)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("replay", func(b *testing.B) {
+		for b.Loop() {
+			now := time.Now()
+			if err := os.Chtimes(filepath.Join(dir, SummaryJSON), now, now); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := Run(context.Background(), simConfig(b, dir, 500, 1)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
