@@ -3,6 +3,7 @@ package recovery
 import (
 	"context"
 	"math"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -11,8 +12,17 @@ import (
 	"github.com/rebound-lab/rebound/providers"
 )
 
-// MaxAutoConcurrency caps the items in flight an AutoConcurrency allows.
-const MaxAutoConcurrency = 512
+// autoBytesPerCall is the memory budgeted for one item in flight (its
+// goroutine, request and response, connection buffers, the result waiting
+// for the store): AutoConcurrency never allows more items in flight than a
+// quarter of the process's memory limit holds at this size.
+const autoBytesPerCall = 64 << 10
+
+// autoMaxUnknown bounds the items in flight when the process has no memory
+// limit to size from (runtime/debug.SetMemoryLimit unset): 16,384 items,
+// about 1 GiB at autoBytesPerCall, enough for 20,000 requests a minute at
+// 24 s each.
+const autoMaxUnknown = 16384
 
 // AutoConcurrency sizes a stage's items in flight so that a
 // requests-per-minute limit is used in full. By Little's law, keeping RPM/60
@@ -22,8 +32,11 @@ const MaxAutoConcurrency = 512
 // through its Middleware (an exponentially weighted average of successful
 // calls, rate-limit waits excluded when it is placed inside RateLimit) and
 // its Limit follows: twice that product (headroom for verifying and storing
-// results and for latency jitter), at least Min and at most Max. The rate
-// limiter, not this limit, then sets the pace.
+// results and for latency jitter), at least DefaultConcurrency. There is no
+// fixed cap: the only upper bound is memory, a quarter of the process's
+// soft memory limit (runtime/debug.SetMemoryLimit; the harness sizes it
+// from the machine) at 64 KiB an item, or 16,384 items when no limit is
+// set. The rate limiter, not this limit, then sets the pace.
 //
 // Run uses one when Config.Concurrency is 0 and Config.RPM is set. Build it
 // with NewAutoConcurrency; it is safe for concurrent use.
@@ -36,11 +49,23 @@ type AutoConcurrency struct {
 }
 
 // NewAutoConcurrency returns an AutoConcurrency for rpm requests per minute
-// that allows at least DefaultConcurrency and at most MaxAutoConcurrency
-// items in flight.
+// that allows at least DefaultConcurrency items in flight and at most what
+// memory allows (see AutoConcurrency).
 func NewAutoConcurrency(rpm int) *AutoConcurrency {
-	return &AutoConcurrency{rps: float64(max(rpm, 1)) / 60, min: DefaultConcurrency, max: MaxAutoConcurrency}
+	return &AutoConcurrency{rps: float64(max(rpm, 1)) / 60, min: DefaultConcurrency, max: autoMax(debug.SetMemoryLimit(-1))}
 }
+
+// autoMax is the most items in flight a soft memory limit of limit bytes
+// allows.
+func autoMax(limit int64) int {
+	if limit <= 0 || limit == math.MaxInt64 {
+		return autoMaxUnknown
+	}
+	return int(max(int64(DefaultConcurrency), limit/4/autoBytesPerCall))
+}
+
+// Max returns the most items in flight the limit will ever allow.
+func (a *AutoConcurrency) Max() int { return a.max }
 
 // Observe records the latency of one call.
 func (a *AutoConcurrency) Observe(d time.Duration) {
@@ -61,8 +86,9 @@ func (a *AutoConcurrency) Latency() time.Duration {
 	return time.Duration(a.latency * float64(time.Second))
 }
 
-// Limit returns the items allowed in flight now: Min until a call has
-// been observed, then ceil(2 × RPM/60 × latency) within [Min, Max].
+// Limit returns the items allowed in flight now: DefaultConcurrency until
+// a call has been observed, then ceil(2 × RPM/60 × latency), at least
+// DefaultConcurrency and at most Max.
 func (a *AutoConcurrency) Limit() int {
 	a.mu.Lock()
 	want := math.Ceil(2 * a.rps * a.latency)

@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,7 +22,13 @@ func TestAutoConcurrencyLimitFollowsRateTimesLatency(t *testing.T) {
 	for range 100 {
 		a.Observe(30 * time.Second)
 	}
-	assert.Equal(t, MaxAutoConcurrency, a.Limit(), "capped")
+	assert.Equal(t, min(a.Max(), 6000), a.Limit(), "2 × 100/s × 30 s, no fixed cap below what memory allows")
+	a20k := NewAutoConcurrency(20000)
+	a20k.Observe(3 * time.Second)
+	assert.Equal(t, min(a20k.Max(), 2000), a20k.Limit(), "20,000 a minute at 3 s needs 1,000 in flight, twice that allowed")
+	assert.Equal(t, autoMaxUnknown, autoMax(math.MaxInt64), "no memory limit")
+	assert.Equal(t, 4096, autoMax(1<<30), "a quarter of 1 GiB at 64 KiB an item")
+	assert.Equal(t, DefaultConcurrency, autoMax(1<<20), "never below the default")
 	b := NewAutoConcurrency(60)
 	b.Observe(time.Second)
 	assert.Equal(t, DefaultConcurrency, b.Limit(), "never below the default")
@@ -72,7 +79,7 @@ func TestExecWithAutoNeverRunsMoreItemsThanTheLimitAndGrowsWithLatency(t *testin
 	require.NoError(t, err)
 	assert.Empty(t, over, "items in flight stayed within the limit")
 	assert.Greater(t, f.max.Load(), int64(DefaultConcurrency), "the limit grew past the default: 2 × 1000/s × 20 ms = 40")
-	assert.LessOrEqual(t, f.max.Load(), int64(MaxAutoConcurrency))
+	assert.LessOrEqual(t, f.max.Load(), int64(a.Max()))
 }
 
 func TestExecWithAutoStopsOnAFatalItemAndOnCancellation(t *testing.T) {

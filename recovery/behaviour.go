@@ -66,7 +66,7 @@ type BehaviourKey struct {
 
 // PutBehaviour records a continuation's behaviour label.
 func (s *Store) PutBehaviour(ctx context.Context, k BehaviourKey, r behaviour.Result) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE samples SET behaviour = ?, behaviour_rule = ?, behaviour_locus = ?,
+	_, err := s.w.ExecContext(ctx, `UPDATE samples SET behaviour = ?, behaviour_rule = ?, behaviour_locus = ?,
 		behaviour_start = ?, behaviour_end = ? WHERE stage = 'continue' AND problem_id = ? AND prefix = ? AND sample = ?`,
 		string(r.Label), r.Rule, string(r.Locus), r.Evidence.Start, r.Evidence.End, k.ProblemID, k.Prefix, k.Sample)
 	if err != nil {
@@ -79,6 +79,9 @@ func (s *Store) PutBehaviour(ctx context.Context, k BehaviourKey, r behaviour.Re
 // continuations (every problem's for problemID ""); unlabelled ones are
 // left out.
 func (s *Store) Behaviours(ctx context.Context, problemID string) (map[BehaviourKey]behaviour.Result, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
 	q := `SELECT problem_id, prefix, sample, behaviour, behaviour_rule, behaviour_locus, behaviour_start, behaviour_end
 		FROM samples WHERE stage = 'continue' AND behaviour != ''`
 	var args []any
@@ -115,6 +118,9 @@ func (s *Store) Behaviours(ctx context.Context, problemID string) (map[Behaviour
 // continuations (Error set) are not labelled. It holds the prefixes and
 // the labels in memory, never all continuation texts.
 func LabelBehaviours(ctx context.Context, st *Store, relabel bool) (int, error) {
+	if err := st.Flush(ctx); err != nil {
+		return 0, err
+	}
 	problems, err := st.Problems(ctx)
 	if err != nil {
 		return 0, err
@@ -290,6 +296,9 @@ func (a *behaviourAcc) finish(name string) BehaviourGroup {
 // summarizeBehaviour computes the BehaviourSummary from the store's
 // labelled continuations; nil when nothing is labelled.
 func summarizeBehaviour(ctx context.Context, st *Store, buckets []string) (*BehaviourSummary, error) {
+	if err := st.Flush(ctx); err != nil {
+		return nil, err
+	}
 	problems, err := st.Problems(ctx)
 	if err != nil {
 		return nil, err

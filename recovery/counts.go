@@ -17,6 +17,9 @@ const callSQL = `CASE WHEN error != '' AND response = '' AND input_tokens = 0 AN
 // without aggregating anything else: what a viewer of a run still in
 // progress shows.
 func (s *Store) Cost(ctx context.Context) (Cost, error) {
+	if err := s.Flush(ctx); err != nil {
+		return Cost{}, err
+	}
 	var c Cost
 	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(`+callSQL+`), 0), COALESCE(SUM(cached), 0),
 		COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cost_usd), 0) FROM samples`).

@@ -147,7 +147,7 @@ const flagsSchema = `CREATE TABLE IF NOT EXISTS sample_flags (
 
 // putFlag marks a sample row with flag (e.g. "echoed").
 func (s *Store) putFlag(ctx context.Context, r Sample, flag string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO sample_flags(stage, problem_id, prefix, sample, flag) VALUES(?, ?, ?, ?, ?)`,
+	_, err := s.w.ExecContext(ctx, `INSERT OR IGNORE INTO sample_flags(stage, problem_id, prefix, sample, flag) VALUES(?, ?, ?, ?, ?)`,
 		r.Stage, r.ProblemID, r.Prefix, r.Sample, flag)
 	if err != nil {
 		return fmt.Errorf("recovery: flag %s sample %d of %q: %w", r.Stage, r.Sample, r.ProblemID, err)
@@ -193,6 +193,9 @@ func ErrorClass(errText string) string {
 
 // computeHealth counts every condition with one query per kind over st.
 func computeHealth(ctx context.Context, st *Store) (Health, error) {
+	if err := st.Flush(ctx); err != nil {
+		return Health{}, err
+	}
 	h := Health{Stages: []StageHealth{}, Warnings: []HealthWarning{}}
 	q := `SELECT stage, model, COUNT(*), SUM(error = ''), SUM(` + HealthCondition(CondLength) + `), SUM(` + HealthCondition(CondEmpty) +
 		`), SUM(` + HealthCondition(CondUnparsable) + `), SUM(` + HealthCondition(CondRefusal) + `), SUM(` + HealthCondition(CondRestart) +

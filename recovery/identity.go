@@ -173,6 +173,9 @@ func identityDiffs(prev, cur identity) []string {
 // problemDiffs compares the stored problems with cfg.Problems: every stored
 // one must be present with the same question and answer.
 func problemDiffs(ctx context.Context, st *Store, cfg *Config) ([]string, error) {
+	if err := st.Flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := st.db.QueryContext(ctx, `SELECT id, question, answer FROM problems ORDER BY ord, id`)
 	if err != nil {
 		return nil, fmt.Errorf("recovery: read problems: %w", err)

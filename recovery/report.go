@@ -352,6 +352,9 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 // columns the aggregate needs, not the texts, so it stays small for large
 // runs.
 func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error) {
+	if err := st.Flush(ctx); err != nil {
+		return Summary{}, err
+	}
 	problems, err := st.Problems(ctx)
 	if err != nil {
 		return Summary{}, err
@@ -620,8 +623,19 @@ func WriteReport(ctx context.Context, dir string, s Summary, st *Store, title st
 		return err
 	}
 	if st != nil {
-		if err := write(SamplesJSONL, func(w io.Writer) error { return st.ExportSamples(ctx, w) }); err != nil {
+		// A resume that changed nothing keeps the export it would rewrite
+		// (hundreds of MB for a large run); see exportstamp.go.
+		stamp, current, err := st.samplesExportCurrent(ctx, filepath.Join(dir, SamplesJSONL))
+		if err != nil {
 			return err
+		}
+		if !current {
+			if err := write(SamplesJSONL, func(w io.Writer) error { return st.ExportSamples(ctx, w) }); err != nil {
+				return err
+			}
+			if err := st.recordSamplesExport(ctx, filepath.Join(dir, SamplesJSONL), stamp); err != nil {
+				return err
+			}
 		}
 	}
 	return WritePlots(dir, s)

@@ -280,6 +280,15 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 			return Summary{}, err
 		}
 	}
+	// A finished run resumed with nothing to do returns its summary at once.
+	if sum, ok, err := finishedSummary(ctx, st, &cfg); err != nil || ok {
+		if ok {
+			// Every result was reused from the store: this invocation
+			// made no call and resumed them all (Cost's definitions).
+			sum.Invocation = Cost{Resumed: sum.Cost.Calls}
+		}
+		return sum, err
+	}
 	if err := st.PutProblems(ctx, cfg.Problems); err != nil {
 		return Summary{}, err
 	}
@@ -305,6 +314,11 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	if err := WriteReport(detach(ctx), cfg.Dir, sum, st, cfg.Title); err != nil {
 		return sum, errors.Join(runErr, err)
+	}
+	if runErr == nil {
+		if err := markFinished(detach(ctx), st, &cfg); err != nil {
+			return sum, err
+		}
 	}
 	return sum, runErr
 }
@@ -470,19 +484,22 @@ func SQLiteCache(st *Store) (providers.Middleware, error) {
 		return nil, err
 	}
 	st.ownCache.Store(true)
-	return providers.Cache(detachedPuts{cs}), nil
-}
-
-// detachedPuts stores a paid completion even when the caller's context is
-// cancelled just as it arrives.
-type detachedPuts struct{ providers.CacheStore }
-
-func (d detachedPuts) Put(ctx context.Context, key string, req providers.Request, c providers.Completion) error {
-	return d.CacheStore.Put(context.WithoutCancel(ctx), key, req, c)
+	qc := newQueuedCache(st, cs)
+	if !st.qc.CompareAndSwap(nil, qc) {
+		cs.Close()        // statements only: the database is st's
+		qc = st.qc.Load() // one queue of pending entries per store
+	}
+	return providers.Cache(qc), nil
 }
 
 // spentUSD sums the dollars of every paid (non-cached) call in the store.
 func (s *Store) spentUSD(ctx context.Context) (float64, error) {
+	if err := s.Flush(ctx); err != nil {
+		return 0, err
+	}
+	if err := s.Flush(ctx); err != nil {
+		return 0, err
+	}
 	var v float64
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(cost_usd), 0) FROM samples WHERE cached = 0`).Scan(&v); err != nil {
 		return 0, fmt.Errorf("recovery: sum spending: %w", err)

@@ -45,6 +45,11 @@ type Store struct {
 	// ownCache is set by SQLiteCache: the completion cache lives in this
 	// database, so every entry in it was paid for by this run directory.
 	ownCache atomic.Bool
+	// w is the single writer every write goes through (see writer.go).
+	w *writer
+	// qc is the completion cache SQLiteCache queues through w, shared by
+	// every model's chain so a queued entry is seen by all of them.
+	qc atomic.Pointer[queuedCache]
 }
 
 // Problem is a problem row: the problem itself and its calibration.
@@ -275,7 +280,7 @@ func OpenStore(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("recovery: create schema in %s: %w", path, err)
 	}
-	return &Store{db: db, dir: dir, path: path}, nil
+	return &Store{db: db, dir: dir, path: path, w: newWriter(db)}, nil
 }
 
 // DB returns the underlying database, e.g. to share it with
@@ -289,13 +294,13 @@ func (s *Store) Dir() string { return s.dir }
 func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.w.Close(), s.db.Close()) }
 
 // SetConfig records a run-config value (e.g. "config" → the run's Config as
 // JSON), replacing an earlier one.
 func (s *Store) SetConfig(ctx context.Context, key, value string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO run_config(key, value) VALUES(?, ?)
-		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO run_config(key, value) VALUES(?, ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE value != excluded.value`, key, value)
 	if err != nil {
 		return fmt.Errorf("recovery: store config %q: %w", key, err)
 	}
@@ -304,6 +309,9 @@ func (s *Store) SetConfig(ctx context.Context, key, value string) error {
 
 // Config returns a run-config value and whether it was set.
 func (s *Store) Config(ctx context.Context, key string) (string, bool, error) {
+	if err := s.Flush(ctx); err != nil {
+		return "", false, err
+	}
 	var v string
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM run_config WHERE key = ?`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -326,7 +334,10 @@ func (s *Store) PutProblems(ctx context.Context, problems []dataset.Problem) err
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO problems(id, ord, question, answer, solution, source, subject, level)
 		VALUES(?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET ord = excluded.ord, question = excluded.question, answer = excluded.answer,
-			solution = excluded.solution, source = excluded.source, subject = excluded.subject, level = excluded.level`)
+			solution = excluded.solution, source = excluded.source, subject = excluded.subject, level = excluded.level
+		WHERE ord != excluded.ord OR question != excluded.question OR answer != excluded.answer
+			OR solution != excluded.solution OR source != excluded.source OR subject != excluded.subject
+			OR level != excluded.level`)
 	if err != nil {
 		return fmt.Errorf("recovery: store problems: %w", err)
 	}
@@ -348,13 +359,13 @@ func (s *Store) PutCalibration(ctx context.Context, problemID, stage string, k, 
 	var q string
 	switch stage {
 	case StageStrong:
-		q = `UPDATE problems SET strong_k = ?, strong_n = ? WHERE id = ?`
+		q = `UPDATE problems SET strong_k = ?1, strong_n = ?2 WHERE id = ?3 AND (strong_k != ?1 OR strong_n != ?2)`
 	case StageWeak:
-		q = `UPDATE problems SET weak_k = ?, weak_n = ? WHERE id = ?`
+		q = `UPDATE problems SET weak_k = ?1, weak_n = ?2 WHERE id = ?3 AND (weak_k != ?1 OR weak_n != ?2)`
 	default:
 		return fmt.Errorf("recovery: calibration stage %q: want %q or %q", stage, StageStrong, StageWeak)
 	}
-	if _, err := s.db.ExecContext(ctx, q, k, n, problemID); err != nil {
+	if _, err := s.w.ExecContext(ctx, q, k, n, problemID); err != nil {
 		return fmt.Errorf("recovery: store calibration of %q: %w", problemID, err)
 	}
 	return nil
@@ -366,7 +377,8 @@ func (s *Store) PutBucket(ctx context.Context, problemID, bucket string, members
 	if err != nil {
 		return fmt.Errorf("recovery: membership of %q: %w", problemID, err)
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE problems SET bucket = ?, membership = ? WHERE id = ?`, bucket, string(m), problemID); err != nil {
+	if _, err := s.w.ExecContext(ctx, `UPDATE problems SET bucket = ?1, membership = ?2
+		WHERE id = ?3 AND (bucket != ?1 OR membership != ?2)`, bucket, string(m), problemID); err != nil {
 		return fmt.Errorf("recovery: store bucket of %q: %w", problemID, err)
 	}
 	return nil
@@ -390,7 +402,7 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 	}
 	key := requestKey(r.Model, r.Request)
 	claim := s.ownCache.Load() && r.Cached && r.Error == "" && key != ""
-	_, err := s.db.ExecContext(ctx, `WITH paid(first) AS (SELECT ?25 AND NOT EXISTS (SELECT 1 FROM samples o
+	_, err := s.w.ExecContext(ctx, `WITH paid(first) AS (SELECT ?25 AND NOT EXISTS (SELECT 1 FROM samples o
 			WHERE o.request_key = ?26 AND o.error = '' AND o.cached = 0
 			AND NOT (o.stage = ?1 AND o.problem_id = ?2 AND o.prefix = ?3 AND o.sample = ?4)))
 		INSERT INTO samples(stage, problem_id, prefix, sample, model, provider, served_model,
@@ -443,7 +455,7 @@ func (s *Store) PutPrefix(ctx context.Context, r Prefix) error {
 		}
 		meta = string(b)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO prefixes(problem_id, strategy, set_aside, error, text, source, steps_kept,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO prefixes(problem_id, strategy, set_aside, error, text, source, steps_kept,
 		steps_total, depth, origin, error_step, meta, calls, cached_calls, input_tokens, output_tokens, cost_usd, at)
 		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(problem_id, strategy) DO UPDATE SET set_aside = excluded.set_aside, error = excluded.error,
@@ -478,6 +490,9 @@ func scanProblem(sc interface{ Scan(...any) error }) (Problem, error) {
 
 // Problems returns every problem in the order they were stored.
 func (s *Store) Problems(ctx context.Context) ([]Problem, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+problemCols+` FROM problems ORDER BY ord, id`)
 	if err != nil {
 		return nil, fmt.Errorf("recovery: read problems: %w", err)
@@ -499,6 +514,9 @@ func (s *Store) Problems(ctx context.Context) ([]Problem, error) {
 
 // Problem returns one problem; ok is false if there is none with that id.
 func (s *Store) Problem(ctx context.Context, id string) (p Problem, ok bool, err error) {
+	if err := s.Flush(ctx); err != nil {
+		return Problem{}, false, err
+	}
 	p, err = scanProblem(s.db.QueryRowContext(ctx, `SELECT `+problemCols+` FROM problems WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Problem{}, false, nil
@@ -532,6 +550,9 @@ func (s *Store) eachSample(ctx context.Context, lean bool, where string, fn func
 		// Primary-key order: no sort, and a fixed order keeps float sums
 		// reproducible.
 		q = `SELECT ` + leanSampleCols + ` FROM samples WHERE ` + where + ` ORDER BY stage, problem_id, prefix, sample`
+	}
+	if err := s.Flush(ctx); err != nil {
+		return err
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -611,6 +632,9 @@ func (s *Store) queryPrefixes(ctx context.Context, where string, args ...any) ([
 // prefixRows reads prefix rows; textCols is "text, source" or a lean
 // stand-in such as "”, ”".
 func (s *Store) prefixRows(ctx context.Context, textCols, where string, args ...any) ([]Prefix, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT problem_id, strategy, set_aside, error, `+textCols+`, steps_kept,
 		steps_total, depth, origin, error_step, meta, calls, cached_calls, input_tokens, output_tokens, cost_usd, at
 		FROM prefixes WHERE `+where+` ORDER BY problem_id, strategy`, args...)

@@ -56,7 +56,7 @@ func (s *Store) putSampleExtras(ctx context.Context, r Sample) error {
 	if r.Seed != nil {
 		seed = *r.Seed
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE samples SET seed = ?, upstream = ?, reasoning = ?
+	_, err := s.w.ExecContext(ctx, `UPDATE samples SET seed = ?, upstream = ?, reasoning = ?
 		WHERE stage = ? AND problem_id = ? AND prefix = ? AND sample = ?`,
 		seed, r.Upstream, r.Reasoning, r.Stage, r.ProblemID, r.Prefix, r.Sample)
 	if err != nil {

@@ -130,6 +130,7 @@ func TestACachedAnswerWhosePaidRowWasLostIsRecordedAsPaidOnce(t *testing.T) {
 	otherHit.Stage, otherHit.Prefix, otherHit.Cached, otherHit.CostUSD, otherHit.SavedUSD = StagePerturb, "onpolicy", true, 0, 0.5
 	require.NoError(t, st.PutSample(ctx, otherHit))
 
+	require.NoError(t, st.Flush(ctx)) // writes are queued; read them back from the database itself
 	got := map[string]Sample{}
 	q, err := st.DB().QueryContext(ctx, `SELECT stage, prefix, cached, cost_usd FROM samples`)
 	require.NoError(t, err)

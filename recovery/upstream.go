@@ -77,6 +77,9 @@ func UpstreamMarkdown(stats []UpstreamStat) string {
 // upstreamSection counts st's samples by upstream in one query and renders
 // UpstreamMarkdown ("" when no row names an upstream).
 func upstreamSection(ctx context.Context, st *Store) (string, error) {
+	if err := st.Flush(ctx); err != nil {
+		return "", err
+	}
 	rows, err := st.db.QueryContext(ctx, `SELECT upstream, COUNT(*),
 		COALESCE(SUM(stage = 'continue' AND error = ''), 0), COALESCE(SUM(stage = 'continue' AND error = '' AND correct), 0)
 		FROM samples GROUP BY upstream`)

@@ -113,3 +113,33 @@ func TestFatalErrorsAreExplained(t *testing.T) {
 	}
 	assert.Contains(t, explain(context.Canceled, "runs/r", 0).Error(), "rerun the same command to resume")
 }
+
+func TestTheMemoryLimitIsReadFromTheMachine(t *testing.T) {
+	assert.Equal(t, int64(0), parseLimit("max\n"), "cgroup v2 without a limit")
+	assert.Equal(t, int64(1<<30), parseLimit("1073741824\n"))
+	assert.Equal(t, int64(0), parseLimit("garbage"))
+	assert.Equal(t, int64(2048<<10), memTotal(strings.NewReader("MemFree: 1 kB\nMemTotal:       2048 kB\n")))
+	assert.Equal(t, int64(0), memTotal(strings.NewReader("MemTotal: 2048 MB\n")), "unknown unit")
+	if _, err := os.Stat("/proc/meminfo"); err == nil {
+		assert.Positive(t, machineMemory())
+	}
+}
+
+func TestScreenWritesADatasetTheExperimentRunsOn(t *testing.T) {
+	dir := t.TempDir()
+	subset := filepath.Join(dir, "subset.jsonl")
+	var stdout, stderr bytes.Buffer
+	args := []string{"-limit", "40", "-out", filepath.Join(dir, "screen"), "-samples", "6", "-screen", "3",
+		"-screen-out", subset, "-quiet"}
+	require.NoError(t, run(context.Background(), args, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "screened 40 problems")
+	assert.Contains(t, stdout.String(), "wrote ")
+	stdout.Reset()
+	args = []string{"-dataset", subset, "-limit", "0", "-out", filepath.Join(dir, "run"), "-samples", "3",
+		"-continuations", "2", "-quiet"}
+	require.NoError(t, run(context.Background(), args, &stdout, &stderr), stderr.String())
+	assert.Regexp(t, `\| overall \| [1-9] \|`, stdout.String(), "at most 3 per bucket")
+
+	err := run(context.Background(), []string{"-screen", "-1"}, &stdout, &stderr)
+	assert.ErrorContains(t, err, "-screen")
+}

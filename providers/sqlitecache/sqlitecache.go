@@ -105,8 +105,7 @@ func newStore(ctx context.Context, db *sql.DB, owned bool) (*Store, error) {
 	if s.get, err = db.PrepareContext(ctx, `SELECT completion FROM `+Table+` WHERE key = ?`); err != nil {
 		return nil, fmt.Errorf("prepare get: %w", err)
 	}
-	if s.put, err = db.PrepareContext(ctx, `INSERT INTO `+Table+` (key, provider, model, completion, request, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`); err != nil {
+	if s.put, err = db.PrepareContext(ctx, PutSQL); err != nil {
 		s.get.Close()
 		return nil, fmt.Errorf("prepare put: %w", err)
 	}
@@ -133,9 +132,28 @@ func (s *Store) Get(ctx context.Context, key string) (providers.Completion, bool
 // Put stores c (and req, for audit) under key unless the key is already
 // stored. The row is committed before Put returns.
 func (s *Store) Put(ctx context.Context, key string, req providers.Request, c providers.Completion) error {
+	args, err := PutArgs(key, req, c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.put.ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("sqlitecache: put %s: %w", key, err)
+	}
+	return nil
+}
+
+// PutSQL is the statement Put executes, with PutArgs's arguments, for a
+// caller that batches the cache's writes with its own in one transaction
+// (the table must exist: New or Open creates it).
+const PutSQL = `INSERT INTO ` + Table + ` (key, provider, model, completion, request, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`
+
+// PutArgs returns PutSQL's arguments for storing c (and req, for audit)
+// under key.
+func PutArgs(key string, req providers.Request, c providers.Completion) ([]any, error) {
 	cj, err := json.Marshal(c)
 	if err != nil {
-		return fmt.Errorf("sqlitecache: put %s: completion: %w", key, err)
+		return nil, fmt.Errorf("sqlitecache: put %s: completion: %w", key, err)
 	}
 	var rj any
 	if b, err := json.Marshal(req); err == nil {
@@ -145,10 +163,7 @@ func (s *Store) Put(ctx context.Context, key string, req providers.Request, c pr
 	if model == "" {
 		model = req.Model
 	}
-	if _, err := s.put.ExecContext(ctx, key, c.Provider, model, string(cj), rj, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
-		return fmt.Errorf("sqlitecache: put %s: %w", key, err)
-	}
-	return nil
+	return []any{key, c.Provider, model, string(cj), rj, time.Now().UTC().Format(time.RFC3339Nano)}, nil
 }
 
 // Len returns the number of cached completions.

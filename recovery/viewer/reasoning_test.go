@@ -25,6 +25,7 @@ func TestProblemPageShowsReasoningUpstreamAndSeed(t *testing.T) {
 		Reasoning: "Half plus a quarter <is> three quarters.", Upstream: "DeepInfra", Seed: providers.Int64(123456)}))
 	require.NoError(t, st.PutSample(ctx, recovery.Sample{Stage: recovery.StageStrong, ProblemID: "p2", Sample: 2,
 		Model: "sim:strong", Response: "3/4", Reasoning: "straight-shot thinking"}))
+	require.NoError(t, st.Flush(ctx))
 	writeFile(t, filepath.Join(dir, "summary.json"), goodSummary)
 	run, err := OpenRun(dir)
 	require.NoError(t, err)

@@ -56,6 +56,7 @@ func writeRun(t *testing.T, dir string) *recovery.Store {
 	require.NoError(t, st.PutPrefix(ctx, recovery.Prefix{ProblemID: "p1", Strategy: "weak", SetAside: "too_easy"}))
 	require.NoError(t, st.PutPrefix(ctx, recovery.Prefix{ProblemID: "p1", Strategy: "onpolicy", Error: "verifier crashed"}))
 	require.NoError(t, st.SetConfig(ctx, "config", `{"strong":"sim:strong","weak":"sim:weak","seed":7,"empty":"","api_key":"sk-123"}`))
+	require.NoError(t, st.Flush(ctx)) // writes are batched: commit them for the viewer's own connection
 	return st
 }
 
@@ -211,6 +212,7 @@ func TestRunListFollowsARunInProgress(t *testing.T) {
 
 	require.NoError(t, st.PutPrefix(ctx, recovery.Prefix{ProblemID: "p3", Strategy: "inject", Text: "a", Source: "ab", StepsKept: 1, StepsTotal: 2}))
 	require.NoError(t, st.PutSample(ctx, recovery.Sample{Stage: recovery.StageContinue, ProblemID: "p3", Prefix: "inject", Correct: true}))
+	require.NoError(t, st.Flush(ctx))
 	list, err = run.ProblemList(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, list[2].Continuations, "a write shows up")
@@ -218,6 +220,7 @@ func TestRunListFollowsARunInProgress(t *testing.T) {
 
 	run.refreshEvery = time.Hour
 	require.NoError(t, st.PutCalibration(ctx, "p3", recovery.StageStrong, 1, 1))
+	require.NoError(t, st.Flush(ctx))
 	soon, err := run.ProblemList(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 0, soon[2].StrongSamples, "within the refresh interval the list is reused")

@@ -1,0 +1,132 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rebound-lab/rebound/internal/e2e"
+	"github.com/rebound-lab/rebound/internal/faultserver"
+)
+
+// jittered answers after an extra delay in [0, spread), drawn from the
+// request's content, so latencies spread over [Latency, Latency+spread).
+func jittered(answer faultserver.AnswerFunc, spread time.Duration) faultserver.AnswerFunc {
+	return func(ctx context.Context, req faultserver.Request) (faultserver.Reply, error) {
+		h := fnv.New64a()
+		for _, m := range req.Messages {
+			h.Write([]byte(m.Content))
+		}
+		if req.Seed != nil {
+			fmt.Fprint(h, *req.Seed)
+		}
+		d := time.Duration(h.Sum64() % uint64(spread))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return faultserver.Reply{}, ctx.Err()
+		}
+		return answer(ctx, req)
+	}
+}
+
+// wholeRun runs the whole experiment (-samples 3 -continuations 2) on n
+// problems against a server with a ceiling of rpm requests a minute and
+// 2–4 s latency, with the harness's -rpm set to the ceiling and automatic
+// concurrency, and returns the rate the server answered over the whole run
+// (first arrival to last answer) and in the busiest 10 s.
+func wholeRun(tb testing.TB, rpm, n int) (whole, busiest float64, st faultserver.Stats) {
+	tb.Helper()
+	problems := e2e.Synthetic(n)
+	data := filepath.Join(tb.TempDir(), "problems.jsonl")
+	f, err := os.Create(data)
+	require.NoError(tb, err)
+	require.NoError(tb, e2e.WriteJSONL(f, problems))
+	require.NoError(tb, f.Close())
+
+	m := newModels(problems, "strong", "weak")
+	srv := faultserver.New(faultserver.Config{RPM: rpm, Latency: 2 * time.Second,
+		Answer: jittered(m.answer, 2*time.Second)})
+	tb.Cleanup(srv.Close)
+
+	// Sample the server's answered count every 100 ms.
+	type point struct {
+		at       time.Time
+		answered int64
+	}
+	var mu sync.Mutex
+	var points []point
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C:
+				s := srv.Stats()
+				mu.Lock()
+				points = append(points, point{now, s.Answered})
+				mu.Unlock()
+			}
+		}
+	}()
+	args := runArgs(filepath.Join(tb.TempDir(), "run"), 0, "-dataset", data, "-samples", "3", "-continuations", "2",
+		"-rpm", fmt.Sprint(rpm), "-timeout", "60s")
+	r := run(tb, context.Background(), compatEnv(srv, "k"), args...)
+	close(stop)
+	<-done
+	require.Equal(tb, 0, r.exit, r.stderr)
+	st = srv.Stats()
+
+	var first, last time.Time
+	for _, p := range points {
+		if p.answered > 0 && first.IsZero() {
+			first = p.at
+		}
+		if p.answered < st.Answered {
+			last = p.at
+		}
+	}
+	require.False(tb, first.IsZero(), "nothing answered")
+	whole = float64(st.Answered) / last.Add(100*time.Millisecond).Sub(first).Minutes()
+	const win = 100 // 10 s of 100 ms points
+	for i := win; i < len(points); i++ {
+		busiest = max(busiest, float64(points[i].answered-points[i-win].answered)/points[i].at.Sub(points[i-win].at).Minutes())
+	}
+	return whole, busiest, st
+}
+
+// BenchmarkWholeRunRate reports the request rate the whole experiment
+// sustains against a ceiling of 1,200, 6,000 and 20,000 requests a minute
+// with 2–4 s latency, measured at the server: over the whole run (first
+// answer to last) and in its busiest 10 s, as fractions of the ceiling.
+// Each size is about 45–90 s of work: run one at a time with
+// -benchtime=1x, e.g. -bench 'WholeRunRate/rpm-6000'.
+func BenchmarkWholeRunRate(b *testing.B) {
+	for _, rpm := range []int{1200, 6000, 20000} {
+		b.Run(fmt.Sprintf("rpm-%d", rpm), func(b *testing.B) {
+			n := rpm / 12 // about 9 calls a problem: ~45 s at the ceiling
+			var whole, busiest float64
+			var st faultserver.Stats
+			for range b.N {
+				whole, busiest, st = wholeRun(b, rpm, n)
+			}
+			b.ReportMetric(whole/float64(rpm), "whole-run-of-ceiling")
+			b.ReportMetric(busiest/float64(rpm), "busiest-10s-of-ceiling")
+			b.ReportMetric(float64(st.Answered), "answered")
+			b.ReportMetric(float64(st.MaxInFlight), "max-in-flight")
+			b.ReportMetric(float64(st.RateLimited), "429s")
+		})
+	}
+}

@@ -1,0 +1,80 @@
+package recovery
+
+import (
+	"context"
+	"sync"
+
+	"github.com/rebound-lab/rebound/providers"
+	"github.com/rebound-lab/rebound/providers/sqlitecache"
+)
+
+// queuedCache is the completion cache of SQLiteCache: reads go to the
+// sqlitecache table, writes through the Store's writer, so a completion's
+// cache row and its sample row are committed in order, usually in one
+// transaction (see FlushInterval). A completion queued but not yet
+// committed is answered from memory, so a repeated request never misses
+// (or pays twice) because its row is still in the queue.
+type queuedCache struct {
+	st *Store
+	cs *sqlitecache.Store
+
+	mu      sync.Mutex
+	pending map[string]providers.Completion
+}
+
+var _ providers.CacheStore = (*queuedCache)(nil)
+
+// putRequestArg is the index of the request column in sqlitecache.PutArgs.
+const putRequestArg = 4
+
+func newQueuedCache(st *Store, cs *sqlitecache.Store) *queuedCache {
+	return &queuedCache{st: st, cs: cs, pending: map[string]providers.Completion{}}
+}
+
+// Get answers from the queue, then from the table.
+func (q *queuedCache) Get(ctx context.Context, key string) (providers.Completion, bool, error) {
+	q.mu.Lock()
+	c, ok := q.pending[key]
+	q.mu.Unlock()
+	if ok {
+		return c, true, nil
+	}
+	return q.cs.Get(ctx, key)
+}
+
+// Put queues the completion's row and waits until it is committed; it is
+// never cancelled by ctx.
+func (q *queuedCache) Put(ctx context.Context, key string, req providers.Request, c providers.Completion) error {
+	// The request's audit copy is left out: every call's sample row holds
+	// the same request JSON (and its request_key), so storing it twice
+	// would only double the bytes a call costs.
+	args, err := sqlitecache.PutArgs(key, providers.Request{Model: req.Model}, c)
+	if err != nil {
+		return err
+	}
+	args[putRequestArg] = nil
+	q.mu.Lock()
+	if _, ok := q.pending[key]; ok {
+		q.mu.Unlock()
+		return nil // the first completion stored under a key wins
+	}
+	q.pending[key] = c
+	q.mu.Unlock()
+	drop := func() {
+		q.mu.Lock()
+		delete(q.pending, key)
+		q.mu.Unlock()
+	}
+	if err := q.st.w.execAfter(sqlitecache.PutSQL, drop, args...); err != nil {
+		drop()
+		return err
+	}
+	// A paid answer is durable before its caller sees it: wait for the
+	// writer to commit it (a group commit shared with every row queued
+	// meanwhile). A crash then loses at most the answers still in flight,
+	// never one already paid for, so a resume neither pays twice nor
+	// under-counts the budget (the sample rows themselves may still be
+	// batched: a lost row is rebuilt from this cache row on resume and
+	// recorded as the paid call).
+	return q.st.w.Flush(context.WithoutCancel(ctx))
+}

@@ -1,0 +1,336 @@
+package recovery
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Write batching. Every row a run writes (samples, prefixes, calibration,
+// buckets, run config and, with SQLiteCache, the completion cache) goes
+// through one writer goroutine per Store, which executes statements
+// prepared once on its own connection and commits them a batch at a time:
+// after FlushRows rows or FlushInterval, whichever comes first, or when a
+// reader asks (Flush, and every Store read method, flush first).
+//
+// Durability contract: a sample, prefix or config write returns once its
+// row is queued, not committed. Rows are committed in the order they were
+// queued, a batch per transaction. A completion's cache row (SQLiteCache)
+// is the exception: Put waits for its commit (a group commit shared with
+// every row queued meanwhile) before the caller sees the answer, so an
+// answer that was paid for is on disk before anything depends on it. A
+// crash (SIGKILL, power loss) therefore loses at most the calls in flight
+// and the sample rows queued in the last FlushInterval; a resumed run
+// rebuilds a lost sample row from its cache row (recorded as the paid call,
+// at no new cost), so nothing is paid twice and the budget's count of what
+// was spent stays whole. With NoCache there is no cache row: a lost sample
+// row's call is made again. A clean exit (Close, or a cancelled Run) loses
+// nothing. An error executing a queued row is kept and returned by every
+// later write and by Flush and Close.
+const (
+	// FlushRows is the most rows one write transaction holds.
+	FlushRows = 512
+	// FlushInterval is the longest a queued row waits for its commit.
+	FlushInterval = 100 * time.Millisecond
+	// writeQueue is how many rows may wait for the writer before a write
+	// call blocks (back-pressure, which bounds the memory they hold).
+	writeQueue = 2 * FlushRows
+	// writerCacheKiB is the writer connection's SQLite page cache (16 MiB): the
+	// indexes a large run inserts into at random (cache keys, request
+	// hashes) stay in memory instead of being re-read and rewritten.
+	writerCacheKiB = 16 << 10
+	// walCheckpointPages lets the WAL grow to about 32 MiB before it is
+	// copied back into the database, so a page rewritten by many batches
+	// is checkpointed once rather than once per 4 MiB.
+	walCheckpointPages = 8192
+)
+
+// writeGenKey is the store_state key counting the write transactions that
+// changed a row; WriteReport compares it to decide whether samples.jsonl
+// is current.
+const writeGenKey = "write_gen"
+
+// stateSchema is the store's own bookkeeping (the write generation, what
+// samples.jsonl and a finished run were made from), kept out of run_config
+// so it is not mistaken for the run's parameters.
+const stateSchema = `CREATE TABLE IF NOT EXISTS store_state (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+)`
+
+type writeOp struct {
+	query string
+	args  []any
+	// after runs once the op's batch is committed (or failed).
+	after func()
+	// barrier, if set, marks a Flush: it receives the writer's error once
+	// every op queued before it is committed.
+	barrier chan error
+}
+
+// writer is a Store's single writer goroutine.
+type writer struct {
+	db      *sql.DB
+	ops     chan writeOp
+	pending atomic.Int64 // ops queued or in an uncommitted batch
+	done    chan struct{}
+
+	mu     sync.RWMutex // guards closed against sends on a closed ops
+	closed bool
+
+	errMu sync.Mutex
+	err   error // the first failure, sticky
+
+	// used only by the writer goroutine
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func newWriter(db *sql.DB) *writer {
+	w := &writer{db: db, ops: make(chan writeOp, writeQueue), done: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+	if _, err := db.Exec(stateSchema); err != nil {
+		w.fail(fmt.Errorf("recovery: create store_state: %w", err))
+	}
+	go w.loop()
+	return w
+}
+
+func (w *writer) fail(err error) {
+	w.errMu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.errMu.Unlock()
+}
+
+func (w *writer) error() error {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
+	return w.err
+}
+
+var errStoreClosed = errors.New("recovery: store is closed")
+
+func (w *writer) send(op writeOp) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return errStoreClosed
+	}
+	w.pending.Add(1)
+	w.ops <- op
+	return nil
+}
+
+// ExecContext queues query for the writer. It has the signature of
+// sql.DB.ExecContext so Store methods switch to it by name; the result is
+// always nil (the row is not executed yet) and the error is the writer's
+// first failure, if any, or a closed store. ctx is not used: a queued
+// write is never cancelled.
+func (w *writer) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	if err := w.error(); err != nil {
+		return nil, fmt.Errorf("an earlier queued write failed: %w", err)
+	}
+	return nil, w.send(writeOp{query: query, args: args})
+}
+
+// execAfter is ExecContext with a callback run once the row is committed.
+func (w *writer) execAfter(query string, after func(), args ...any) error {
+	if err := w.error(); err != nil {
+		return fmt.Errorf("an earlier queued write failed: %w", err)
+	}
+	return w.send(writeOp{query: query, args: args, after: after})
+}
+
+// Flush waits until every write queued before it is committed and returns
+// the writer's first failure, if any.
+func (w *writer) Flush(ctx context.Context) error {
+	if w.pending.Load() == 0 {
+		return w.error()
+	}
+	ch := make(chan error, 1)
+	if err := w.send(writeOp{barrier: ch}); err != nil {
+		if errors.Is(err, errStoreClosed) {
+			return w.error()
+		}
+		return err
+	}
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close commits what is queued, stops the writer and returns its first
+// failure, if any.
+func (w *writer) Close() error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.ops)
+	}
+	w.mu.Unlock()
+	<-w.done
+	return w.error()
+}
+
+func (w *writer) loop() {
+	defer close(w.done)
+	defer func() {
+		for _, st := range w.stmts {
+			st.Close()
+		}
+		if w.conn != nil {
+			w.conn.Close()
+		}
+	}()
+	timer := time.NewTimer(FlushInterval)
+	timer.Stop()
+	batch := make([]writeOp, 0, FlushRows)
+	for {
+		op, ok := <-w.ops
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], op)
+		if op.barrier == nil {
+			timer.Reset(FlushInterval)
+		collect:
+			for len(batch) < FlushRows {
+				select {
+				case op, ok = <-w.ops:
+					if !ok {
+						break collect
+					}
+					batch = append(batch, op)
+					if op.barrier != nil {
+						break collect
+					}
+				case <-timer.C:
+					break collect
+				}
+			}
+			timer.Stop()
+		}
+		w.commit(batch)
+		clear(batch) // drop references to the rows' texts
+		if !ok {
+			return
+		}
+	}
+}
+
+// setup opens the writer's connection and tunes it.
+func (w *writer) setup() error {
+	if w.conn != nil {
+		return nil
+	}
+	conn, err := w.db.Conn(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, p := range []string{
+		fmt.Sprintf("PRAGMA cache_size = -%d", writerCacheKiB),
+		fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walCheckpointPages),
+	} {
+		if _, err := conn.ExecContext(context.Background(), p); err != nil {
+			conn.Close()
+			return err
+		}
+	}
+	w.conn = conn
+	return nil
+}
+
+func (w *writer) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[query] = st
+	return st, nil
+}
+
+// commit executes batch's rows in one transaction and then answers its
+// barriers and callbacks.
+func (w *writer) commit(batch []writeOp) {
+	ctx := context.Background()
+	rows := 0
+	for _, op := range batch {
+		if op.barrier == nil {
+			rows++
+		}
+	}
+	if rows > 0 {
+		if err := w.execBatch(ctx, batch); err != nil {
+			w.fail(fmt.Errorf("recovery: store write: %w", err))
+		}
+	}
+	err := w.error()
+	for _, op := range batch {
+		if op.after != nil {
+			op.after()
+		}
+		if op.barrier != nil {
+			op.barrier <- err
+		}
+	}
+	w.pending.Add(-int64(len(batch)))
+}
+
+func (w *writer) execBatch(ctx context.Context, batch []writeOp) (err error) {
+	if err := w.setup(); err != nil {
+		return err
+	}
+	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_, _ = w.conn.ExecContext(ctx, "ROLLBACK")
+		}
+	}()
+	var changed int64
+	for _, op := range batch {
+		if op.barrier != nil {
+			continue
+		}
+		st, err := w.stmt(ctx, op.query)
+		if err != nil {
+			return err
+		}
+		res, err := st.ExecContext(ctx, op.args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil {
+			changed += n
+		}
+	}
+	if changed > 0 {
+		st, err := w.stmt(ctx, `INSERT INTO store_state(key, value) VALUES('`+writeGenKey+`', '1')
+			ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)`)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx); err != nil {
+			return err
+		}
+	}
+	_, err = w.conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// Flush commits every write queued so far (see FlushInterval for what a
+// crash can lose) and returns the first error a queued write met, if any.
+// Store's read methods flush first, so a Store reads its own writes.
+func (s *Store) Flush(ctx context.Context) error { return s.w.Flush(ctx) }
