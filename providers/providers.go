@@ -146,6 +146,9 @@ type Completion struct {
 	// SavedUSD, on a cache hit, is what the original paid call cost: the
 	// dollars the cache saved (0 if that cost was unknown).
 	SavedUSD float64 `json:"saved_usd,omitempty"`
+	// Batch reports that the completion came through a provider's batch
+	// API (billed at the batch price) rather than a live call.
+	Batch bool `json:"batch,omitempty"`
 }
 
 // Completer produces completions. Implementations must be safe for

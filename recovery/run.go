@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/difficulty"
@@ -109,6 +110,20 @@ type Config struct {
 	NoCache bool `json:"no_cache,omitempty"`
 	// Progress hears about every finished item of every stage.
 	Progress func(Event) `json:"-"`
+	// Batch sends every model call through the provider's batch API (half
+	// price at OpenAI, Anthropic, Groq, Together) instead of live calls; see
+	// BatchConfig in batchrun.go. A provider without one is a config error.
+	Batch bool `json:"batch,omitempty"`
+	// BatchMaxWait is how long a request waits for others before its batch
+	// is submitted; 0 means providers.DefaultBatchMaxWait. BatchMaxSize
+	// caps a batch; 0 means providers.DefaultBatchMaxSize.
+	BatchMaxWait time.Duration `json:"batch_max_wait,omitempty"`
+	BatchMaxSize int           `json:"batch_max_size,omitempty"`
+	// BatchPoll is the first polling interval (growing ×1.5 to a minute);
+	// 0 means providers.DefaultBatchPollInitial.
+	BatchPoll time.Duration `json:"-"`
+	// OnBatch hears about every batch submitted, re-attached and finished.
+	OnBatch func(providers.BatchEvent) `json:"-"`
 }
 
 // Models is what a PerturberFactory gets from Run: the strong and weak
@@ -236,6 +251,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, err
 	}
 	exec := Exec{Concurrency: cfg.Concurrency, Auto: auto, Store: st, Meter: meter, Progress: cfg.Progress}
+	if cfg.Batch && cfg.Concurrency == 0 {
+		exec.Concurrency, exec.Auto = DefaultBatchConcurrency, nil
+	}
 
 	runErr := cfg.stages(ctx, exec, strong, weak)
 	sum, err := Summarize(detach(ctx), st, cfg.Binner.Buckets())
@@ -264,7 +282,7 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		budget = providers.NewBudget(providers.BudgetConfig{LimitUSD: cfg.BudgetUSD - spent, Prices: cfg.Prices,
 			DefaultMaxTokens: cfg.MaxTokens})
 	}
-	chain := func(c providers.Completer) (providers.Completer, error) {
+	chain := func(c providers.Completer, spec string) (providers.Completer, error) {
 		var mws []providers.Middleware
 		mws = append(mws, meter.Middleware())
 		if !cfg.NoCache {
@@ -286,6 +304,13 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		if budget != nil {
 			mws = append(mws, budget.Middleware())
 		}
+		if cfg.Batch {
+			mw, err := cfg.batchMiddleware(ctx, st, c, spec)
+			if err != nil {
+				return nil, err
+			}
+			return providers.Chain(c, append(mws, mw)...), nil
+		}
 		mws = append(mws, providers.Retry(cfg.Retry))
 		if cfg.RPM > 0 || cfg.TPM > 0 {
 			mws = append(mws, providers.RateLimit(cfg.RPM, cfg.TPM))
@@ -295,11 +320,11 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		}
 		return providers.Chain(c, mws...), nil
 	}
-	if strong, err = chain(cfg.Strong); err != nil {
+	if strong, err = chain(cfg.Strong, cfg.StrongModel); err != nil {
 		return nil, nil, err
 	}
 	if cfg.Weak != nil {
-		if weak, err = chain(cfg.Weak); err != nil {
+		if weak, err = chain(cfg.Weak, cfg.WeakModel); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -86,6 +86,8 @@ type options struct {
 	timeout                                                   time.Duration
 	seed                                                      int64
 	adaptive, dryRun, quiet                                   bool
+	batch                                                     bool
+	batchMaxWait                                              time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -112,11 +114,16 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "run on the simulator priced as the named models, in DIR-dryrun (replaced each time); estimate calls, tokens and dollars")
 	fs.StringVar(&o.serve, "serve", "", "after the run, serve the viewer on `ADDR` (e.g. 127.0.0.1:8080)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	fs.BoolVar(&o.batch, "batch", false, "send every call through the provider's batch API (half price at openai, anthropic, groq, together; slower: results can take up to 24h)")
+	fs.DurationVar(&o.batchMaxWait, "batch-max-wait", providers.DefaultBatchMaxWait, "with -batch, how long a request waits for others before its batch is submitted")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
+	}
+	if o.batchMaxWait < 0 {
+		return o, errors.New("-batch-max-wait must be ≥ 0")
 	}
 	if o.limit < 0 || o.samples < 1 || o.continuations < 1 || o.concurrency < 0 || o.rpm < 0 || o.tpm < 0 || o.budget < 0 || o.timeout < 0 {
 		return o, errors.New("-limit, -concurrency, -rpm, -tpm, -budget and -timeout must be ≥ 0; -samples and -continuations ≥ 1")
@@ -240,6 +247,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else if cfg.Strong, cfg.Weak, err = openModels(o.strong, o.weak, o.seed, problems); err != nil {
 		return err
 	}
+	var batchStats *batchProgress
+	if o.batch {
+		if batchStats, err = useBatch(&cfg, o, stderr); err != nil {
+			return err
+		}
+	}
 	if !o.quiet {
 		bar := newProgress(stderr)
 		defer bar.finish()
@@ -255,10 +268,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := sum.Cost
 	fmt.Fprintf(stdout, "calls %d (%d cached), tokens %d in / %d out, $%.4f, %s\n", c.Calls, c.CachedCalls,
 		c.InputTokens, c.OutputTokens, c.USD, time.Since(start).Round(time.Millisecond))
+	if batchStats != nil {
+		batchStats.summary(stdout)
+	}
 	if o.dryRun {
 		p := sum.Paid
 		fmt.Fprintf(stdout, "estimate for the real run: about %d calls, %d input and %d output tokens, $%.2f\n",
 			p.Calls, p.InputTokens, p.OutputTokens, p.USD)
+		if o.batch {
+			batchEstimate(stdout, sum, o)
+		}
 		fmt.Fprintf(stdout, "(the simulator writes short reference-style solutions; real models usually write several times more\n"+
 			" output tokens, and pass rates differ, so treat calls as a good estimate and tokens and dollars as a lower bound)\n")
 	}
