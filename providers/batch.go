@@ -80,9 +80,10 @@ type BatchAPI interface {
 	SubmitBatch(ctx context.Context, token string, items []BatchItem) (id string, err error)
 	// PollBatch returns the batch's status.
 	PollBatch(ctx context.Context, id string) (BatchStatus, error)
-	// BatchResults returns every line of an ended batch. Lines the provider
-	// did not report are missing.
-	BatchResults(ctx context.Context, id string) ([]BatchLine, error)
+	// BatchResults returns every line of an ended batch, decoding each
+	// against its item (the request the line answers) exactly as the live
+	// Complete would. Lines the provider did not report are missing.
+	BatchResults(ctx context.Context, id string, items []BatchItem) ([]BatchLine, error)
 	// CancelBatch asks the provider to stop the batch.
 	CancelBatch(ctx context.Context, id string) error
 }
@@ -123,10 +124,12 @@ func BatchAPIOf(c Completer) (BatchAPI, error) {
 }
 
 // BatchLineRecord maps a custom ID of a journaled batch to the CacheKey of
-// its request.
+// its request, and keeps the request (so a re-attached batch's lines can be
+// decoded and, if they expire, sent again).
 type BatchLineRecord struct {
-	CustomID string `json:"custom_id"`
-	Key      string `json:"key"`
+	CustomID string  `json:"custom_id"`
+	Key      string  `json:"key"`
+	Request  Request `json:"request"`
 }
 
 // BatchRecord is a journaled batch.
@@ -498,7 +501,7 @@ func (b *Batcher) submit(ws []*batchWait) {
 	items := make([]BatchItem, len(ws))
 	byID := make(map[string]*batchWait, len(ws))
 	for i, w := range ws {
-		rec.Lines = append(rec.Lines, BatchLineRecord{CustomID: w.customID, Key: w.key})
+		rec.Lines = append(rec.Lines, BatchLineRecord{CustomID: w.customID, Key: w.key, Request: w.req})
 		items[i] = BatchItem{CustomID: w.customID, Request: w.req}
 		byID[w.customID] = w
 	}
@@ -585,7 +588,7 @@ func (b *Batcher) reattach(ctx context.Context) error {
 		for _, l := range rec.Lines {
 			w := b.byKey[l.Key]
 			if w == nil {
-				w = &batchWait{key: l.Key, customID: l.CustomID, attempts: 1, done: make(chan struct{})}
+				w = &batchWait{key: l.Key, customID: l.CustomID, req: l.Request, hasReq: true, attempts: 1, done: make(chan struct{})}
 				b.byKey[l.Key] = w
 			}
 			byID[l.CustomID] = w
@@ -630,10 +633,14 @@ func (b *Batcher) watch(token, id string, byID map[string]*batchWait) {
 		b.finish(token, id, byID, nil, err, status.Retryable)
 		return
 	}
+	items := make([]BatchItem, 0, len(byID))
+	for cid, w := range byID {
+		items = append(items, BatchItem{CustomID: cid, Request: w.req})
+	}
 	var lines []BatchLine
 	var err error
 	for attempt := 1; ; attempt++ {
-		lines, err = b.api.BatchResults(ctx, id)
+		lines, err = b.api.BatchResults(ctx, id, items)
 		if err == nil || !IsRetryable(err) || attempt >= DefaultRetryMaxAttempts {
 			break
 		}
@@ -727,7 +734,7 @@ func (b *Batcher) finish(token, id string, byID map[string]*batchWait, lines []B
 	}
 	for _, w := range requeue {
 		b.stats.Retried++
-		if !w.hasReq || w.waiters == 0 {
+		if w.waiters == 0 {
 			// A re-attached line nobody asked for yet, or whose callers
 			// gave up: a later call enqueues it afresh.
 			if b.byKey[w.key] == w {

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS batch_lines (
 	token       TEXT NOT NULL,
 	custom_id   TEXT NOT NULL,
 	request_key TEXT NOT NULL,
+	request     TEXT NOT NULL DEFAULT '',
 	state       TEXT NOT NULL DEFAULT 'submitted',
 	cost_usd    REAL NOT NULL DEFAULT 0,
 	PRIMARY KEY (token, custom_id)
@@ -62,13 +63,17 @@ func (j *BatchJournal) BeginBatch(ctx context.Context, rec providers.BatchRecord
 		rec.Token, rec.Scope, rec.ID, len(rec.Lines), rec.Created.UTC().Format(time.RFC3339Nano)); err != nil {
 		return fmt.Errorf("recovery: journal batch %s: %w", rec.Token, err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO batch_lines(token, custom_id, request_key) VALUES (?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO batch_lines(token, custom_id, request_key, request) VALUES (?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("recovery: journal batch %s: %w", rec.Token, err)
 	}
 	defer stmt.Close()
 	for _, l := range rec.Lines {
-		if _, err := stmt.ExecContext(ctx, rec.Token, l.CustomID, l.Key); err != nil {
+		req, err := json.Marshal(l.Request)
+		if err != nil {
+			return fmt.Errorf("recovery: journal batch %s line %s: %w", rec.Token, l.CustomID, err)
+		}
+		if _, err := stmt.ExecContext(ctx, rec.Token, l.CustomID, l.Key, string(req)); err != nil {
 			return fmt.Errorf("recovery: journal batch %s line %s: %w", rec.Token, l.CustomID, err)
 		}
 	}
@@ -136,15 +141,20 @@ func (j *BatchJournal) OpenBatches(ctx context.Context, scope string) ([]provide
 		return nil, fmt.Errorf("recovery: open batches: %w", err)
 	}
 	for i := range out {
-		lr, err := j.db.QueryContext(ctx, `SELECT custom_id, request_key FROM batch_lines WHERE token = ? ORDER BY custom_id`, out[i].Token)
+		lr, err := j.db.QueryContext(ctx, `SELECT custom_id, request_key, request FROM batch_lines WHERE token = ? ORDER BY custom_id`, out[i].Token)
 		if err != nil {
 			return nil, fmt.Errorf("recovery: open batch %s: %w", out[i].Token, err)
 		}
 		for lr.Next() {
 			var l providers.BatchLineRecord
-			if err := lr.Scan(&l.CustomID, &l.Key); err != nil {
+			var req string
+			if err := lr.Scan(&l.CustomID, &l.Key, &req); err != nil {
 				lr.Close()
 				return nil, fmt.Errorf("recovery: open batch %s: %w", out[i].Token, err)
+			}
+			if err := json.Unmarshal([]byte(req), &l.Request); err != nil {
+				lr.Close()
+				return nil, fmt.Errorf("recovery: open batch %s line %s: request: %w", out[i].Token, l.CustomID, err)
 			}
 			out[i].Lines = append(out[i].Lines, l)
 		}
@@ -188,10 +198,4 @@ func (s *Store) BatchUse(ctx context.Context) (BatchUse, error) {
 		return u, fmt.Errorf("recovery: batch use: %w", err)
 	}
 	return u, nil
-}
-
-// batchUseJSON is for the report's batch section.
-func (u BatchUse) String() string {
-	b, _ := json.Marshal(u)
-	return string(b)
 }

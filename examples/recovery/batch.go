@@ -18,8 +18,10 @@ const simBatchDelay = 200 * time.Millisecond
 // API (priced at the batch discount of the provider a dry run stands in
 // for), and a model without a batch API is refused before anything is sent.
 func useBatch(cfg *recovery.Config, o options, stderr io.Writer) (*batchProgress, error) {
+	simulated := false
 	wrap := func(c providers.Completer, spec string) (providers.Completer, error) {
 		if s, ok := c.(*sim.Solver); ok {
+			simulated = true
 			b := sim.NewBatched(s, simBatchDelay)
 			if provider, _, err := providers.ParseSpec(spec); err == nil && provider != "sim" {
 				d, ok := providers.BatchDiscountOf(provider)
@@ -42,9 +44,9 @@ func useBatch(cfg *recovery.Config, o options, stderr io.Writer) (*batchProgress
 	if cfg.Weak, err = wrap(cfg.Weak, o.weak); err != nil {
 		return nil, err
 	}
-	cfg.Batch, cfg.BatchMaxWait = true, o.batchMaxWait
-	if o.dryRun {
-		cfg.BatchPoll = 50 * time.Millisecond
+	cfg.Batch, cfg.BatchMaxWait, cfg.BatchPoll = true, o.batchMaxWait, o.batchPoll
+	if simulated && o.batchPoll == providers.DefaultBatchPollInitial {
+		cfg.BatchPoll = 50 * time.Millisecond // simulated batches end in 200ms
 	}
 	p := &batchProgress{w: stderr, quiet: o.quiet, start: time.Now(), scopes: map[string]providers.BatchStats{}}
 	cfg.OnBatch = p.event

@@ -87,7 +87,7 @@ type options struct {
 	seed                                                      int64
 	adaptive, dryRun, quiet                                   bool
 	batch                                                     bool
-	batchMaxWait                                              time.Duration
+	batchMaxWait, batchPoll                                   time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -116,14 +116,15 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
 	fs.BoolVar(&o.batch, "batch", false, "send every call through the provider's batch API (half price at openai, anthropic, groq, together; slower: results can take up to 24h)")
 	fs.DurationVar(&o.batchMaxWait, "batch-max-wait", providers.DefaultBatchMaxWait, "with -batch, how long a request waits for others before its batch is submitted")
+	fs.DurationVar(&o.batchPoll, "batch-poll", providers.DefaultBatchPollInitial, "with -batch, the first polling interval (it grows ×1.5 to 1m)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
 	}
-	if o.batchMaxWait < 0 {
-		return o, errors.New("-batch-max-wait must be ≥ 0")
+	if o.batchMaxWait < 0 || o.batchPoll < 0 {
+		return o, errors.New("-batch-max-wait and -batch-poll must be ≥ 0")
 	}
 	if o.limit < 0 || o.samples < 1 || o.continuations < 1 || o.concurrency < 0 || o.rpm < 0 || o.tpm < 0 || o.budget < 0 || o.timeout < 0 {
 		return o, errors.New("-limit, -concurrency, -rpm, -tpm, -budget and -timeout must be ≥ 0; -samples and -continuations ≥ 1")

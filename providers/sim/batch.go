@@ -102,7 +102,7 @@ func (b *Batched) PollBatch(ctx context.Context, id string) (providers.BatchStat
 
 // BatchResults answers every line with the Solver (a canceled batch's
 // lines are canceled).
-func (b *Batched) BatchResults(ctx context.Context, id string) ([]providers.BatchLine, error) {
+func (b *Batched) BatchResults(ctx context.Context, id string, _ []providers.BatchItem) ([]providers.BatchLine, error) {
 	sb, err := b.get(id)
 	if err != nil {
 		return nil, err
