@@ -271,7 +271,7 @@ func (s *BatchServer) advance(fb *fakeBatch) {
 			failed++
 			b, _ := json.Marshal(map[string]any{"id": "batch_req_" + in.CustomID, "custom_id": in.CustomID,
 				"response": map[string]any{"status_code": 500, "request_id": "req_x", "body": json.RawMessage(errorJSON("server_error", "", err.Error()))},
-				"error": nil})
+				"error":    nil})
 			errs.Write(b)
 			errs.WriteByte('\n')
 			continue

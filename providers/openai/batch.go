@@ -28,9 +28,9 @@ import (
 // OPENAI_COMPATIBLE_BATCH=1. Fireworks' batch inference is a different API
 // (datasets and batch jobs), so it is not listed.
 var batchPresets = map[string]string{
-	"openai":   "batch",     // platform.openai.com/docs/api-reference/batch
-	"groq":     "batch",     // console.groq.com/docs/batch
-	"together": "batch-api", // docs.together.ai/docs/batch-inference
+	"openai":    "batch",     // platform.openai.com/docs/api-reference/batch
+	"groq":      "batch",     // console.groq.com/docs/batch
+	"together":  "batch-api", // docs.together.ai/docs/batch-inference
 	GenericName: "batch",
 }
 
