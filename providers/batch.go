@@ -200,6 +200,9 @@ type BatchConfig struct {
 	// Prices prices lines at their batch price (PriceTable.BatchPrice) when
 	// the adapter did not report a cost; nil means DefaultPrices().
 	Prices *PriceTable
+	// Discount, if positive, prices lines at the live price times Discount
+	// instead of the provider's known batch discount (BatchDiscountOf).
+	Discount float64
 	// Scope names this Batcher in the journal; "" means the endpoint's
 	// provider and base URL.
 	Scope string
@@ -767,6 +770,12 @@ func (b *Batcher) price(c Completion) Completion {
 	provider := c.Provider
 	if provider == "" {
 		provider = b.ep.Provider
+	}
+	if b.cfg.Discount > 0 {
+		if p, ok := b.cfg.Prices.Lookup(provider, c.Model); ok {
+			c.CostUSD, c.CostKnown = p.Scale(b.cfg.Discount).Cost(c.Usage), true
+		}
+		return c
 	}
 	if p, ok := b.cfg.Prices.BatchPrice(provider, c.Model); ok {
 		c.CostUSD, c.CostKnown = p.Cost(c.Usage), true
