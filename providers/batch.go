@@ -206,7 +206,8 @@ type BatchConfig struct {
 	// Scope names this Batcher in the journal; "" means the endpoint's
 	// provider and base URL.
 	Scope string
-	// OnEvent, if set, hears about every batch submitted and finished.
+	// OnEvent, if set, hears about every batch submitted and finished; it
+	// is called from several goroutines at once.
 	OnEvent func(BatchEvent)
 }
 

@@ -307,3 +307,16 @@ func TestBatchPriceIsTheDiscountedLivePrice(t *testing.T) {
 	assert.True(t, ok)
 	assert.True(t, free.IsZero())
 }
+
+func TestLedgerCountsBatchCallsApartFromLiveOnes(t *testing.T) {
+	l := providers.NewLedger()
+	req := providers.Request{Model: "m"}
+	l.Record(acme, req, providers.Completion{CostUSD: 0.2, CostKnown: true}, nil)
+	l.Record(acme, req, providers.Completion{CostUSD: 0.1, CostKnown: true, Batch: true}, nil)
+	l.Record(acme, req, providers.Completion{Cached: true, Batch: true}, nil)
+	e := l.Total()
+	assert.Equal(t, 3, e.Calls)
+	assert.Equal(t, 1, e.BatchCalls, "a cache hit of a batch answer is a cache hit, not a batch call")
+	assert.InDelta(t, 0.1, e.BatchCostUSD, 1e-12)
+	assert.InDelta(t, 0.3, e.CostUSD, 1e-12)
+}

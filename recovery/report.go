@@ -581,7 +581,7 @@ func WriteReport(ctx context.Context, dir string, s Summary, st *Store, title st
 		return err
 	}
 	if err := write(ReportMD, func(w io.Writer) error {
-		_, err := io.WriteString(w, s.Markdown(title))
+		_, err := io.WriteString(w, s.Markdown(title)+batchSection(ctx, st, s))
 		return err
 	}); err != nil {
 		return err
