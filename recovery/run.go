@@ -280,7 +280,7 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 				cfg.BudgetUSD, spent, st.Path(), providers.ErrBudgetExceeded)
 		}
 		budget = providers.NewBudget(providers.BudgetConfig{LimitUSD: cfg.BudgetUSD - spent, Prices: cfg.Prices,
-			DefaultMaxTokens: cfg.MaxTokens})
+			DefaultMaxTokens: cfg.MaxTokens, Batch: cfg.Batch})
 	}
 	chain := func(c providers.Completer, spec string) (providers.Completer, error) {
 		var mws []providers.Middleware

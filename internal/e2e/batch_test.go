@@ -12,6 +12,7 @@ import (
 
 	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/internal/faultserver"
+	"github.com/rebound-lab/rebound/providers"
 )
 
 // batchServer serves the simulators live and through OpenAI's batch API
@@ -116,4 +117,42 @@ func TestSIGKILLWithBatchesInFlightThenRerunSubmitsNoRequestTwice(t *testing.T) 
 	assert.Contains(t, r.stdout, "re-attached")
 	assert.JSONEq(t, readFile(t, filepath.Join(liveDir, "summary.json")), readFile(t, filepath.Join(dir, "summary.json")),
 		"summary after the kills equals a live run's")
+}
+
+func TestABatchRunOverBudgetStopsWithinItAsTheServerBills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the harness binary")
+	}
+	// Two OpenAI models at one list price, answered by simulators that
+	// report 100× their output tokens, so the run costs about $1 at batch
+	// prices, twice the budget.
+	const strong, weak, budget = "o3-mini", "o1-mini", 0.5
+	prices := providers.DefaultPrices()
+	p, ok := prices.BatchPrice("openai", strong)
+	require.True(t, ok)
+	pw, ok := prices.BatchPrice("openai", weak)
+	require.True(t, ok)
+	require.Equal(t, p.InputPerM, pw.InputPerM)
+	require.Equal(t, p.OutputPerM, pw.OutputPerM)
+
+	m := newModels(dataset.GSM8KTest(), strong, weak)
+	m.verbose = 100
+	srv := m.batchServer(t, faultserver.Config{}, faultserver.BatchConfig{Delay: 100 * time.Millisecond})
+	env := map[string]string{"OPENAI_BASE_URL": srv.BaseURL, "OPENAI_API_KEY": "k"}
+	dir := filepath.Join(t.TempDir(), "run")
+	r := run(t, context.Background(), env, "-out", dir, "-limit", "20", "-quiet", "-strong", "openai:"+strong, "-weak", "openai:"+weak,
+		"-budget", "0.5", "-batch", "-batch-max-wait", "100ms", "-batch-poll", "50ms", "-timeout", "30s")
+	bs := srv.BatchStats()
+	billed := (float64(bs.InputTokens)*p.InputPerM + float64(bs.OutputTokens)*p.OutputPerM) / 1e6
+	t.Logf("exit %d; server: %d batches, %d lines, %d answered, %d live requests; billed $%.4f at batch prices of the $%.2f budget\nstderr: %s",
+		r.exit, bs.Batches, bs.Lines, bs.Answered, srv.Stats().Requests, billed, budget, r.stderr)
+	require.NotEqual(t, 0, r.exit, "the run stops")
+	assert.Contains(t, r.stderr, "budget is exhausted")
+	assert.LessOrEqual(t, billed, budget, "never spends past the budget with batches in flight, as the server bills it")
+	assert.Greater(t, billed, budget/4, "spends a good part of it before stopping")
+	var usd float64
+	for _, row := range readSamples(t, dir) {
+		usd += row.CostUSD
+	}
+	assert.InDelta(t, billed, usd, 1e-9, "samples.jsonl records what the server billed, at batch prices")
 }
