@@ -88,12 +88,14 @@ type BatchAPI interface {
 	CancelBatch(ctx context.Context, id string) error
 }
 
-// BatchFinder is implemented by BatchAPIs that can find a batch by the
-// token given to SubmitBatch: after a crash between the provider accepting
-// a batch and its ID being journaled, the batch is re-attached rather than
-// submitted again.
+// BatchFinder is implemented by BatchAPIs that can find a submitted batch
+// from its journal record (by the token given to SubmitBatch where the
+// provider stores one; else by its creation time and size): after a crash
+// between the provider accepting a batch and its ID being journaled, or a
+// submit that failed after the provider accepted it, the batch is
+// re-attached rather than submitted again.
 type BatchFinder interface {
-	FindBatch(ctx context.Context, token string) (id string, found bool, err error)
+	FindBatch(ctx context.Context, rec BatchRecord) (id string, found bool, err error)
 }
 
 // BatchCapable is implemented by adapters whose batch support depends on
@@ -513,7 +515,7 @@ func (b *Batcher) submit(ws []*batchWait) {
 		b.failAll(ws, fmt.Errorf("providers: batch: journal before submit (nothing was sent): %w", err))
 		return
 	}
-	id, err := b.submitWithRetry(ctx, token, items)
+	id, err := b.submitWithRetry(ctx, rec, items)
 	if err != nil {
 		_ = b.cfg.Journal.FinishBatch(ctx, token, "submit_failed", nil)
 		b.settleFailed(ws, err)
@@ -538,7 +540,8 @@ func (b *Batcher) submit(ws []*batchWait) {
 // submitWithRetry submits, retrying retryable failures; before each retry
 // it asks a BatchFinder whether the failed attempt created the batch after
 // all.
-func (b *Batcher) submitWithRetry(ctx context.Context, token string, items []BatchItem) (string, error) {
+func (b *Batcher) submitWithRetry(ctx context.Context, rec BatchRecord, items []BatchItem) (string, error) {
+	token := rec.Token
 	wait := b.cfg.PollInitial
 	var err error
 	for attempt := 1; attempt <= DefaultRetryMaxAttempts; attempt++ {
@@ -551,7 +554,7 @@ func (b *Batcher) submitWithRetry(ctx context.Context, token string, items []Bat
 			return "", err
 		}
 		if f, ok := b.api.(BatchFinder); ok {
-			if id, found, ferr := f.FindBatch(ctx, token); ferr == nil && found {
+			if id, found, ferr := f.FindBatch(ctx, rec); ferr == nil && found {
 				return id, nil
 			}
 		}
@@ -572,7 +575,7 @@ func (b *Batcher) reattach(ctx context.Context) error {
 		if id == "" {
 			found := false
 			if f, ok := b.api.(BatchFinder); ok {
-				id, found, err = f.FindBatch(ctx, rec.Token)
+				id, found, err = f.FindBatch(ctx, rec)
 				if err != nil {
 					return fmt.Errorf("providers: batch: looking for batch %s, journaled but not confirmed before the last run stopped: %w", rec.Token, err)
 				}

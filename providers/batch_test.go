@@ -137,7 +137,8 @@ func TestBatcherSendsConcurrentCallsAsBatchesOfAtMostMaxSizeAndAnswersEach(t *te
 	api := newFakeBatchAPI(3)
 	j := providers.NewMemoryJournal()
 	api.journal = j
-	b := providers.NewBatcher(api, acme, fastBatch(providers.BatchConfig{MaxSize: 40, Journal: j}))
+	// MaxWait is long enough for all 100 callers to arrive on a loaded machine.
+	b := providers.NewBatcher(api, acme, fastBatch(providers.BatchConfig{MaxSize: 40, Journal: j, MaxWait: time.Second}))
 	c := b.Middleware()(nil)
 	outs, errs := completeAll(context.Background(), c, batchReqs(100))
 	for i := range outs {
@@ -210,7 +211,7 @@ func TestBatcherCallCancelledBeforeItsBatchIsSubmittedIsNeverSent(t *testing.T) 
 
 func TestIdenticalWaitingRequestsShareOneLineAndArePaidOnce(t *testing.T) {
 	api := newFakeBatchAPI(1)
-	b := providers.NewBatcher(api, acme, fastBatch(providers.BatchConfig{}))
+	b := providers.NewBatcher(api, acme, fastBatch(providers.BatchConfig{MaxWait: 200 * time.Millisecond}))
 	req := batchReqs(1)[0]
 	outs, errs := completeAll(context.Background(), b.Middleware()(nil), []providers.Request{req, req, req})
 	paid := 0

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rebound-lab/rebound/providers"
 	"github.com/rebound-lab/rebound/providers/internal/wire"
@@ -21,10 +22,14 @@ import (
 // GET /v1/messages/batches/{id} (processing_status in_progress, canceling,
 // ended; request_counts), GET .../results (JSONL of {"custom_id", "result":
 // {"type": succeeded|errored|canceled|expired, ...}}), POST .../cancel.
-// Batches carry no metadata, so a batch accepted just before a crash and
-// before its ID was journaled cannot be found again (no FindBatch).
+// Batches carry no metadata, so FindBatch recognises a batch accepted just
+// before a crash (and before its ID was journaled) by its creation time and
+// request count.
 
-var _ providers.BatchAPI = (*Client)(nil)
+var (
+	_ providers.BatchAPI    = (*Client)(nil)
+	_ providers.BatchFinder = (*Client)(nil)
+)
 
 // errCaptured stops a captured call before anything is sent.
 var errCaptured = errors.New("anthropic: request captured for a batch")
@@ -101,6 +106,36 @@ type messageBatch struct {
 		Expired    int `json:"expired"`
 	} `json:"request_counts"`
 	ResultsURL *string `json:"results_url"`
+	CreatedAt  string  `json:"created_at"`
+}
+
+// FindBatch lists the newest batches (GET /v1/messages/batches?limit=100)
+// and returns the one created from 10 s before rec was journaled to 10 min
+// after, holding as many requests as rec; it reports not found unless
+// exactly one batch fits (then rec is submitted again, as the journal
+// cannot tell).
+func (c *Client) FindBatch(ctx context.Context, rec providers.BatchRecord) (string, bool, error) {
+	var list struct {
+		Data []messageBatch `json:"data"`
+	}
+	if _, err := c.call(ctx, http.MethodGet, "/v1/messages/batches?limit=100", nil, &list); err != nil {
+		return "", false, err
+	}
+	var match []string
+	for _, b := range list.Data {
+		at, err := time.Parse(time.RFC3339, b.CreatedAt)
+		if err != nil || at.Before(rec.Created.Add(-10*time.Second)) || at.After(rec.Created.Add(10*time.Minute)) {
+			continue
+		}
+		rc := b.RequestCounts
+		if rc.Processing+rc.Succeeded+rc.Errored+rc.Canceled+rc.Expired == len(rec.Lines) {
+			match = append(match, b.ID)
+		}
+	}
+	if len(match) != 1 {
+		return "", false, nil
+	}
+	return match[0], true, nil
 }
 
 func (c *Client) call(ctx context.Context, method, path string, body []byte, out any) ([]byte, error) {

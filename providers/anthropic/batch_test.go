@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -39,6 +40,7 @@ type messageBatchServer struct {
 }
 
 type mbatch struct {
+	created  time.Time
 	reqs     []batchRequest
 	gets     int
 	canceled bool
@@ -68,7 +70,7 @@ func (s *messageBatchServer) obj(id string, b *mbatch) map[string]any {
 		results = s.URL + "/v1/messages/batches/" + id + "/results"
 	}
 	return map[string]any{"id": id, "type": "message_batch", "processing_status": status, "request_counts": counts,
-		"created_at": "2026-11-27T10:00:00Z", "expires_at": "2026-11-28T10:00:00Z", "ended_at": nil, "archived_at": nil,
+		"created_at": b.created.UTC().Format(time.RFC3339), "expires_at": "2026-11-28T10:00:00Z", "ended_at": nil, "archived_at": nil,
 		"cancel_initiated_at": nil, "results_url": results}
 }
 
@@ -108,9 +110,17 @@ func (s *messageBatchServer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		s.n++
 		id := fmt.Sprintf("msgbatch_%02d", s.n)
-		s.batches[id] = &mbatch{reqs: body.Requests}
+		s.batches[id] = &mbatch{reqs: body.Requests, created: time.Now()}
 		b, _ := json.Marshal(s.obj(id, s.batches[id]))
 		writeJSON(w, 200, nil, string(b))
+	case path == "" && r.Method == http.MethodGet:
+		var data []map[string]any
+		for i := s.n; i >= 1; i-- {
+			id := fmt.Sprintf("msgbatch_%02d", i)
+			data = append(data, s.obj(id, s.batches[id]))
+		}
+		o, _ := json.Marshal(map[string]any{"data": data, "has_more": false})
+		writeJSON(w, 200, nil, string(o))
 	case strings.HasSuffix(path, "/results"):
 		id := strings.TrimSuffix(strings.TrimPrefix(path, "/"), "/results")
 		b := s.batches[id]
@@ -268,4 +278,33 @@ func FuzzParseResults(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFindBatchRecognisesAnUnjournaledBatchByTimeAndSize(t *testing.T) {
+	srv := newMessageBatchServer(t, 100, func(string, map[string]any) string { return "succeeded" })
+	c, err := New("claude-x", Options{BaseURL: srv.URL, APIKey: "k"})
+	require.NoError(t, err)
+	ctx := context.Background()
+	req := providers.Request{Messages: []providers.Message{{Role: "user", Content: "a"}}}
+	rec := providers.BatchRecord{Token: "t", Created: time.Now(), Lines: make([]providers.BatchLineRecord, 2)}
+	_, found, err := c.FindBatch(ctx, rec)
+	require.NoError(t, err)
+	assert.False(t, found, "nothing submitted yet")
+	id, err := c.SubmitBatch(ctx, "t", []providers.BatchItem{{CustomID: "a", Request: req}, {CustomID: "b", Request: req}})
+	require.NoError(t, err)
+	_, err = c.SubmitBatch(ctx, "u", []providers.BatchItem{{CustomID: "c", Request: req}})
+	require.NoError(t, err)
+	got, found, err := c.FindBatch(ctx, rec)
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, id, got, "the batch of the record's size, created after it was journaled")
+	_, err = c.SubmitBatch(ctx, "v", []providers.BatchItem{{CustomID: "d", Request: req}, {CustomID: "e", Request: req}})
+	require.NoError(t, err)
+	_, found, err = c.FindBatch(ctx, rec)
+	require.NoError(t, err)
+	assert.False(t, found, "two candidates: the journal cannot tell, so not found")
+	old := rec
+	old.Created = time.Now().Add(-time.Hour)
+	_, found, _ = c.FindBatch(ctx, old)
+	assert.False(t, found, "batches created long after the record are not it")
 }

@@ -435,7 +435,8 @@ func (c *Client) CancelBatch(ctx context.Context, id string) error {
 
 // FindBatch lists recent batches (GET /batches, newest first, up to 100)
 // and returns the one whose metadata holds token.
-func (c *Client) FindBatch(ctx context.Context, token string) (string, bool, error) {
+func (c *Client) FindBatch(ctx context.Context, rec providers.BatchRecord) (string, bool, error) {
+	token := rec.Token
 	var list struct {
 		Data []batchObject `json:"data"`
 	}

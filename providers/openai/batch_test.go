@@ -128,11 +128,11 @@ func TestOpenAIBatchLinesEqualLiveAnswersWithPartialFailuresAndExpiry(t *testing
 	its := items(4)
 	id, err := c.SubmitBatch(ctx, "tok-1", its)
 	require.NoError(t, err)
-	found, ok, err := c.FindBatch(ctx, "tok-1")
+	found, ok, err := c.FindBatch(ctx, providers.BatchRecord{Token: "tok-1"})
 	require.NoError(t, err)
 	assert.True(t, ok)
 	assert.Equal(t, id, found, "a batch is found by its token in metadata")
-	_, ok, _ = c.FindBatch(ctx, "tok-2")
+	_, ok, _ = c.FindBatch(ctx, providers.BatchRecord{Token: "tok-2"})
 	assert.False(t, ok)
 
 	st := waitEnded(t, c, id)

@@ -138,8 +138,9 @@ func (b *Batched) CancelBatch(ctx context.Context, id string) error {
 	return nil
 }
 
-// FindBatch finds the batch submitted with token.
-func (b *Batched) FindBatch(ctx context.Context, token string) (string, bool, error) {
+// FindBatch finds the batch submitted with rec's token.
+func (b *Batched) FindBatch(ctx context.Context, rec providers.BatchRecord) (string, bool, error) {
+	token := rec.Token
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for id, sb := range b.batches {
