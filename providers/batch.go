@@ -722,6 +722,9 @@ func (b *Batcher) finish(token, id string, byID map[string]*batchWait, lines []B
 	}
 	_ = b.cfg.Journal.FinishBatch(ctx, token, state, outcomes)
 
+	// The waiting calls are released after the event, so a caller that
+	// returns has seen its batch reported.
+	var release []chan struct{}
 	b.mu.Lock()
 	for _, d := range deliver {
 		w := d.w
@@ -732,7 +735,7 @@ func (b *Batcher) finish(token, id string, byID map[string]*batchWait, lines []B
 		if w.waiters == 0 && d.err == nil {
 			b.ready[w.key] = d.c
 		}
-		close(w.done)
+		release = append(release, w.done)
 		if d.err == nil {
 			b.stats.Succeeded++
 		} else {
@@ -748,7 +751,7 @@ func (b *Batcher) finish(token, id string, byID map[string]*batchWait, lines []B
 				delete(b.byKey, w.key)
 			}
 			w.err = fmt.Errorf("%w: line %s will be sent again when asked", ErrBatchExpired, w.customID)
-			close(w.done)
+			release = append(release, w.done)
 			continue
 		}
 		b.enqueue(w)
@@ -762,6 +765,9 @@ func (b *Batcher) finish(token, id string, byID map[string]*batchWait, lines []B
 		kind = "failed"
 	}
 	b.event(BatchEvent{Kind: kind, ID: id, Lines: len(byID), Stats: st})
+	for _, ch := range release {
+		close(ch)
+	}
 }
 
 // price marks c as a batch answer and, if the adapter did not, prices it at

@@ -53,6 +53,25 @@ func useBatch(cfg *recovery.Config, o options, stderr io.Writer) (*batchProgress
 	return p, nil
 }
 
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func syncWriter(w io.Writer) io.Writer {
+	if _, ok := w.(*lockedWriter); ok {
+		return w
+	}
+	return &lockedWriter{w: w}
+}
+
 // batchProgress prints a line per batch event: batches submitted, in
 // progress and done, over both models, with an ETA from the done share.
 type batchProgress struct {
@@ -92,7 +111,7 @@ func (p *batchProgress) event(e providers.BatchEvent) {
 		per := time.Since(p.start) / time.Duration(t.Done)
 		eta = (per * time.Duration(t.InProgress)).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "\rbatches: %d submitted, %d re-attached, %d in progress, %d done (ETA %s for those in progress); lines %d ok, %d retried, %d errored   ",
+	fmt.Fprintf(p.w, "\nbatches: %d submitted, %d re-attached, %d in progress, %d done (ETA %s for those in progress); lines %d ok, %d retried, %d errored\n",
 		t.Submitted, t.Reattached, t.InProgress, t.Done, eta, t.Succeeded, t.Retried, t.Errored)
 }
 

@@ -188,6 +188,7 @@ func simFor(spec string, strong bool, seed int64, problems []dataset.Problem, pr
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	stderr = syncWriter(stderr) // the progress bar and the batch collectors both write to it
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
