@@ -16,8 +16,8 @@ type BatchDiscount struct {
 var batchDiscounts = map[string]BatchDiscount{
 	"openai":    {0.5, "2026-11-27", "platform.openai.com/docs/guides/batch (50% lower costs)"},
 	"anthropic": {0.5, "2026-11-27", "docs.anthropic.com/en/docs/build-with-claude/batch-processing (50% of standard prices)"},
-	"groq":      {0.5, "2026-11-27", "console.groq.com/docs/batch (50% lower cost)"},
-	"together":  {0.5, "2026-11-27", "docs.together.ai/docs/batch-inference (50% introductory discount)"},
+	"groq":      {0.5, "2026-11-27", "UNVERIFIED: console.groq.com/docs/batch could not be read; 50% from secondary sources"},
+	"together":  {0.5, "2026-11-27", "docs.together.ai/docs/batch-inference (\"up to 50%\", \"50% cost discount\"; some models may differ)"},
 	"sim":       {0.5, "2026-11-27", "the simulator bills batches like OpenAI and Anthropic"},
 }
 
