@@ -89,6 +89,8 @@ func (s *BatchServer) BatchStats() BatchStats {
 	return st
 }
 
+// ServeHTTP serves the batch endpoints and hands everything else to the
+// fault-injecting Handler.
 func (s *BatchServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	switch {

@@ -36,6 +36,7 @@ var errCaptured = errors.New("anthropic: request captured for a batch")
 
 type captureDoer struct{ body []byte }
 
+// Do records r's body and stops the call.
 func (d *captureDoer) Do(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
 		b, err := io.ReadAll(r.Body)
@@ -56,6 +57,7 @@ type replayDoer struct {
 	body   []byte
 }
 
+// Do checks r's body and answers with the batch line.
 func (d *replayDoer) Do(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
 		b, _ := io.ReadAll(r.Body)

@@ -64,6 +64,7 @@ type captureDoer struct {
 	body []byte
 }
 
+// Do records r's body and stops the call.
 func (d *captureDoer) Do(r *http.Request) (*http.Response, error) {
 	d.path = r.URL.Path
 	if r.Body != nil {
@@ -85,6 +86,7 @@ type replayDoer struct {
 	body   []byte
 }
 
+// Do checks r's body and answers with the batch line.
 func (d *replayDoer) Do(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
 		b, _ := io.ReadAll(r.Body)
