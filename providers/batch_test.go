@@ -321,3 +321,21 @@ func TestLedgerCountsBatchCallsApartFromLiveOnes(t *testing.T) {
 	assert.InDelta(t, 0.1, e.BatchCostUSD, 1e-12)
 	assert.InDelta(t, 0.3, e.CostUSD, 1e-12)
 }
+
+// BenchmarkBatcher10000WaitingCalls sends 10,000 concurrent calls through a
+// Batcher (batches of 2,000 on the in-memory fake): the cost per call of
+// queueing, journaling, submitting and handing out lines.
+func BenchmarkBatcher10000WaitingCalls(b *testing.B) {
+	reqs := batchReqs(10000)
+	for b.Loop() {
+		api := newFakeBatchAPI(1)
+		bt := providers.NewBatcher(api, acme, fastBatch(providers.BatchConfig{MaxWait: 50 * time.Millisecond}))
+		_, errs := completeAll(context.Background(), bt.Middleware()(nil), reqs)
+		for _, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(reqs)), "ns/call")
+}
