@@ -2,7 +2,9 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -155,4 +157,39 @@ func TestABatchRunOverBudgetStopsWithinItAsTheServerBills(t *testing.T) {
 		usd += row.CostUSD
 	}
 	assert.InDelta(t, billed, usd, 1e-9, "samples.jsonl records what the server billed, at batch prices")
+}
+
+func TestExpiredBatchLinesAreRetriedInALaterBatchAndTheSummaryIsUnchanged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the harness binary")
+	}
+	const n = 12
+	problems := dataset.GSM8KTest()
+	args := func(dir string, extra ...string) []string {
+		return runArgs(dir, n, append([]string{"-samples", "3", "-continuations", "3", "-timeout", "30s"}, extra...)...)
+	}
+	live := newModels(problems, "strong", "weak").server(t, faultserver.Config{})
+	liveDir := filepath.Join(t.TempDir(), "live")
+	r := run(t, context.Background(), compatEnv(live, "k"), args(liveDir)...)
+	require.Equal(t, 0, r.exit, "live run: %s", r.stderr)
+
+	// A quarter of the lines expire the first time they are seen (called
+	// under the server's lock, so the map needs no lock of its own).
+	seen := map[string]bool{}
+	expire := func(n int64, customID string) bool {
+		first := !seen[customID]
+		seen[customID] = true
+		return first && n%4 == 0
+	}
+	srv := newModels(problems, "strong", "weak").batchServer(t, faultserver.Config{}, faultserver.BatchConfig{Delay: 50 * time.Millisecond, Expire: expire})
+	dir := filepath.Join(t.TempDir(), "batch")
+	r = run(t, context.Background(), batchEnv(srv), args(dir, "-batch", "-batch-max-wait", "100ms", "-batch-poll", "20ms")...)
+	require.Equal(t, 0, r.exit, "batch run: %s", r.stderr)
+	bs := srv.BatchStats()
+	t.Logf("%d batches, %d lines, %d expired, %d answered; %s", bs.Batches, bs.Lines, bs.Expired, bs.Answered, r.stdout[strings.LastIndex(r.stdout, "batches:"):])
+	assert.Greater(t, bs.Expired, int64(10), "lines did expire")
+	assert.Equal(t, bs.Lines, bs.Answered+bs.Expired)
+	assert.Equal(t, live.Stats().Answered, bs.Answered, "every request answered exactly once in the end")
+	assert.Contains(t, r.stdout, fmt.Sprintf("%d retried in a later batch", bs.Expired))
+	assert.JSONEq(t, readFile(t, filepath.Join(liveDir, "summary.json")), readFile(t, filepath.Join(dir, "summary.json")))
 }
