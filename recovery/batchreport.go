@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/rebound-lab/rebound/providers/sqlitecache"
 )
 
 // batchSection is report.md's account of batch and live calls: empty when
-// the run used no batches. Batch figures come from the batch journal in
-// run.db, live ones are the paid calls the journal does not account for.
+// the run used no batches. Paid answers are counted in the completion cache
+// (every paid answer is stored there once, with Completion.Batch telling
+// how it was bought); batch and line counts come from the batch journal.
 func batchSection(ctx context.Context, st *Store, s Summary) string {
 	if st == nil {
 		return ""
@@ -22,12 +25,19 @@ func batchSection(ctx context.Context, st *Store, s Summary) string {
 	}
 	var b strings.Builder
 	b.WriteString("\n## Batch and live calls\n\n")
-	live, liveUSD := s.Paid.Calls-u.Succeeded, s.Paid.USD-u.BatchUSD
-	fmt.Fprintf(&b, "| | calls | USD |\n|---|---:|---:|\n| by batch | %d | %.4f |\n", u.Succeeded, u.BatchUSD)
-	if live < 0 || liveUSD < -1e-9 {
-		fmt.Fprintf(&b, "| live | **unknown: the journal counts %d answered batch lines, more than the %d paid calls in the samples (lines answered for calls that gave up)** | |\n", u.Succeeded, s.Paid.Calls)
+	var batchN, liveN int
+	var batchUSD, liveUSD float64
+	q := `SELECT COALESCE(SUM(json_extract(completion, '$.batch') IS 1), 0),
+		COALESCE(SUM(CASE WHEN json_extract(completion, '$.batch') IS 1 THEN json_extract(completion, '$.cost_usd') END), 0),
+		COALESCE(SUM(json_extract(completion, '$.batch') IS NOT 1), 0),
+		COALESCE(SUM(CASE WHEN json_extract(completion, '$.batch') IS NOT 1 THEN json_extract(completion, '$.cost_usd') END), 0)
+		FROM ` + sqlitecache.Table
+	if err := st.DB().QueryRowContext(ctx, q).Scan(&batchN, &batchUSD, &liveN, &liveUSD); err != nil {
+		fmt.Fprintf(&b, "**Paid answers unknown: the completion cache could not be read (%v); the journal counts %d answered batch lines, $%.4f.**\n",
+			err, u.Succeeded, u.BatchUSD)
 	} else {
-		fmt.Fprintf(&b, "| not by batch (paid rows the journal does not account for) | %d | %.4f |\n", live, max(liveUSD, 0))
+		fmt.Fprintf(&b, "Paid answers, one per distinct request (from the completion cache):\n\n| | answers | USD |\n|---|---:|---:|\n| by batch | %d | %.4f |\n| live | %d | %.4f |\n",
+			batchN, batchUSD, liveN, liveUSD)
 	}
 	fmt.Fprintf(&b, "\n%d batches (%d still open), %d request lines: %d answered, %d retried in a later batch (expired, canceled or failed retryably), %d errors.\n",
 		u.Batches, u.Open, u.Lines, u.Succeeded, u.Retried, u.Errored)
