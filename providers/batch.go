@@ -176,6 +176,10 @@ const (
 	DefaultBatchPollInitial  = time.Second
 	DefaultBatchPollMax      = time.Minute
 	DefaultBatchLineAttempts = 3
+	// DefaultBatchCallTimeout bounds one call to the batch API (an upload,
+	// a poll, a results download), so a hung connection costs a retry, not
+	// the batch.
+	DefaultBatchCallTimeout = 5 * time.Minute
 )
 
 // BatchConfig configures NewBatcher.
@@ -192,6 +196,9 @@ type BatchConfig struct {
 	// expired or retryably failed line goes into a later batch); 0 means
 	// DefaultBatchLineAttempts.
 	LineAttempts int
+	// CallTimeout bounds each call to the batch API; 0 means
+	// DefaultBatchCallTimeout. A call that times out is retried.
+	CallTimeout time.Duration
 	// Journal persists batches; nil means an in-memory journal (no
 	// re-attachment after a crash).
 	Journal BatchJournal
@@ -309,6 +316,9 @@ func NewBatcher(api BatchAPI, ep Endpoint, cfg BatchConfig) *Batcher {
 	}
 	if cfg.Journal == nil {
 		cfg.Journal = NewMemoryJournal()
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultBatchCallTimeout
 	}
 	if cfg.Prices == nil {
 		cfg.Prices = DefaultPrices()
@@ -546,22 +556,42 @@ func (b *Batcher) submitWithRetry(ctx context.Context, rec BatchRecord, items []
 	var err error
 	for attempt := 1; attempt <= DefaultRetryMaxAttempts; attempt++ {
 		var id string
-		id, err = b.api.SubmitBatch(ctx, token, items)
+		id, err = call(b, ctx, func(ctx context.Context) (string, error) { return b.api.SubmitBatch(ctx, token, items) })
 		if err == nil {
 			return id, nil
 		}
-		if !IsRetryable(err) {
+		if !again(err) {
 			return "", err
 		}
 		if f, ok := b.api.(BatchFinder); ok {
-			if id, found, ferr := f.FindBatch(ctx, rec); ferr == nil && found {
-				return id, nil
+			type found struct {
+				id string
+				ok bool
+			}
+			r, ferr := call(b, ctx, func(ctx context.Context) (found, error) {
+				id, ok, err := f.FindBatch(ctx, rec)
+				return found{id, ok}, err
+			})
+			if ferr == nil && r.ok {
+				return r.id, nil
 			}
 		}
 		time.Sleep(max(wait, RetryAfterOf(err)))
 		wait = min(b.cfg.PollMax, wait*2)
 	}
 	return "", fmt.Errorf("providers: batch submit: giving up after %d attempts: %w", DefaultRetryMaxAttempts, err)
+}
+
+// call runs one batch-API call under CallTimeout.
+func call[T any](b *Batcher, ctx context.Context, f func(ctx context.Context) (T, error)) (T, error) {
+	cctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	return f(cctx)
+}
+
+// again reports whether a failed batch-API call may succeed if repeated.
+func again(err error) bool {
+	return IsRetryable(err) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // reattach re-attaches the journal's open batches of the scope.
@@ -575,7 +605,9 @@ func (b *Batcher) reattach(ctx context.Context) error {
 		if id == "" {
 			found := false
 			if f, ok := b.api.(BatchFinder); ok {
-				id, found, err = f.FindBatch(ctx, rec)
+				fctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+				id, found, err = f.FindBatch(fctx, rec)
+				cancel()
 				if err != nil {
 					return fmt.Errorf("providers: batch: looking for batch %s, journaled but not confirmed before the last run stopped: %w", rec.Token, err)
 				}
@@ -619,13 +651,15 @@ func (b *Batcher) watch(token, id string, byID map[string]*batchWait) {
 	for {
 		time.Sleep(interval)
 		interval = min(b.cfg.PollMax, time.Duration(math.Ceil(float64(interval)*1.5)))
-		s, err := b.api.PollBatch(ctx, id)
+		s, err := call(b, ctx, func(ctx context.Context) (BatchStatus, error) { return b.api.PollBatch(ctx, id) })
 		if err != nil {
 			fails++
-			if IsRetryable(err) && fails < 20 {
+			if again(err) && fails < 100 {
 				continue
 			}
-			b.finish(token, id, byID, nil, fmt.Errorf("providers: batch %s: polling: %w", id, err), false)
+			// The batch may still run: leave it open in the journal so a
+			// rerun re-attaches it instead of paying for its lines again.
+			b.abandon(id, byID, fmt.Errorf("providers: batch %s: polling failed %d times (left open; a rerun re-attaches it): %w", id, fails, err))
 			return
 		}
 		fails = 0
@@ -647,8 +681,8 @@ func (b *Batcher) watch(token, id string, byID map[string]*batchWait) {
 	var lines []BatchLine
 	var err error
 	for attempt := 1; ; attempt++ {
-		lines, err = b.api.BatchResults(ctx, id, items)
-		if err == nil || !IsRetryable(err) || attempt >= DefaultRetryMaxAttempts {
+		lines, err = call(b, ctx, func(ctx context.Context) ([]BatchLine, error) { return b.api.BatchResults(ctx, id, items) })
+		if err == nil || !again(err) || attempt >= DefaultRetryMaxAttempts {
 			break
 		}
 		time.Sleep(b.cfg.PollInitial)
@@ -765,6 +799,28 @@ func (b *Batcher) finish(token, id string, byID map[string]*batchWait, lines []B
 		kind = "failed"
 	}
 	b.event(BatchEvent{Kind: kind, ID: id, Lines: len(byID), Stats: st})
+	for _, ch := range release {
+		close(ch)
+	}
+}
+
+// abandon fails the waiting calls of a batch this process can no longer
+// follow, leaving it open in the journal.
+func (b *Batcher) abandon(id string, byID map[string]*batchWait, err error) {
+	b.mu.Lock()
+	var release []chan struct{}
+	for _, w := range byID {
+		if b.byKey[w.key] == w {
+			delete(b.byKey, w.key)
+		}
+		w.err = err
+		release = append(release, w.done)
+		b.stats.Errored++
+	}
+	b.stats.InProgress--
+	st := b.stats
+	b.mu.Unlock()
+	b.event(BatchEvent{Kind: "failed", ID: id, Lines: len(byID), Stats: st})
 	for _, ch := range release {
 		close(ch)
 	}

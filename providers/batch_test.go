@@ -339,3 +339,22 @@ func BenchmarkBatcher10000WaitingCalls(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(reqs)), "ns/call")
 }
+
+// failingPolls is a fake whose polls always fail retryably (an outage).
+type failingPolls struct{ *fakeBatchAPI }
+
+func (f failingPolls) PollBatch(ctx context.Context, id string) (providers.BatchStatus, error) {
+	return providers.BatchStatus{}, &providers.APIError{Provider: "acme", StatusCode: 503, Retryable: true}
+}
+
+func TestABatchThatCannotBePolledIsLeftOpenForARerun(t *testing.T) {
+	api := failingPolls{newFakeBatchAPI(1)}
+	j := providers.NewMemoryJournal()
+	b := providers.NewBatcher(api, acme, fastBatch(providers.BatchConfig{Journal: j}))
+	_, err := b.Complete(context.Background(), batchReqs(1)[0])
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "left open")
+	open, _ := j.OpenBatches(context.Background(), "acme ")
+	require.Len(t, open, 1, "the batch stays open in the journal, to be re-attached rather than paid again")
+	assert.NotEmpty(t, open[0].ID)
+}
