@@ -688,6 +688,11 @@ func (b *Batcher) watch(token, id string, byID map[string]*batchWait) {
 		time.Sleep(b.cfg.PollInitial)
 	}
 	if err != nil {
+		if again(err) {
+			// Transient: leave the batch open so a rerun fetches it.
+			b.abandon(id, byID, fmt.Errorf("providers: batch %s: results (left open; a rerun re-attaches it): %w", id, err))
+			return
+		}
 		b.finish(token, id, byID, nil, fmt.Errorf("providers: batch %s: results: %w", id, err), false)
 		return
 	}
