@@ -25,6 +25,10 @@ type BudgetConfig struct {
 	// DefaultMaxTokens is the output bound reserved for requests with
 	// MaxTokens 0; 0 means DefaultBudgetMaxTokens.
 	DefaultMaxTokens int
+	// Batch prices reservations at the batch price (PriceTable.BatchPrice)
+	// where one is known, for a Budget in front of a Batcher: every call
+	// then goes by batch. Calls without a batch price reserve the live one.
+	Batch bool
 }
 
 // BudgetState is a snapshot of a Budget.
@@ -121,6 +125,11 @@ func (b *Budget) Reservation(provider string, req Request) (float64, bool) {
 	price, ok := b.cfg.Prices.Lookup(provider, req.Model)
 	if !ok {
 		return 0, false
+	}
+	if b.cfg.Batch {
+		if bp, ok := b.cfg.Prices.BatchPrice(provider, req.Model); ok {
+			price = bp
+		}
 	}
 	out := req.MaxTokens
 	if out <= 0 {

@@ -26,6 +26,11 @@ type LedgerEntry struct {
 	// when it is non-zero).
 	CostUSD       float64 `json:"cost_usd"`
 	UnpricedCalls int     `json:"unpriced_calls"`
+	// BatchCalls counts the paid calls answered through a batch API and
+	// BatchCostUSD their known cost (both included in Calls and CostUSD):
+	// live calls are Calls - CachedCalls - BatchCalls.
+	BatchCalls   int     `json:"batch_calls,omitempty"`
+	BatchCostUSD float64 `json:"batch_cost_usd,omitempty"`
 }
 
 func (e *LedgerEntry) add(o LedgerEntry) {
@@ -36,6 +41,8 @@ func (e *LedgerEntry) add(o LedgerEntry) {
 	e.CachedUsage = e.CachedUsage.Add(o.CachedUsage)
 	e.CostUSD += o.CostUSD
 	e.UnpricedCalls += o.UnpricedCalls
+	e.BatchCalls += o.BatchCalls
+	e.BatchCostUSD += o.BatchCostUSD
 }
 
 // Ledger keeps running totals of calls, tokens and dollars per provider and
@@ -76,6 +83,9 @@ func (l *Ledger) Record(ep Endpoint, req Request, c Completion, err error) {
 			d.CostUSD = c.CostUSD
 		} else {
 			d.UnpricedCalls = 1
+		}
+		if c.Batch {
+			d.BatchCalls, d.BatchCostUSD = 1, d.CostUSD
 		}
 	}
 	l.mu.Lock()

@@ -175,6 +175,9 @@ type Completion struct {
 	// Upstream is the host a router says served the call (OpenRouter's
 	// "provider", e.g. "DeepInfra"); "" when the API is not a router.
 	Upstream string `json:"upstream,omitempty"`
+	// Batch reports that the completion came through a provider's batch
+	// API (billed at the batch price) rather than a live call.
+	Batch bool `json:"batch,omitempty"`
 }
 
 // Completer produces completions. Implementations must be safe for

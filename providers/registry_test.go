@@ -68,7 +68,19 @@ func TestUsageAddAndTotal(t *testing.T) {
 }
 
 func TestOpenWithoutTheAdapterImportSaysWhichImportRegistersIt(t *testing.T) {
-	// This test binary does not import providers/sim.
+	// Unregister providers/sim for the test (this package's example for the
+	// batch API imports it), as if the binary did not import it.
+	registryMu.Lock()
+	simOpen, hadSim := registry["sim"]
+	delete(registry, "sim")
+	registryMu.Unlock()
+	t.Cleanup(func() {
+		if hadSim {
+			registryMu.Lock()
+			registry["sim"] = simOpen
+			registryMu.Unlock()
+		}
+	})
 	_, err := Open("sim:strong")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown provider "sim"`)

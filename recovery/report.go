@@ -617,7 +617,7 @@ func WriteReport(ctx context.Context, dir string, s Summary, st *Store, title st
 			}
 			md += up
 		}
-		_, err := io.WriteString(w, md)
+		_, err := io.WriteString(w, md+batchSection(ctx, st, s))
 		return err
 	}); err != nil {
 		return err

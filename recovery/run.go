@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/difficulty"
@@ -134,6 +135,20 @@ type Config struct {
 	// runs anyway.
 	Probe      bool `json:"probe,omitempty"`
 	ForceProbe bool `json:"force_probe,omitempty"`
+	// Batch sends every model call through the provider's batch API (half
+	// price at OpenAI, Anthropic, Groq, Together) instead of live calls; see
+	// BatchConfig in batchrun.go. A provider without one is a config error.
+	Batch bool `json:"batch,omitempty"`
+	// BatchMaxWait is how long a request waits for others before its batch
+	// is submitted; 0 means providers.DefaultBatchMaxWait. BatchMaxSize
+	// caps a batch; 0 means providers.DefaultBatchMaxSize.
+	BatchMaxWait time.Duration `json:"batch_max_wait,omitempty"`
+	BatchMaxSize int           `json:"batch_max_size,omitempty"`
+	// BatchPoll is the first polling interval (growing ×1.5 to a minute);
+	// 0 means providers.DefaultBatchPollInitial.
+	BatchPoll time.Duration `json:"-"`
+	// OnBatch hears about every batch submitted, re-attached and finished.
+	OnBatch func(providers.BatchEvent) `json:"-"`
 }
 
 // InjectOptions are the perturb.InjectError options Run passes on.
@@ -302,6 +317,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, err
 	}
 	exec := Exec{Concurrency: cfg.Concurrency, Auto: auto, Store: st, Meter: meter, Progress: cfg.Progress}
+	if cfg.Batch && cfg.Concurrency == 0 {
+		exec.Concurrency, exec.Auto = DefaultBatchConcurrency, nil
+	}
 
 	runErr := cfg.stages(ctx, exec, strong, weak)
 	if _, err := LabelBehaviours(detach(ctx), st, false); err != nil {
@@ -337,7 +355,7 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 				cfg.BudgetUSD, spent, st.Path(), providers.ErrBudgetExceeded)
 		}
 		budget = providers.NewBudget(providers.BudgetConfig{LimitUSD: cfg.BudgetUSD - spent, Prices: cfg.Prices,
-			DefaultMaxTokens: cfg.MaxTokens, AllowUnpriced: cfg.AllowUnpriced})
+			DefaultMaxTokens: cfg.MaxTokens, AllowUnpriced: cfg.AllowUnpriced, Batch: cfg.Batch})
 	}
 	chain := func(c providers.Completer, spec string) (providers.Completer, error) {
 		var mws []providers.Middleware
@@ -360,6 +378,13 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		mws = append(mws, providers.Pricing(cfg.Prices))
 		if budget != nil {
 			mws = append(mws, budget.Middleware())
+		}
+		if cfg.Batch {
+			mw, err := cfg.batchMiddleware(ctx, st, c, spec)
+			if err != nil {
+				return nil, err
+			}
+			return providers.Chain(c, append(mws, mw)...), nil
 		}
 		mws = append(mws, providers.Retry(cfg.Retry))
 		if cfg.RPM > 0 || cfg.TPM > 0 {
@@ -479,6 +504,16 @@ func (cfg *Config) perturber(name string, m Models) (perturb.Perturber, error) {
 // the moment it arrives. It marks st as owning the cache, so PutSample can
 // recognise a paid call whose row a crash lost (see Store.PutSample).
 func SQLiteCache(st *Store) (providers.Middleware, error) {
+	qc, err := st.completionCache()
+	if err != nil {
+		return nil, err
+	}
+	return providers.Cache(qc), nil
+}
+
+// completionCache is the store's one completion cache (in run.db), shared
+// by SQLiteCache and the batch path.
+func (st *Store) completionCache() (*queuedCache, error) {
 	cs, err := sqlitecache.New(st.DB())
 	if err != nil {
 		return nil, err
@@ -489,14 +524,11 @@ func SQLiteCache(st *Store) (providers.Middleware, error) {
 		cs.Close()        // statements only: the database is st's
 		qc = st.qc.Load() // one queue of pending entries per store
 	}
-	return providers.Cache(qc), nil
+	return qc, nil
 }
 
 // spentUSD sums the dollars of every paid (non-cached) call in the store.
 func (s *Store) spentUSD(ctx context.Context) (float64, error) {
-	if err := s.Flush(ctx); err != nil {
-		return 0, err
-	}
 	if err := s.Flush(ctx); err != nil {
 		return 0, err
 	}

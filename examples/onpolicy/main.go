@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/providers"
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", filepath.Join("runs", "onpolicy"), "run `DIR` (rerun to resume)")
 	seed := fs.Int64("seed", 1, "seed")
 	maxTokens := fs.Int("max-tokens", recovery.DefaultMaxTokens, "output token limit sent on every request")
+	batch := fs.Bool("batch", false, "send every call through the provider's batch API (half price; see the README)")
+	batchWait := fs.Duration("batch-max-wait", providers.DefaultBatchMaxWait, "with -batch, how long a request waits for others before its batch is submitted")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,12 +89,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else if model, err = providers.Open(*strong); err != nil {
 		return err
 	}
+	var poll time.Duration
+	if s, ok := model.(*sim.Solver); ok && *batch {
+		model, poll = sim.NewBatched(s, 100*time.Millisecond), 20*time.Millisecond
+	}
 	sum, err := recovery.Run(ctx, recovery.Config{
 		Dir: *out, Problems: problems, Title: "On-policy recovery: " + *strong + " continuing its own mistakes",
 		Strong: model, StrongModel: *strong, NoWeak: true,
 		Samples: *samples, Continuations: *conts, Strategies: []string{recovery.StrategyOnPolicy},
 		OnPolicyBand: b, Cut: c, BudgetUSD: *budget, Seed: *seed, MaxTokens: *maxTokens,
+		Batch: *batch, BatchMaxWait: *batchWait, BatchPoll: poll,
 	})
+	if errors.Is(err, recovery.ErrConfig) {
+		return err
+	}
 	fmt.Fprintf(stdout, "%s\n", sum.Table())
 	fmt.Fprintf(stdout, "$%.4f spent; outputs in %s\n", sum.Paid.USD, *out)
 	return err

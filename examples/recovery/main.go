@@ -92,11 +92,13 @@ type options struct {
 	injectKeepAfter                                           int
 	simBehaviours                                             bool
 	// preflight (preflight.go)
-	probe, prices, prefill string
-	allowUnpriced          bool
-	confirmCalls           int
-	screen                 int
-	screenOut              string
+	probe, prices, prefill  string
+	allowUnpriced           bool
+	confirmCalls            int
+	screen                  int
+	screenOut               string
+	batch                   bool
+	batchMaxWait, batchPoll time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -134,11 +136,17 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	preflightFlags(fs, &o)
 	fs.IntVar(&o.screen, "screen", 0, "screen mode: only the strong model's straight shots, adaptive up to -samples; write up to `N` problems per observed bucket as a dataset file (0 = off)")
 	fs.StringVar(&o.screenOut, "screen-out", "", "the dataset `FILE` -screen writes (default DIR/"+recovery.ScreenFile+")")
+	fs.BoolVar(&o.batch, "batch", false, "send every call through the provider's batch API (half price at openai, anthropic, groq, together; slower: results can take up to 24h)")
+	fs.DurationVar(&o.batchMaxWait, "batch-max-wait", providers.DefaultBatchMaxWait, "with -batch, how long a request waits for others before its batch is submitted")
+	fs.DurationVar(&o.batchPoll, "batch-poll", providers.DefaultBatchPollInitial, "with -batch, the first polling interval (it grows ×1.5 to 1m)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
+	}
+	if o.batchMaxWait < 0 || o.batchPoll < 0 {
+		return o, errors.New("-batch-max-wait and -batch-poll must be ≥ 0")
 	}
 	if o.screen < 0 {
 		return o, errors.New("-screen must be ≥ 0 (problems per bucket; 0 = off)")
@@ -219,6 +227,7 @@ func simFor(spec string, strong bool, seed int64, problems []dataset.Problem, pr
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	stderr = syncWriter(stderr) // the progress bar and the batch collectors both write to it
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
@@ -312,6 +321,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	bar := newProgress(stderr, o.quiet, estimateItems(cfg))
 	defer bar.finish()
+	var batchStats *batchProgress
+	if o.batch {
+		if batchStats, err = useBatch(&cfg, o, stderr); err != nil {
+			return err
+		}
+	}
 	if !o.quiet {
 		cfg.Progress = bar.event
 	}
@@ -331,10 +346,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		c.InputTokens, c.OutputTokens, c.USD)
 	fmt.Fprintf(stdout, "this invocation: %d new calls (%d paid, %d from the cache), %d resumed from %s, $%.4f, %s\n",
 		inv.Calls, inv.PaidCalls(), inv.CachedCalls, inv.Resumed, recovery.StoreFile, inv.USD, time.Since(start).Round(time.Millisecond))
+	if batchStats != nil {
+		batchStats.summary(stdout)
+	}
 	if o.dryRun {
 		p := sum.Paid
 		fmt.Fprintf(stdout, "estimate for the real run: about %d calls, %d input and %d output tokens, $%.2f\n",
 			p.Calls, p.InputTokens, p.OutputTokens, p.USD)
+		if o.batch {
+			batchEstimate(stdout, sum, o)
+		}
 		fmt.Fprintf(stdout, "(the simulator writes short reference-style solutions; real models usually write several times more\n"+
 			" output tokens, and pass rates differ, so treat calls as a good estimate and tokens and dollars as a lower bound)\n")
 		if o.budget > 0 && p.USD > o.budget {

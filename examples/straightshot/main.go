@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", filepath.Join("runs", "straightshot"), "run `DIR`")
 	seed := fs.Int64("seed", 1, "simulator seed, and the run seed per-sample seeds are derived from")
 	maxTokens := fs.Int("max-tokens", recovery.DefaultMaxTokens, "output token limit sent on every request")
+	batch := fs.Bool("batch", false, "send every call through the provider's batch API (half price; see the README)")
+	batchWait := fs.Duration("batch-max-wait", providers.DefaultBatchMaxWait, "with -batch, how long a request waits for others before its batch is submitted")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -104,7 +106,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	model = providers.Chain(model, cache, providers.Retry(providers.RetryPolicy{}))
+	if *batch {
+		// Every problem waits at once, so each round of samples is one batch.
+		if model, err = batchModel(ctx, st, model, *spec, *batchWait); err != nil {
+			return err
+		}
+		*concurrency = recovery.DefaultBatchConcurrency
+		model = providers.Chain(model, cache)
+	} else {
+		model = providers.Chain(model, cache, providers.Retry(providers.RetryPolicy{}))
+	}
 
 	binner := difficulty.DefaultBinner()
 	ss := &recovery.StraightShot{Exec: recovery.Exec{Concurrency: *concurrency, Store: st}, Stage: recovery.StageStrong,

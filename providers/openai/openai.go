@@ -78,6 +78,7 @@ type Client struct {
 	routing  *Routing
 	api      *goopenai.Client
 	now      func() time.Time
+	hc       Doer // the HTTP client under api, for the batch API (batch.go)
 }
 
 var (
@@ -140,6 +141,7 @@ func New(model string, opts Options) (*Client, error) {
 		inner = &http.Client{}
 	}
 	cfg.HTTPClient = &doer{inner: inner, header: c.header}
+	c.hc = inner
 	c.api = goopenai.NewClientWithConfig(cfg)
 	return c, nil
 }
