@@ -202,7 +202,53 @@ func RunStudy(ctx context.Context, s Study) (StudyResult, error) {
 	if err := WriteStudy(s.Dir, s.Title, res); err != nil {
 		return res, errors.Join(runErr, err)
 	}
+	if err := s.writeTidy(detach(ctx), sharedDir); err != nil {
+		return res, errors.Join(runErr, err)
+	}
 	return res, runErr
+}
+
+// writeTidy writes the study's tidy export into s.Dir: every model's
+// continuations and strong straight shots, and the shared weak straight
+// shots once.
+func (s *Study) writeTidy(ctx context.Context, sharedDir string) error {
+	var srcs []TidySource
+	defer func() {
+		for _, src := range srcs {
+			src.Store.Close()
+		}
+	}()
+	var ref map[string]string
+	if s.Reference != "" {
+		if st, err := OpenStore(s.ModelDir(s.Reference)); err == nil {
+			ps, err := st.Problems(ctx)
+			st.Close()
+			if err != nil {
+				return err
+			}
+			ref = map[string]string{}
+			for _, p := range ps {
+				ref[p.ID] = p.Bucket
+			}
+		}
+	}
+	st, err := OpenStore(sharedDir)
+	if err != nil {
+		return err
+	}
+	srcs = append(srcs, TidySource{Store: st, Study: s.Title, Reference: ref})
+	for _, m := range s.Models {
+		dir := s.ModelDir(m.Spec)
+		if _, err := os.Stat(filepath.Join(dir, StoreFile)); err != nil {
+			continue
+		}
+		st, err := OpenStore(dir)
+		if err != nil {
+			return err
+		}
+		srcs = append(srcs, TidySource{Store: st, Study: s.Title, Model: m.Spec, Reference: ref, SkipWeak: true})
+	}
+	return WriteTidy(ctx, s.Dir, srcs)
 }
 
 // studySpent is what the whole study has paid so far, skipping the store

@@ -245,7 +245,7 @@ func StudyRecoveryVsPassPlot(c Comparison, strategy string) (*plot.Plot, error) 
 	diag, _ := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
 	diag.Color, diag.Dashes = color.Gray{Y: 150}, []vg.Length{vg.Points(2), vg.Points(2)}
 	p.Add(diag)
-	p.Y.Tick.Marker = clippedTicks{max: 1}
+	p.Y.Tick.Marker = unitTicks{}
 	for i, m := range c.Models {
 		var pts xyErr
 		for _, row := range m.Rows {
@@ -265,16 +265,22 @@ func StudyRecoveryVsPassPlot(c Comparison, strategy string) (*plot.Plot, error) 
 	return p, nil
 }
 
-// clippedTicks are the default ticks without those above max (the axis
-// extends past max only to leave room for the legend).
-type clippedTicks struct{ max float64 }
+// unitTicks label 0, 0.2, …, 1 with minor ticks at the tenths, and none
+// above 1 (the axis extends past 1 only to leave room for the legend).
+type unitTicks struct{}
 
-func (t clippedTicks) Ticks(min, max float64) []plot.Tick {
+func (unitTicks) Ticks(min, max float64) []plot.Tick {
 	var out []plot.Tick
-	for _, tk := range (plot.DefaultTicks{}).Ticks(min, max) {
-		if tk.Value <= t.max+1e-9 {
-			out = append(out, tk)
+	for i := 0; i <= 10; i++ {
+		v := float64(i) / 10
+		if v < min-1e-9 || v > max+1e-9 {
+			continue
 		}
+		t := plot.Tick{Value: v}
+		if i%2 == 0 {
+			t.Label = fmt.Sprintf("%.1f", v)
+		}
+		out = append(out, t)
 	}
 	return out
 }
@@ -310,7 +316,7 @@ func StudyRecoveryByBucketPlot(c Comparison, strategy string) (*plot.Plot, error
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.5, float64(len(buckets))-0.5
 	p.Y.Min, p.Y.Max = 0, 1.3
-	p.Y.Tick.Marker = clippedTicks{max: 1}
+	p.Y.Tick.Marker = unitTicks{}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Legend.XOffs = vg.Points(6)
 	nm := len(c.Models)

@@ -145,12 +145,8 @@ func TestAStudyContinuesTheSamePrefixesWithEveryModelAndAddingAModelPaysOnlyForI
 	assert.Len(t, back.Models, 4)
 }
 
-func TestAStudyBudgetCapsTheWholeStudy(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	problems := dataset.GSM8KTest()[:20]
+func pricedStudy(dir string, problems []dataset.Problem) Study {
 	s, _, _ := studyFixture(dir, problems, 5, "sim:A", "sim:B")
-	// Price every model so the budget matters.
 	price := providers.Price{InputPerM: 100, OutputPerM: 400}
 	for i := range s.Models {
 		cfg := studySims(5)[s.Models[i].Spec]
@@ -164,17 +160,37 @@ func TestAStudyBudgetCapsTheWholeStudy(t *testing.T) {
 	for _, m := range []string{"A", "B", "weak"} {
 		prices.Set("sim", m, price)
 	}
-	s.Base.Prices = prices
-	s.Base.BudgetUSD, s.Base.MaxTokens = 2, 300
-	_, err := RunStudy(ctx, s)
+	s.Base.Prices, s.Base.MaxTokens = prices, 300
+	return s
+}
+
+func TestAStudyBudgetCapsTheWholeStudy(t *testing.T) {
+	ctx := context.Background()
+	problems := dataset.GSM8KTest()[:20]
+	full := pricedStudy(t.TempDir(), problems)
+	_, err := RunStudy(ctx, full)
+	require.NoError(t, err)
+	total, err := full.studySpent(ctx, filepath.Join(full.Dir, StudyShared), "")
+	require.NoError(t, err)
+	shared, err := full.studySpent(ctx, "", "")
+	require.NoError(t, err)
+	shared = total - shared // studySpent(ctx, "", "") counts the models only
+
+	s := pricedStudy(t.TempDir(), problems)
+	s.Base.BudgetUSD = shared + 0.6*(total-shared) // the shared stage and part of the models
+	_, err = RunStudy(ctx, s)
 	require.ErrorIs(t, err, providers.ErrBudgetExceeded)
-	spent, err := s.studySpent(ctx, filepath.Join(dir, StudyShared), "")
+	spent, err := s.studySpent(ctx, filepath.Join(s.Dir, StudyShared), "")
 	require.NoError(t, err)
-	assert.LessOrEqual(t, spent, 2.0+1e-9)
-	assert.Greater(t, spent, 1.0)
-	shared, err := s.studySpent(ctx, "", filepath.Join(dir, StudyShared))
+	assert.LessOrEqual(t, spent, s.Base.BudgetUSD+1e-9, "never spends past the study's budget")
+	assert.Greater(t, spent, shared, "the models spent part of the same budget")
+
+	s.Base.BudgetUSD = total * 1.5
+	_, err = RunStudy(ctx, s)
 	require.NoError(t, err)
-	assert.Less(t, shared, spent, "the strong models spent part of the same budget")
+	spent, err = s.studySpent(ctx, filepath.Join(s.Dir, StudyShared), "")
+	require.NoError(t, err)
+	assert.InDelta(t, total, spent, 1e-9, "resuming finishes at the uninterrupted study's cost")
 }
 
 func TestAStudyRefusesBadConfigs(t *testing.T) {
