@@ -139,6 +139,9 @@ type Summary struct {
 	PassRates []float64 `json:"-"`
 	// WeakPassRates likewise for the weak model.
 	WeakPassRates []float64 `json:"-"`
+	// passCounts holds each bucket's per-problem straight-shot counts, for
+	// the plots' pass-rate intervals (see bucketPassCI); not in summary.json.
+	passCounts map[string]*passCounts
 }
 
 // Aggregate computes the Summary from store rows: problems (with their
@@ -201,6 +204,7 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 				a.weakN++
 			}
 		}
+		s.addPassCounts(bucketOf[p.ID], p)
 		if p.StrongN > 0 {
 			s.PassRates = append(s.PassRates, p.StrongRate())
 		}

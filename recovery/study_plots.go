@@ -57,8 +57,28 @@ func setFontSizes(p *plot.Plot, size float64) {
 	p.Legend.TextStyle.Font.Size = font.Length(size - 1)
 }
 
+// Panel sizes of multi-panel figures.
+const (
+	panelWidth  = 12 * vg.Centimeter
+	panelHeight = 9.5 * vg.Centimeter
+)
+
+// panelGrid lays plots out in rows of at most two.
+func panelGrid(ps []*plot.Plot) [][]*plot.Plot {
+	if len(ps) == 1 {
+		return [][]*plot.Plot{ps}
+	}
+	var grid [][]*plot.Plot
+	for i := 0; i < len(ps); i += 2 {
+		grid = append(grid, ps[i:min(i+2, len(ps))])
+	}
+	return grid
+}
+
 // SaveFigure writes the rows × cols grid of plots (nil cells stay empty) as
-// base.svg, base.pdf and base.png (FigureDPI) of size w × h.
+// base.svg, base.pdf and base.png (FigureDPI) of size w × h; a zero w or h
+// means panelWidth per column (16 cm for a single plot) or panelHeight per
+// row (10 cm for a single plot).
 func SaveFigure(base string, w, h vg.Length, grid [][]*plot.Plot) error {
 	rows := len(grid)
 	if rows == 0 {
@@ -67,6 +87,18 @@ func SaveFigure(base string, w, h vg.Length, grid [][]*plot.Plot) error {
 	cols := 0
 	for _, r := range grid {
 		cols = max(cols, len(r))
+	}
+	if w == 0 {
+		w = vg.Length(cols) * panelWidth
+		if rows == 1 && cols == 1 {
+			w = 16 * vg.Centimeter
+		}
+	}
+	if h == 0 {
+		h = vg.Length(rows) * panelHeight
+		if rows == 1 && cols == 1 {
+			h = 10 * vg.Centimeter
+		}
 	}
 	render := func(c draw.Canvas) {
 		if rows == 1 && cols == 1 {
@@ -149,8 +181,7 @@ func WriteStudyPlots(dir string, r StudyResult) error {
 			}
 			row = append(row, p)
 		}
-		w := vg.Length(len(row)) * 12 * vg.Centimeter
-		if err := SaveFigure(filepath.Join(dir, f.name), w, 10*vg.Centimeter, [][]*plot.Plot{row}); err != nil {
+		if err := SaveFigure(filepath.Join(dir, f.name), 0, 0, panelGrid(row)); err != nil {
 			return err
 		}
 	}
@@ -425,4 +456,42 @@ func StudyPairedPlot(c Comparison) (*plot.Plot, error) {
 	pad := 0.1 * math.Max(hi-lo, 0.1)
 	p.X.Min, p.X.Max = lo-pad, hi+pad
 	return p, nil
+}
+
+// passCounts are one bucket's per-problem straight-shot counts.
+type passCounts struct{ strongK, strongN, weakK, weakN []int }
+
+func (s *Summary) addPassCounts(bucket string, p Problem) {
+	if s.passCounts == nil {
+		s.passCounts = map[string]*passCounts{}
+	}
+	for _, b := range []string{bucket, "overall"} {
+		c := s.passCounts[b]
+		if c == nil {
+			c = &passCounts{}
+			s.passCounts[b] = c
+		}
+		if p.StrongN > 0 {
+			c.strongK, c.strongN = append(c.strongK, p.StrongK), append(c.strongN, p.StrongN)
+		}
+		if p.WeakN > 0 {
+			c.weakK, c.weakN = append(c.weakK, p.WeakK), append(c.weakN, p.WeakN)
+		}
+	}
+}
+
+// bucketPassCI is the 95 % clustered interval (ClusterCI) of a bucket's
+// strong or weak pass rate, from the counts Aggregate kept; NaN when the
+// summary did not come from Aggregate (e.g. read from summary.json).
+func (s Summary) bucketPassCI(bucket string, weak bool) [2]Rate {
+	c := s.passCounts[bucket]
+	if c == nil {
+		return [2]Rate{NoRate, NoRate}
+	}
+	k, n := c.strongK, c.strongN
+	if weak {
+		k, n = c.weakK, c.weakN
+	}
+	lo, hi := ClusterCI(k, n, 0.95)
+	return [2]Rate{Rate(lo), Rate(hi)}
 }
