@@ -275,7 +275,7 @@ func newTidyWriter[T any](csvPath, pqPath string) (*tidyWriter[T], error) {
 	}
 	w.csvBuf = bufio.NewWriter(w.csvFile)
 	w.cw = csv.NewWriter(w.csvBuf)
-	w.pw = parquet.NewGenericWriter[T](w.pqFile)
+	w.pw = parquet.NewGenericWriter[T](w.pqFile, parquet.Compression(&parquet.Zstd))
 	var zero T
 	if err := w.cw.Write(TidyColumns(zero)); err != nil {
 		w.abort()

@@ -72,6 +72,9 @@ type Overview struct {
 	Plots []FileRef
 	// Files are other files offered for download (report.md, summary.json).
 	Files []FileRef
+	// Study, if set, is a study's comparison of several strong models,
+	// shown at the top of the overview (see Study).
+	Study *StudyView
 }
 
 // Param is one named run parameter.
