@@ -368,6 +368,15 @@ func (sharedOnly) Complete(context.Context, providers.Request) (providers.Comple
 // store: weak samples, shared prefixes and the calls that built them, as
 // cached rows that cost this model nothing.
 func importShared(ctx context.Context, from, to *Store, shared []string) error {
+	// A resumed study whose model already holds every shared row skips the
+	// copy (shared rows are only ever added, never changed).
+	if a, err := sharedRowCount(ctx, from, shared); err != nil {
+		return err
+	} else if b, err := sharedRowCount(ctx, to, shared); err != nil {
+		return err
+	} else if a == b {
+		return nil
+	}
 	rows, err := from.querySamples(ctx, `stage = 'weak' OR stage = 'perturb'`)
 	if err != nil {
 		return err
@@ -396,6 +405,29 @@ func importShared(ctx context.Context, from, to *Store, shared []string) error {
 		}
 	}
 	return nil
+}
+
+// sharedRowCount counts the finished shared rows in st: weak samples,
+// perturbation calls and prefixes of the shared strategies.
+func sharedRowCount(ctx context.Context, st *Store, shared []string) (int, error) {
+	if len(shared) == 0 {
+		shared = []string{""}
+	}
+	in := strings.TrimSuffix(strings.Repeat("?,", len(shared)), ",")
+	args := make([]any, len(shared))
+	for i, s := range shared {
+		args[i] = s
+	}
+	var n, m int
+	q := `SELECT COUNT(*) FROM samples WHERE error = '' AND (stage = 'weak' OR (stage = 'perturb' AND prefix IN (` + in + `)))`
+	if err := st.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("recovery: study: count shared rows in %s: %w", st.Path(), err)
+	}
+	q = `SELECT COUNT(*) FROM prefixes WHERE error = '' AND strategy IN (` + in + `)`
+	if err := st.db.QueryRowContext(ctx, q, args...).Scan(&m); err != nil {
+		return 0, fmt.Errorf("recovery: study: count shared rows in %s: %w", st.Path(), err)
+	}
+	return n + m, nil
 }
 
 // runModel runs one strong model in its own directory on the shared rows.
