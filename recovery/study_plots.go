@@ -26,8 +26,10 @@ const (
 	PlotStudyPaired           = "study_paired_differences"
 )
 
-// FigureDPI is the resolution of PNG figures (print quality).
-const FigureDPI = 300
+// FigureDPI is the resolution of PNG figures: 300, print quality. Lower it
+// for quick drafts (rasterizing is the slow part of writing a report; the
+// SVG and PDF are vector and unaffected).
+var FigureDPI = 300
 
 // modelColors is a colour-blind-safe palette (Okabe–Ito) for models.
 var modelColors = []color.Color{
@@ -133,14 +135,8 @@ func SaveFigure(base string, w, h vg.Length, grid [][]*plot.Plot) error {
 		}},
 	}
 	for _, tg := range targets {
-		c := tg.mk()
-		dc := draw.New(c)
-		if tg.ext == ".png" {
-			// A white background: transparent PNGs print and preview badly.
-			dc.SetColor(color.White)
-			dc.Fill(dc.Rectangle.Path())
-		}
-		render(dc)
+		c := tg.mk() // vgimg canvases start white: transparent PNGs print and preview badly
+		render(draw.New(c))
 		path := base + tg.ext
 		f, err := os.Create(path)
 		if err != nil {

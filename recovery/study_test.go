@@ -88,11 +88,17 @@ func TestAStudyContinuesTheSamePrefixesWithEveryModelAndAddingAModelPaysOnlyForI
 		require.NoError(t, err)
 		st.Close()
 		prefixes[spec] = map[string]string{}
+		onpolicy := 0
 		for _, r := range rows {
 			if r.Strategy == StrategyWeak && r.SetAside == "" && r.Error == "" {
 				prefixes[spec][r.ProblemID] = r.Text
 			}
+			if r.Strategy == StrategyOnPolicy && r.SetAside == "" && r.Error == "" {
+				onpolicy++
+				assert.Equal(t, spec, r.Origin, "on-policy prefixes are the model's own")
+			}
 		}
+		assert.Positive(t, onpolicy, spec)
 	}
 	require.NotEmpty(t, prefixes["sim:A"])
 	assert.Equal(t, prefixes["sim:A"], prefixes["sim:B"])
