@@ -104,7 +104,9 @@ func (r StudyResult) Markdown(title string) string {
 		"A paired difference is A's recovery minus B's over the problems whose prefix text both continued (shared strategies " +
 		"only), with a cluster-robust interval of the difference (PairedDiffCI); the independent-runs interval adds the two " +
 		"variances without their covariance, which is what two separate runs would report. Width ratio = paired ÷ independent. " +
-		"Buckets are observed (assigned from each model's own straight-shot samples, or the reference model's), not latent.\n\n")
+		"Buckets are observed (assigned from each model's own straight-shot samples, or the reference model's), not latent; " +
+		"under reference binning the reference model's own per-bucket pass rates are biased toward the bucket that " +
+		"chose them (the same samples picked the bucket), the other models' are not.\n\n")
 	for _, p := range []string{PlotStudyRecoveryVsPass, PlotStudyRecoveryByBucket, PlotStudyPaired} {
 		fmt.Fprintf(&b, "![%s](%s.svg)\n\n", strings.ReplaceAll(p, "_", " "), p)
 	}
