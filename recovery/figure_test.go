@@ -12,16 +12,17 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// Rasterizing at 300 dpi is slow under the race detector (about 15× the
-// pixels of a screen PNG), so this package's tests write 96-dpi PNGs;
-// TestFiguresArePrintResolutionByDefault checks the default on a small
+// Rasterizing at 300 dpi and embedding fonts in PDFs are slow under the
+// race detector (a run's figures took 87 s instead of 6 s), so this
+// package's tests write 96-dpi PNGs and SVGs only;
+// TestFiguresArePrintResolutionByDefault checks the defaults on a small
 // figure.
-func init() { FigureDPI = 96 }
+func init() { FigureDPI, FigureFormats = 96, []string{".svg", ".png"} }
 
 func TestFiguresArePrintResolutionByDefault(t *testing.T) {
-	old := FigureDPI
-	FigureDPI = 300
-	defer func() { FigureDPI = old }()
+	oldDPI, oldFormats := FigureDPI, FigureFormats
+	FigureDPI, FigureFormats = 300, []string{".svg", ".pdf", ".png"}
+	defer func() { FigureDPI, FigureFormats = oldDPI, oldFormats }()
 	p, err := PassRatePlot(bimodalSummary())
 	require.NoError(t, err)
 	base := filepath.Join(t.TempDir(), "fig")

@@ -31,6 +31,12 @@ const (
 // SVG and PDF are vector and unaffected).
 var FigureDPI = 300
 
+// FigureFormats are the file formats SaveFigure writes, by extension
+// (".svg", ".pdf", ".png"); by default all three. PDFs embed their fonts
+// (journals require it), which makes them the slowest to write after
+// 300-dpi PNGs.
+var FigureFormats = []string{".svg", ".pdf", ".png"}
+
 // modelColors is a colour-blind-safe palette (Okabe–Ito) for models.
 var modelColors = []color.Color{
 	color.RGBA{R: 0, G: 114, B: 178, A: 255},
@@ -135,6 +141,9 @@ func SaveFigure(base string, w, h vg.Length, grid [][]*plot.Plot) error {
 		}},
 	}
 	for _, tg := range targets {
+		if !slices.Contains(FigureFormats, tg.ext) {
+			continue
+		}
 		c := tg.mk() // vgimg canvases start white: transparent PNGs print and preview badly
 		render(draw.New(c))
 		path := base + tg.ext

@@ -120,7 +120,7 @@ func TestAStudyContinuesTheSamePrefixesWithEveryModelAndAddingAModelPaysOnlyForI
 		}
 	}
 	assert.Equal(t, 3, pairs)
-	for _, f := range []string{StudyMD, StudyJSON, PlotStudyPaired + ".png", PlotStudyRecoveryVsPass + ".pdf", PlotStudyRecoveryByBucket + ".svg"} {
+	for _, f := range []string{StudyMD, StudyJSON, PlotStudyPaired + ".png", PlotStudyRecoveryVsPass + ".png", PlotStudyRecoveryByBucket + ".svg"} {
 		assert.FileExists(t, filepath.Join(dir, f))
 	}
 	assert.FileExists(t, filepath.Join(s.ModelDir("sim:B"), ReportMD))
