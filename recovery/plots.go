@@ -234,13 +234,28 @@ func RecoveryByDepthPlot(s Summary) (*plot.Plot, error) {
 	p.X.Min, p.X.Max = 0, 1
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Add(plotter.NewGrid())
+	p.Y.Tick.Marker = unitTicks{}
 	var xy plotter.XYs
+	var counts []string
 	for _, d := range s.ByDepth {
 		if d.RecoveryRate.Defined() {
 			xy = append(xy, plotter.XY{X: d.Depth, Y: float64(d.RecoveryRate)})
+			counts = append(counts, fmt.Sprintf("n=%d", d.Continuations))
 		}
 	}
 	if len(xy) > 0 {
+		// Each point's continuation count, just above it (no interval yet:
+		// DepthSummary carries none).
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: counts})
+		if err != nil {
+			return nil, err
+		}
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].Font.Size = 9
+			lb.TextStyle[i].XAlign = draw.XCenter
+		}
+		lb.Offset = vg.Point{Y: vg.Points(7)}
+		p.Add(lb)
 		l, sc, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return nil, err
