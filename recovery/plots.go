@@ -26,119 +26,122 @@ var (
 	colRecovery = color.RGBA{R: 214, G: 39, B: 40, A: 255}
 )
 
-// WritePlots renders the report's plots into dir as SVG and PNG:
-// recovery per bucket with 95 % whiskers over the intrinsic strong and weak
-// pass rates, the histogram of straight-shot pass rates, and recovery by
-// truncation depth.
+// WritePlots renders the report's plots into dir, each as SVG, PDF and PNG
+// (FigureDPI) with print-readable fonts: recovery per bucket with 95 %
+// intervals over the intrinsic strong and weak pass rates (also with
+// intervals), bucket labels carrying their problem counts, one panel per
+// strategy when the run used several; the histogram of straight-shot pass
+// rates; and recovery by truncation depth. A summary without continuations
+// (a calibration-only main) gets the histogram only: no empty recovery
+// plots.
 func WritePlots(dir string, s Summary) error {
-	plots := []struct {
-		name string
-		make func(Summary) (*plot.Plot, error)
-	}{
-		{PlotRecoveryByBucket, RecoveryByBucketPlot},
-		{PlotPassRates, PassRatePlot},
-		{PlotRecoveryByDepth, RecoveryByDepthPlot},
+	save := func(name string, w vg.Length, grid [][]*plot.Plot) error {
+		return SaveFigure(filepath.Join(dir, name), w, 10*vg.Centimeter, grid)
 	}
-	for _, pl := range plots {
-		p, err := pl.make(s)
-		if err != nil {
-			return fmt.Errorf("recovery: plot %s: %w", pl.name, err)
-		}
-		for _, ext := range []string{".svg", ".png"} {
-			path := filepath.Join(dir, pl.name+ext)
-			if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, path); err != nil {
-				return fmt.Errorf("recovery: save %s: %w", path, err)
+	p, err := PassRatePlot(s)
+	if err != nil {
+		return fmt.Errorf("recovery: plot %s: %w", PlotPassRates, err)
+	}
+	if err := save(PlotPassRates, 16*vg.Centimeter, [][]*plot.Plot{{p}}); err != nil {
+		return err
+	}
+	if s.Overall.Continuations == 0 {
+		return nil
+	}
+	var row []*plot.Plot
+	if len(s.ByStrategy) > 1 {
+		for _, ss := range s.ByStrategy {
+			p, err := recoveryByBucketPanel(s, ss.Buckets, "Recovery by bucket: "+ss.Strategy)
+			if err != nil {
+				return fmt.Errorf("recovery: plot %s: %w", PlotRecoveryByBucket, err)
 			}
+			row = append(row, p)
 		}
-	}
-	return nil
-}
-
-func ratePoints(bs []BucketSummary, get func(BucketSummary) Rate) plotter.XYs {
-	var xy plotter.XYs
-	for i, b := range bs {
-		if r := get(b); r.Defined() {
-			xy = append(xy, plotter.XY{X: float64(i), Y: float64(r)})
+	} else {
+		p, err := RecoveryByBucketPlot(s)
+		if err != nil {
+			return fmt.Errorf("recovery: plot %s: %w", PlotRecoveryByBucket, err)
 		}
+		row = append(row, p)
 	}
-	return xy
+	if err := SaveFigure(filepath.Join(dir, PlotRecoveryByBucket), 0, 0, panelGrid(row)); err != nil {
+		return err
+	}
+	p, err = RecoveryByDepthPlot(s)
+	if err != nil {
+		return fmt.Errorf("recovery: plot %s: %w", PlotRecoveryByDepth, err)
+	}
+	return save(PlotRecoveryByDepth, 16*vg.Centimeter, [][]*plot.Plot{{p}})
 }
 
 // RecoveryByBucketPlot plots recovery per bucket with its interval as
-// whiskers, overlaid on the intrinsic strong and weak pass rates.
+// whiskers, overlaid on the intrinsic strong and weak pass rates with
+// theirs; each bucket's label carries its problem count.
 func RecoveryByBucketPlot(s Summary) (*plot.Plot, error) {
+	return recoveryByBucketPanel(s, s.Buckets, "Recovery by difficulty bucket")
+}
+
+func recoveryByBucketPanel(s Summary, buckets []BucketSummary, title string) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = "Recovery by difficulty bucket"
+	p.Title.Text = title
 	p.Y.Label.Text = "rate"
 	p.X.Label.Text = "bucket (by strong straight-shot pass rate)"
-	p.Y.Min, p.Y.Max = 0, 1
-	p.X.Min, p.X.Max = -0.5, float64(max(len(s.Buckets), 1))-0.5
-	names := make([]string, len(s.Buckets))
-	for i, b := range s.Buckets {
-		names[i] = b.Name
+	setFontSizes(p, 11)
+	names := make([]string, len(buckets))
+	for i, b := range buckets {
+		names[i] = fmt.Sprintf("%s\nn=%d", b.Name, b.Problems)
 	}
 	p.NominalX(names...)
-	p.Y.Max = 1.05
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.XOffs = vg.Points(10)
+	p.X.Min, p.X.Max = -0.5, float64(max(len(buckets), 1))-0.5
+	p.Y.Min, p.Y.Max = 0, 1.35 // headroom for the legend above the data
+	p.Y.Tick.Marker = unitTicks{}
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(6)
 	p.Add(plotter.NewGrid())
 
-	add := func(label string, xy plotter.XYs, c color.Color, shape draw.GlyphDrawer, dash bool) error {
-		if len(xy) == 0 {
-			return nil
-		}
-		l, sc, err := plotter.NewLinePoints(xy)
-		if err != nil {
-			return err
-		}
-		l.Color = c
-		l.Width = vg.Points(1.5)
-		if dash {
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		}
-		sc.Color = c
-		sc.Shape = shape
-		sc.Radius = vg.Points(3.5)
-		p.Add(l, sc)
-		p.Legend.Add(label, l, sc)
-		return nil
+	series := []struct {
+		label string
+		rate  func(BucketSummary) Rate
+		ci    func(BucketSummary) [2]Rate
+		c     color.Color
+		g     draw.GlyphDrawer
+		off   float64
+		dash  bool
+	}{
+		{"strong pass rate (95% CI)", func(b BucketSummary) Rate { return b.StrongPassRate },
+			func(b BucketSummary) [2]Rate { return s.bucketPassCI(b.Name, false) }, colStrong, draw.CircleGlyph{}, -0.12, true},
+		{"weak pass rate (95% CI)", func(b BucketSummary) Rate { return b.WeakPassRate },
+			func(b BucketSummary) [2]Rate { return s.bucketPassCI(b.Name, true) }, colWeak, draw.SquareGlyph{}, 0, true},
+		{"recovery (95% CI)", func(b BucketSummary) Rate { return b.RecoveryRate },
+			func(b BucketSummary) [2]Rate { return b.RecoveryCI }, colRecovery, draw.TriangleGlyph{}, 0.12, false},
 	}
-	if err := add("strong pass rate", ratePoints(s.Buckets, func(b BucketSummary) Rate { return b.StrongPassRate }),
-		colStrong, draw.CircleGlyph{}, true); err != nil {
-		return nil, err
-	}
-	if err := add("weak pass rate", ratePoints(s.Buckets, func(b BucketSummary) Rate { return b.WeakPassRate }),
-		colWeak, draw.SquareGlyph{}, true); err != nil {
-		return nil, err
-	}
-	rec := ratePoints(s.Buckets, func(b BucketSummary) Rate { return b.RecoveryRate })
-	if err := add("recovery (95% CI)", rec, colRecovery, draw.TriangleGlyph{}, false); err != nil {
-		return nil, err
-	}
-	if len(rec) > 0 {
-		var errs plotter.YErrors
-		var pts plotter.XYs
-		for i, b := range s.Buckets {
-			if !b.RecoveryRate.Defined() || !b.RecoveryCI[0].Defined() {
+	for _, sr := range series {
+		var pts xyErr
+		for i, b := range buckets {
+			r := sr.rate(b)
+			if !r.Defined() {
 				continue
 			}
-			r := float64(b.RecoveryRate)
-			pts = append(pts, plotter.XY{X: float64(i), Y: r})
-			errs = append(errs, struct{ Low, High float64 }{r - float64(b.RecoveryCI[0]), float64(b.RecoveryCI[1]) - r})
+			pts.XYs = append(pts.XYs, plotter.XY{X: float64(i) + sr.off, Y: float64(r)})
+			lo, hi := errOf(r, sr.ci(b))
+			pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{lo, hi})
 		}
-		if len(pts) > 0 {
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYer
-				plotter.YErrorer
-			}{pts, errs})
+		if len(pts.XYs) == 0 {
+			continue
+		}
+		if len(pts.XYs) > 1 {
+			l, err := plotter.NewLine(pts.XYs)
 			if err != nil {
 				return nil, err
 			}
-			eb.Color = colRecovery
-			eb.LineStyle.Width = vg.Points(1.5)
-			eb.CapWidth = vg.Points(8)
-			p.Add(eb)
+			l.Color, l.Width = sr.c, vg.Points(1.2)
+			if sr.dash {
+				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			}
+			p.Add(l)
+		}
+		if err := addErrPoints(p, pts, sr.c, sr.g, sr.label, false); err != nil {
+			return nil, err
 		}
 	}
 	return p, nil
@@ -173,6 +176,7 @@ func rateGrid(rates []float64) int {
 func PassRatePlot(s Summary) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Straight-shot pass rates"
+	setFontSizes(p, 11)
 	p.X.Label.Text = "per-problem pass rate k/n"
 	p.Y.Label.Text = "problems"
 	p.Legend.Top = true
@@ -189,6 +193,10 @@ func PassRatePlot(s Summary) (*plot.Plot, error) {
 		index = func(r float64) int { return int(math.Round(r * float64(m))) }
 	}
 	p.X.Min, p.X.Max = centre(0)-w/2, centre(nbins-1)+w/2
+	if m > 0 && m <= 12 {
+		p.X.Tick.Marker = fractionTicks(m)
+		p.X.Label.Text = fmt.Sprintf("per-problem pass rate k/%d (one bin per value)", m)
+	}
 	ymax := 0.0
 	hist := func(rates []float64, c color.NRGBA, label string, side float64) {
 		if len(rates) == 0 {
@@ -220,18 +228,34 @@ func PassRatePlot(s Summary) (*plot.Plot, error) {
 func RecoveryByDepthPlot(s Summary) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Recovery by truncation depth"
+	setFontSizes(p, 11)
 	p.X.Label.Text = "share of the source trace kept in the prefix"
 	p.Y.Label.Text = "recovery rate"
 	p.X.Min, p.X.Max = 0, 1
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Add(plotter.NewGrid())
+	p.Y.Tick.Marker = unitTicks{}
 	var xy plotter.XYs
+	var counts []string
 	for _, d := range s.ByDepth {
 		if d.RecoveryRate.Defined() {
 			xy = append(xy, plotter.XY{X: d.Depth, Y: float64(d.RecoveryRate)})
+			counts = append(counts, fmt.Sprintf("n=%d", d.Continuations))
 		}
 	}
 	if len(xy) > 0 {
+		// Each point's continuation count, just above it (no interval yet:
+		// DepthSummary carries none).
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: counts})
+		if err != nil {
+			return nil, err
+		}
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].Font.Size = 9
+			lb.TextStyle[i].XAlign = draw.XCenter
+		}
+		lb.Offset = vg.Point{Y: vg.Points(7)}
+		p.Add(lb)
 		l, sc, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return nil, err
@@ -244,4 +268,15 @@ func RecoveryByDepthPlot(s Summary) (*plot.Plot, error) {
 		p.Add(l, sc)
 	}
 	return p, nil
+}
+
+// fractionTicks labels every k/m in [0, 1].
+type fractionTicks int
+
+func (m fractionTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for k := 0; k <= int(m); k++ {
+		out = append(out, plot.Tick{Value: float64(k) / float64(m), Label: fmt.Sprintf("%d/%d", k, int(m))})
+	}
+	return out
 }

@@ -148,6 +148,9 @@ type Summary struct {
 	// new calls, of which cached, and Resumed); zero from Summarize. Not in
 	// summary.json.
 	Invocation Cost `json:"-"`
+	// passCounts holds each bucket's per-problem straight-shot counts, for
+	// the plots' pass-rate intervals (see bucketPassCI); not in summary.json.
+	passCounts map[string]*passCounts
 }
 
 // Aggregate computes the Summary from store rows: problems (with their
@@ -210,6 +213,7 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 				a.weakN++
 			}
 		}
+		s.addPassCounts(bucketOf[p.ID], p)
 		if p.StrongN > 0 {
 			s.PassRates = append(s.PassRates, p.StrongRate())
 		}

@@ -53,7 +53,8 @@ func workFingerprint(cfg *Config) (fp string, ok bool) {
 }
 
 // reportFiles are the files a finished run's shortcut relies on.
-var reportFiles = []string{SummaryJSON, SummaryCSV, ReportMD, SamplesJSONL}
+var reportFiles = []string{SummaryJSON, SummaryCSV, ReportMD, SamplesJSONL,
+	TidyContinuationsCSV, TidyContinuationsParquet, TidyStraightShotsCSV, TidyStraightShotsParquet}
 
 func reportStamp(dir string) (string, bool) {
 	var out string

@@ -333,6 +333,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err := WriteReport(detach(ctx), cfg.Dir, sum, st, cfg.Title); err != nil {
 		return sum, errors.Join(runErr, err)
 	}
+	if err := WriteTidy(detach(ctx), cfg.Dir, []TidySource{{Store: st, Model: cfg.StrongModel}}); err != nil {
+		return sum, errors.Join(runErr, err)
+	}
 	if runErr == nil {
 		if err := markFinished(detach(ctx), st, &cfg); err != nil {
 			return sum, err

@@ -99,6 +99,7 @@ type options struct {
 	screenOut               string
 	batch                   bool
 	batchMaxWait, batchPoll time.Duration
+	reference               string
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -107,7 +108,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.dataset, "dataset", "gsm8k", "problems: gsm8k | math500 (embedded) | path to a .jsonl or .parquet file, or a directory or glob of such shards (quote the glob)")
 	fs.IntVar(&o.limit, "limit", 100, "use the first N problems (0 = all)")
-	fs.StringVar(&o.strong, "strong", "sim:strong", "strong model `SPEC` (provider:model)")
+	fs.StringVar(&o.strong, "strong", "sim:strong", "strong model `SPEC` (provider:model); several, comma-separated, run a study: every model continues the same weak prefixes")
+	fs.StringVar(&o.reference, "reference", "", "in a study, bin every model by this strong model's calibration (common buckets)")
 	fs.StringVar(&o.weak, "weak", "sim:weak", "weak model `SPEC` (provider:model)")
 	fs.IntVar(&o.samples, "samples", recovery.DefaultSamples, "straight-shot samples per problem (the maximum with -adaptive)")
 	fs.BoolVar(&o.adaptive, "adaptive", false, "stop sampling a problem once its bucket is settled (difficulty.DefaultPlan with Max = -samples)")
@@ -279,6 +281,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		plan.Max = o.samples
 		plan.Min = min(plan.Min, plan.Max)
 		cfg.Adaptive = &plan
+	}
+	if specs, err := strongSpecs(o.strong); err != nil {
+		return err
+	} else if len(specs) > 1 {
+		return runStudy(ctx, o, specs, cfg, stdout, stderr)
 	}
 	prices := cfg.Prices
 	if o.dryRun {

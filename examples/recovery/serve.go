@@ -13,7 +13,7 @@ import (
 // 127.0.0.1 only.
 func init() {
 	Serve = func(ctx context.Context, addr, dir string) error {
-		run, err := viewer.OpenRun(dir)
+		run, err := viewer.Open(dir)
 		if err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	src, err := viewer.OpenRun(*dir)
+	src, err := viewer.Open(*dir)
 	if err != nil {
 		return err
 	}

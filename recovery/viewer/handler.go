@@ -127,6 +127,9 @@ var funcs = template.FuncMap{
 	"add":       func(a, b int) int { return a + b },
 	"isNaN":     func(f float64) bool { return f != f },
 	"mul100":    func(f *float64) float64 { return *f * 100 },
+	"byModel":   byModel,
+	"ci":        formatCI,
+	"signedPct": formatSignedPct,
 }
 
 func parseTemplates() map[string]*template.Template {

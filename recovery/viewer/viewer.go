@@ -76,6 +76,9 @@ type Overview struct {
 	// Health is summary.json's health block (warnings with their fixes,
 	// counts per stage and model); nil without one.
 	Health *recovery.Health
+	// Study, if set, is a study's comparison of several strong models,
+	// shown at the top of the overview (see Study).
+	Study *StudyView
 }
 
 // Param is one named run parameter.

@@ -1,0 +1,414 @@
+package recovery
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Tidy export file names written by WriteTidy: one row per continuation and
+// one row per straight-shot sample, each as CSV and Parquet.
+const (
+	TidyContinuationsCSV     = "continuations.csv"
+	TidyContinuationsParquet = "continuations.parquet"
+	TidyStraightShotsCSV     = "straight_shots.csv"
+	TidyStraightShotsParquet = "straight_shots.parquet"
+)
+
+// ContinuationRow is one continuation with every covariate, for analysis
+// in R or pandas (one row per continuation; the schema is in the README).
+// Columns other helpers' data will fill are present and empty until then:
+// ExtractionRule (the verifier's rule), PrefillTarget, Batch, Upstream and
+// Behaviour. Integers that may be unknown use 0 (ErrorStep: 0 = unknown).
+type ContinuationRow struct {
+	Study   string `parquet:"study" json:"study"`
+	Model   string `parquet:"model" json:"model"`
+	Problem string `parquet:"problem_id" json:"problem_id"`
+	// Dataset is the problem's source; Subject and Level where known.
+	Dataset string `parquet:"dataset" json:"dataset"`
+	Subject string `parquet:"subject" json:"subject"`
+	Level   int64  `parquet:"level" json:"level"`
+	// Bucket is the model's own observed bucket, Membership its fuzzy
+	// membership as JSON ({"hard":0.1,...}) and BucketProb the assigned
+	// bucket's membership; ReferenceBucket the study's reference model's
+	// bucket ("" outside a study or without a reference).
+	Bucket          string  `parquet:"bucket" json:"bucket"`
+	Membership      string  `parquet:"membership" json:"membership"`
+	BucketProb      float64 `parquet:"bucket_prob" json:"bucket_prob"`
+	ReferenceBucket string  `parquet:"reference_bucket" json:"reference_bucket"`
+	StrongK         int64   `parquet:"strong_k" json:"strong_k"`
+	StrongN         int64   `parquet:"strong_n" json:"strong_n"`
+	WeakK           int64   `parquet:"weak_k" json:"weak_k"`
+	WeakN           int64   `parquet:"weak_n" json:"weak_n"`
+	Strategy        string  `parquet:"strategy" json:"strategy"`
+	// PrefixID identifies the prefix text (equal across models when they
+	// continued the same prefix); PrefixOrigin the model whose trace it is.
+	PrefixID     string  `parquet:"prefix_id" json:"prefix_id"`
+	PrefixOrigin string  `parquet:"prefix_origin" json:"prefix_origin"`
+	Depth        float64 `parquet:"depth" json:"depth"`
+	StepsKept    int64   `parquet:"steps_kept" json:"steps_kept"`
+	StepsTotal   int64   `parquet:"steps_total" json:"steps_total"`
+	ErrorStep    int64   `parquet:"error_step" json:"error_step"`
+	Sample       int64   `parquet:"sample" json:"sample"`
+	// PrefillMethod is how the prefix was presented (native, continue,
+	// prefix, emulated…); PrefillTarget is empty until the providers helper
+	// records it.
+	PrefillMethod  string  `parquet:"prefill_method" json:"prefill_method"`
+	PrefillTarget  string  `parquet:"prefill_target" json:"prefill_target"`
+	Correct        bool    `parquet:"correct" json:"correct"`
+	Answer         string  `parquet:"answer" json:"answer"`
+	ExtractionRule string  `parquet:"extraction_rule" json:"extraction_rule"`
+	Restarted      bool    `parquet:"restarted" json:"restarted"`
+	RestartReason  string  `parquet:"restart_reason" json:"restart_reason"`
+	FinishReason   string  `parquet:"finish_reason" json:"finish_reason"`
+	InputTokens    int64   `parquet:"input_tokens" json:"input_tokens"`
+	OutputTokens   int64   `parquet:"output_tokens" json:"output_tokens"`
+	CostUSD        float64 `parquet:"cost_usd" json:"cost_usd"`
+	Cached         bool    `parquet:"cached" json:"cached"`
+	Batch          string  `parquet:"batch" json:"batch"`
+	Upstream       string  `parquet:"upstream" json:"upstream"`
+	Behaviour      string  `parquet:"behaviour" json:"behaviour"`
+	Provider       string  `parquet:"provider" json:"provider"`
+	ServedModel    string  `parquet:"served_model" json:"served_model"`
+	LatencyMS      float64 `parquet:"latency_ms" json:"latency_ms"`
+	Error          string  `parquet:"error" json:"error"`
+}
+
+// StraightShotRow is one straight-shot sample (no prefix) with its
+// covariates. Stage is "strong" or "weak"; Model the sampled model.
+type StraightShotRow struct {
+	Study           string  `parquet:"study" json:"study"`
+	Model           string  `parquet:"model" json:"model"`
+	Stage           string  `parquet:"stage" json:"stage"`
+	Problem         string  `parquet:"problem_id" json:"problem_id"`
+	Dataset         string  `parquet:"dataset" json:"dataset"`
+	Subject         string  `parquet:"subject" json:"subject"`
+	Level           int64   `parquet:"level" json:"level"`
+	Bucket          string  `parquet:"bucket" json:"bucket"`
+	Membership      string  `parquet:"membership" json:"membership"`
+	BucketProb      float64 `parquet:"bucket_prob" json:"bucket_prob"`
+	ReferenceBucket string  `parquet:"reference_bucket" json:"reference_bucket"`
+	StrongK         int64   `parquet:"strong_k" json:"strong_k"`
+	StrongN         int64   `parquet:"strong_n" json:"strong_n"`
+	WeakK           int64   `parquet:"weak_k" json:"weak_k"`
+	WeakN           int64   `parquet:"weak_n" json:"weak_n"`
+	Sample          int64   `parquet:"sample" json:"sample"`
+	Correct         bool    `parquet:"correct" json:"correct"`
+	Answer          string  `parquet:"answer" json:"answer"`
+	ExtractionRule  string  `parquet:"extraction_rule" json:"extraction_rule"`
+	FinishReason    string  `parquet:"finish_reason" json:"finish_reason"`
+	InputTokens     int64   `parquet:"input_tokens" json:"input_tokens"`
+	OutputTokens    int64   `parquet:"output_tokens" json:"output_tokens"`
+	CostUSD         float64 `parquet:"cost_usd" json:"cost_usd"`
+	Cached          bool    `parquet:"cached" json:"cached"`
+	Batch           string  `parquet:"batch" json:"batch"`
+	Upstream        string  `parquet:"upstream" json:"upstream"`
+	Provider        string  `parquet:"provider" json:"provider"`
+	ServedModel     string  `parquet:"served_model" json:"served_model"`
+	LatencyMS       float64 `parquet:"latency_ms" json:"latency_ms"`
+	Error           string  `parquet:"error" json:"error"`
+}
+
+// TidySource is one run store to export: a single run, or one model of a
+// study (Study names it; Reference maps problem IDs to the reference
+// model's bucket).
+type TidySource struct {
+	Store     *Store
+	Study     string
+	Model     string
+	Reference map[string]string
+	// SkipWeak leaves out the weak straight-shot rows (a study's model
+	// stores hold copies of the shared ones; export those once).
+	SkipWeak bool
+}
+
+type problemInfo struct {
+	p          Problem
+	membership string
+	prob       float64
+}
+
+func (src TidySource) problems(ctx context.Context) (map[string]problemInfo, error) {
+	ps, err := src.Store.Problems(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]problemInfo, len(ps))
+	for _, p := range ps {
+		p.Question, p.Solution = "", ""
+		info := problemInfo{p: p, prob: p.Membership[p.Bucket]}
+		if len(p.Membership) > 0 {
+			b, _ := json.Marshal(p.Membership) // map keys are sorted: stable text
+			info.membership = string(b)
+		}
+		out[p.ID] = info
+	}
+	return out, nil
+}
+
+// EachContinuation calls fn for every continuation in src, streaming.
+func (src TidySource) EachContinuation(ctx context.Context, fn func(ContinuationRow) error) error {
+	probs, err := src.problems(ctx)
+	if err != nil {
+		return err
+	}
+	pres, err := src.Store.Prefixes(ctx, "")
+	if err != nil {
+		return err
+	}
+	type key struct{ problem, strategy string }
+	byKey := make(map[key]Prefix, len(pres))
+	for _, r := range pres {
+		r.Meta = nil
+		r.Source = PrefixID(r.Text)
+		r.Text = ""
+		byKey[key{r.ProblemID, r.Strategy}] = r
+	}
+	return src.Store.eachSample(ctx, false, `stage = 'continue'`, func(s Sample) error {
+		info := probs[s.ProblemID]
+		pre := byKey[key{s.ProblemID, s.Prefix}]
+		model := src.Model
+		if model == "" {
+			model = s.Model
+		}
+		return fn(ContinuationRow{Study: src.Study, Model: model, Problem: s.ProblemID,
+			Dataset: info.p.Source, Subject: info.p.Subject, Level: int64(info.p.Level),
+			Bucket: info.p.Bucket, Membership: info.membership, BucketProb: info.prob, ReferenceBucket: src.Reference[s.ProblemID],
+			StrongK: int64(info.p.StrongK), StrongN: int64(info.p.StrongN), WeakK: int64(info.p.WeakK), WeakN: int64(info.p.WeakN),
+			Strategy: s.Prefix, PrefixID: pre.Source, PrefixOrigin: pre.Origin, Depth: pre.Depth,
+			StepsKept: int64(pre.StepsKept), StepsTotal: int64(pre.StepsTotal), ErrorStep: int64(pre.ErrorStep),
+			Sample: int64(s.Sample), PrefillMethod: s.PrefillMethod, Correct: s.Correct, Answer: s.Answer,
+			Restarted: s.Restarted, RestartReason: s.RestartReason, FinishReason: s.FinishReason,
+			InputTokens: int64(s.InputTokens), OutputTokens: int64(s.OutputTokens), CostUSD: s.CostUSD, Cached: s.Cached,
+			Provider: s.Provider, ServedModel: s.ServedModel, LatencyMS: s.LatencyMS, Error: s.Error})
+	})
+}
+
+// EachStraightShot calls fn for every straight-shot sample in src.
+func (src TidySource) EachStraightShot(ctx context.Context, fn func(StraightShotRow) error) error {
+	probs, err := src.problems(ctx)
+	if err != nil {
+		return err
+	}
+	where := `stage IN ('strong', 'weak')`
+	if src.SkipWeak {
+		where = `stage = 'strong'`
+	}
+	return src.Store.eachSample(ctx, false, where, func(s Sample) error {
+		info := probs[s.ProblemID]
+		model := s.Model
+		if s.Stage == StageStrong && src.Model != "" {
+			model = src.Model
+		}
+		return fn(StraightShotRow{Study: src.Study, Model: model, Stage: s.Stage, Problem: s.ProblemID,
+			Dataset: info.p.Source, Subject: info.p.Subject, Level: int64(info.p.Level),
+			Bucket: info.p.Bucket, Membership: info.membership, BucketProb: info.prob, ReferenceBucket: src.Reference[s.ProblemID],
+			StrongK: int64(info.p.StrongK), StrongN: int64(info.p.StrongN), WeakK: int64(info.p.WeakK), WeakN: int64(info.p.WeakN),
+			Sample: int64(s.Sample), Correct: s.Correct, Answer: s.Answer, FinishReason: s.FinishReason,
+			InputTokens: int64(s.InputTokens), OutputTokens: int64(s.OutputTokens), CostUSD: s.CostUSD, Cached: s.Cached,
+			Provider: s.Provider, ServedModel: s.ServedModel, LatencyMS: s.LatencyMS, Error: s.Error})
+	})
+}
+
+// TidyColumns returns the column names of a tidy row type (ContinuationRow
+// or StraightShotRow), in file order.
+func TidyColumns(row any) []string {
+	t := reflect.TypeOf(row)
+	cols := make([]string, t.NumField())
+	for i := range cols {
+		cols[i] = t.Field(i).Tag.Get("parquet")
+	}
+	return cols
+}
+
+func csvRecord(v reflect.Value, rec []string) []string {
+	rec = rec[:0]
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			rec = append(rec, f.String())
+		case reflect.Int64:
+			rec = append(rec, strconv.FormatInt(f.Int(), 10))
+		case reflect.Float64:
+			rec = append(rec, strconv.FormatFloat(f.Float(), 'g', -1, 64))
+		case reflect.Bool:
+			rec = append(rec, strconv.FormatBool(f.Bool()))
+		default:
+			panic("recovery: tidy row field of kind " + f.Kind().String())
+		}
+	}
+	return rec
+}
+
+// tidyWriter writes rows of T to a CSV and a Parquet file together,
+// buffering Parquet rows in groups.
+type tidyWriter[T any] struct {
+	csvFile, pqFile *os.File
+	csvBuf          *bufio.Writer
+	cw              *csv.Writer
+	pw              *parquet.GenericWriter[T]
+	batch           []T
+	rec             []string
+	paths           []string
+}
+
+func newTidyWriter[T any](csvPath, pqPath string) (*tidyWriter[T], error) {
+	w := &tidyWriter[T]{paths: []string{csvPath, pqPath}}
+	var err error
+	if w.csvFile, err = os.Create(csvPath + ".tmp"); err != nil {
+		return nil, fmt.Errorf("recovery: export %s: %w", csvPath, err)
+	}
+	if w.pqFile, err = os.Create(pqPath + ".tmp"); err != nil {
+		w.csvFile.Close()
+		return nil, fmt.Errorf("recovery: export %s: %w", pqPath, err)
+	}
+	w.csvBuf = bufio.NewWriter(w.csvFile)
+	w.cw = csv.NewWriter(w.csvBuf)
+	w.pw = parquet.NewGenericWriter[T](w.pqFile, parquet.Compression(&parquet.Zstd))
+	var zero T
+	if err := w.cw.Write(TidyColumns(zero)); err != nil {
+		w.abort()
+		return nil, fmt.Errorf("recovery: export %s: %w", csvPath, err)
+	}
+	return w, nil
+}
+
+func (w *tidyWriter[T]) write(r T) error {
+	w.rec = csvRecord(reflect.ValueOf(r), w.rec)
+	if err := w.cw.Write(w.rec); err != nil {
+		return fmt.Errorf("recovery: export %s: %w", w.paths[0], err)
+	}
+	w.batch = append(w.batch, r)
+	if len(w.batch) >= 1024 {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *tidyWriter[T]) flush() error {
+	if len(w.batch) == 0 {
+		return nil
+	}
+	if _, err := w.pw.Write(w.batch); err != nil {
+		return fmt.Errorf("recovery: export %s: %w", w.paths[1], err)
+	}
+	w.batch = w.batch[:0]
+	return nil
+}
+
+func (w *tidyWriter[T]) abort() {
+	w.csvFile.Close()
+	w.pqFile.Close()
+	os.Remove(w.csvFile.Name())
+	os.Remove(w.pqFile.Name())
+}
+
+func (w *tidyWriter[T]) close() error {
+	err := w.flush()
+	if err == nil {
+		err = w.pw.Close()
+	}
+	w.cw.Flush()
+	if err == nil {
+		err = w.cw.Error()
+	}
+	if err == nil {
+		err = w.csvBuf.Flush()
+	}
+	if err != nil {
+		w.abort()
+		return err
+	}
+	for i, f := range []*os.File{w.csvFile, w.pqFile} {
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("recovery: export %s: %w", w.paths[i], err)
+		}
+		if err := os.Rename(f.Name(), w.paths[i]); err != nil {
+			return fmt.Errorf("recovery: export %s: %w", w.paths[i], err)
+		}
+	}
+	return nil
+}
+
+// WriteTidy writes the tidy export of sources into dir: continuations.csv
+// and .parquet (one row per continuation), straight_shots.csv and .parquet
+// (one row per straight-shot sample). It streams the rows.
+func WriteTidy(ctx context.Context, dir string, sources []TidySource) error {
+	cw, err := newTidyWriter[ContinuationRow](filepath.Join(dir, TidyContinuationsCSV), filepath.Join(dir, TidyContinuationsParquet))
+	if err != nil {
+		return err
+	}
+	for _, src := range sources {
+		if err := src.EachContinuation(ctx, cw.write); err != nil {
+			cw.abort()
+			return err
+		}
+	}
+	if err := cw.close(); err != nil {
+		return err
+	}
+	sw, err := newTidyWriter[StraightShotRow](filepath.Join(dir, TidyStraightShotsCSV), filepath.Join(dir, TidyStraightShotsParquet))
+	if err != nil {
+		return err
+	}
+	for _, src := range sources {
+		if err := src.EachStraightShot(ctx, sw.write); err != nil {
+			sw.abort()
+			return err
+		}
+	}
+	return sw.close()
+}
+
+// ReadTidyContinuations reads a continuations.parquet written by WriteTidy.
+func ReadTidyContinuations(r io.ReaderAt, size int64) ([]ContinuationRow, error) {
+	return readTidy[ContinuationRow](r, size)
+}
+
+// ReadTidyStraightShots reads a straight_shots.parquet written by WriteTidy.
+func ReadTidyStraightShots(r io.ReaderAt, size int64) ([]StraightShotRow, error) {
+	return readTidy[StraightShotRow](r, size)
+}
+
+func readTidy[T any](r io.ReaderAt, size int64) ([]T, error) {
+	f, err := parquet.OpenFile(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: read tidy parquet: %w", err)
+	}
+	var zero T
+	want := TidyColumns(zero)
+	var got []string
+	for _, c := range f.Schema().Fields() {
+		got = append(got, c.Name())
+	}
+	for _, c := range want {
+		if !slices.Contains(got, c) {
+			return nil, fmt.Errorf("recovery: read tidy parquet: column %q is missing (have %q)", c, got)
+		}
+	}
+	pr := parquet.NewGenericReader[T](f)
+	defer pr.Close()
+	out := make([]T, 0, f.NumRows())
+	buf := make([]T, 256)
+	for {
+		n, err := pr.Read(buf)
+		out = append(out, buf[:n]...)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, fmt.Errorf("recovery: read tidy parquet: %w", err)
+		}
+	}
+}
