@@ -134,6 +134,10 @@ type Config struct {
 	// dry run on the simulator estimates a real model's dollars. Nil means
 	// free: CostUSD 0, CostKnown true.
 	Price *providers.Price
+	// Recovery, if non-nil, replaces RecoverBase and RecoverSlope: a
+	// problem's true recovery rate is Recovery.ProblemRecovery of its true
+	// pass rate (see RecoveryCurve).
+	Recovery *RecoveryCurve
 }
 
 // Strong is the preset "strong". Pass rates come from the mixture
@@ -218,6 +222,11 @@ func New(cfg Config, problems ...dataset.Problem) *Solver {
 	if cfg.OutputScale < 0 || math.IsNaN(cfg.OutputScale) || math.IsInf(cfg.OutputScale, 0) {
 		panic(fmt.Sprintf("sim: Config.OutputScale %v: want ≥ 0", cfg.OutputScale))
 	}
+	if cfg.Recovery != nil {
+		if err := cfg.Recovery.Validate(); err != nil {
+			panic(err)
+		}
+	}
 	if cfg.Name == "" {
 		cfg.Name = "sim"
 	}
@@ -238,6 +247,9 @@ func New(cfg Config, problems ...dataset.Problem) *Solver {
 func (c Config) fingerprint() string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d|%v|%v|%v|%v", c.Seed, c.PassRate, c.RecoverBase, c.RecoverSlope, c.RestartProb)
+	if c.Recovery != nil {
+		fmt.Fprintf(h, "|%v", c.Recovery)
+	}
 	return strconv.FormatUint(h.Sum64(), 16)
 }
 
@@ -350,6 +362,9 @@ func (s *Solver) truthFor(id string) Truth {
 	} else {
 		f := x - float64(i)
 		p = s.quant[i]*(1-f) + s.quant[i+1]*f
+	}
+	if c := s.cfg.Recovery; c != nil {
+		return Truth{PassRate: p, RecoverRate: c.ProblemRecovery(p, s.recoveryDraw(id))}
 	}
 	return Truth{PassRate: p, RecoverRate: clamp01(s.cfg.RecoverBase + s.cfg.RecoverSlope*p)}
 }
