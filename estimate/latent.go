@@ -48,9 +48,13 @@ type LatentBucket struct {
 
 // Latent fits recovery per latent bucket: each problem's bucket z is
 // unknown, with prior probabilities Memberships(prior, edges, K, N) from
-// its straight-shot counts, and its continuations are Binomial(M, ρ_z).
-// EM alternates responsibilities γ_ib ∝ π_ib·ρ_b^Y(1−ρ_b)^(M−Y) and
-// ρ_b = Σγ_ib·Y_i / Σγ_ib·M_i until the rates move less than 1e-9. The
+// its straight-shot counts, and its continuations are beta-binomial with
+// mean ρ_z and a common within-bucket intra-class correlation φ (problems
+// in one bucket may still differ: φ = 0 is binomial, φ → 1 all-or-nothing).
+// EM alternates responsibilities γ_ib ∝ π_ib·BB(Y_i; M_i, ρ_b, φ) with
+// ρ_b = Σγ_ib·Y_i / Σγ_ib·M_i and a moment update of φ until nothing moves
+// more than 1e-9. Without φ a heterogeneous bucket's all-or-nothing
+// problems would be pulled into whichever bucket has the extreme rate. The
 // recovery outcomes thus sharpen each problem's bucket, which keeps the
 // estimate honest when the prior places a problem badly; the straight-shot
 // and continuation samples must be independent given the problem (they are
@@ -105,6 +109,15 @@ func Latent(units []Unit, prior difficulty.Mixture, edges []float64) []LatentBuc
 	for i := range gamma {
 		gamma[i] = make([]float64, B)
 	}
+	phi := 0.0 // within-bucket intra-class correlation
+	lbb := func(y, m int, r float64) float64 {
+		if phi < 1e-6 {
+			return float64(y)*math.Log(r) + float64(m-y)*math.Log1p(-r)
+		}
+		// Beta-binomial with mean r and ICC phi (binomial coefficient omitted).
+		a, b := r*(1-phi)/phi, (1-r)*(1-phi)/phi
+		return lbeta(a+float64(y), b+float64(m-y)) - lbeta(a, b)
+	}
 	estep := func() {
 		for i, u := range units {
 			if u.M == 0 {
@@ -117,7 +130,7 @@ func Latent(units []Unit, prior difficulty.Mixture, edges []float64) []LatentBuc
 					gamma[i][b] = math.Inf(-1)
 					continue
 				}
-				gamma[i][b] = math.Log(pi[i][b]) + float64(u.Y)*math.Log(rho[b]) + float64(u.M-u.Y)*math.Log1p(-rho[b])
+				gamma[i][b] = math.Log(pi[i][b]) + lbb(u.Y, u.M, rho[b])
 				top = math.Max(top, gamma[i][b])
 			}
 			var s float64
@@ -148,6 +161,25 @@ func Latent(units []Unit, prior difficulty.Mixture, edges []float64) []LatentBuc
 				moved = math.Max(moved, math.Abs(r-rho[b]))
 				rho[b] = r
 			}
+		}
+		// Moment update of the within-bucket ICC from
+		// Var(y | b) = m·ρ(1−ρ)·(1 + (m−1)·φ).
+		var pn, pd float64
+		for i, u := range units {
+			if u.M < 2 {
+				continue
+			}
+			for b := range B {
+				v := rho[b] * (1 - rho[b])
+				d := float64(u.Y) - float64(u.M)*rho[b]
+				pn += gamma[i][b] * (d*d - float64(u.M)*v)
+				pd += gamma[i][b] * float64(u.M*(u.M-1)) * v
+			}
+		}
+		if pd > 0 {
+			np := math.Min(0.95, math.Max(0, pn/pd))
+			moved = math.Max(moved, math.Abs(np-phi))
+			phi = np
 		}
 		if moved < 1e-9 {
 			break

@@ -63,6 +63,14 @@ type OnPolicySummary struct {
 // interval that depends on the fitted prior.
 const BootstrapReps = 200
 
+// perRow is the number of bootstrap statistics per summary row: strong
+// pass, normalized recovery, recovery − pass, and the pass rate of the
+// continued problems.
+const perRow = 4
+
+// minInformative: see the degenerate-ratio fallback in statistics.
+const minInformative = 3
+
 // statRow is one summary row and its accumulator.
 type statRow struct {
 	bs *BucketSummary
@@ -226,7 +234,7 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 			mult[i]++
 		}
 		pm := estimate.PosteriorMeans(counts, f.Mixture)
-		out := make([]float64, 0, 3*len(rows)+3*nb)
+		out := make([]float64, 0, perRow*len(rows)+3*nb)
 		for j := range rows {
 			var sw, sp float64
 			for _, i := range rd[j].members {
@@ -240,15 +248,16 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 				S += mult[i] * pm[i]
 				G += mult[i]
 			}
-			sv, nr, diff := math.NaN(), math.NaN(), math.NaN()
+			sv, nr, diff, sc := math.NaN(), math.NaN(), math.NaN(), math.NaN()
 			if sw > 0 {
 				sv = sp / sw
 			}
 			if M > 0 && S > 0 {
 				nr = (Y / M) / (S / G)
 				diff = Y/M - S/G
+				sc = S / G
 			}
-			out = append(out, sv, nr, diff)
+			out = append(out, sv, nr, diff, sc)
 		}
 		if latent {
 			us := make([]estimate.Unit, len(idx))
@@ -276,19 +285,46 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 	for j, r := range rows {
 		bs := r.bs
 		g, gc := len(rd[j].members), len(rd[j].cont)
-		bs.StrongPassRate = rate(point[3*j])
-		bs.StrongPassCI = ci(estimate.BootstrapCI(point[3*j], estimate.Column(draws, 3*j), 0.95, g, 0, 1))
-		bs.NormalizedRecovery = rate(point[3*j+1])
-		bs.NormalizedRecoveryCI = ci(estimate.BootstrapCI(point[3*j+1], estimate.Column(draws, 3*j+1), 0.95, gc, 0, math.Inf(1)))
-		bs.RecoveryMinusPass = rate(point[3*j+2])
-		bs.RecoveryMinusPassCI = ci(estimate.BootstrapCI(point[3*j+2], estimate.Column(draws, 3*j+2), 0.95, gc, -1, 1))
+		k := perRow * j
+		bs.StrongPassRate = rate(point[k])
+		bs.StrongPassCI = ci(estimate.BootstrapCI(point[k], estimate.Column(draws, k), 0.95, g, 0, 1))
+		bs.NormalizedRecovery = rate(point[k+1])
+		bs.NormalizedRecoveryCI = ci(estimate.BootstrapCI(point[k+1], estimate.Column(draws, k+1), 0.95, gc, 0, math.Inf(1)))
+		bs.RecoveryMinusPass = rate(point[k+2])
+		bs.RecoveryMinusPassCI = ci(estimate.BootstrapCI(point[k+2], estimate.Column(draws, k+2), 0.95, gc, -1, 1))
+		// With fewer than minInformative problems on either side of
+		// "all recovered" / "none recovered", the bootstrap of a ratio
+		// degenerates (every resample has no success): combine the
+		// clustered recovery interval and the pass rate's interval, each at
+		// 97.5 %, into a conservative (Bonferroni) 95 % interval.
+		pos, neg := 0, 0
+		for c := range rd[j].cont {
+			if rd[j].y[c] > 0 {
+				pos++
+			}
+			if rd[j].y[c] < rd[j].m[c] {
+				neg++
+			}
+		}
+		if gc >= 2 && (pos < minInformative || neg < minInformative) && !math.IsNaN(point[k+3]) {
+			rr := estimate.ClusterRate(rd[j].y, rd[j].m, 0.975).CI
+			sc := estimate.BootstrapCI(point[k+3], estimate.Column(draws, k+3), 0.975, gc, 0, 1)
+			if !math.IsNaN(sc.Lo) {
+				hi := math.Inf(1)
+				if sc.Lo > 0 {
+					hi = rr.Hi / sc.Lo
+				}
+				bs.NormalizedRecoveryCI = [2]Rate{Rate(rr.Lo / sc.Hi), Rate(hi)}
+				bs.RecoveryMinusPassCI = [2]Rate{Rate(rr.Lo - sc.Hi), Rate(rr.Hi - sc.Lo)}
+			}
+		}
 	}
 	if !latent {
 		return
 	}
 	names := s.BucketNames()
 	ls := &LatentSummary{Prior: *s.Prior, Edges: slices.Clone(edges)}
-	base := 3 * len(rows)
+	base := perRow * len(rows)
 	for b := range nb {
 		name := fmt.Sprintf("latent %d", b)
 		if b < len(names) {
