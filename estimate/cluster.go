@@ -300,3 +300,14 @@ func ICC(y, m []int) float64 {
 	}
 	return math.Max(0, math.Min(1, (msb-msw)/den))
 }
+
+// WilsonT is Wilson's score interval for rate p at (possibly fractional)
+// sample size n with the Student-t quantile on n − 1 degrees of freedom
+// (at least 1): the worst-case interval for a rate over n clusters when
+// every cluster is all or nothing.
+func WilsonT(p, n, level float64) Interval {
+	if !(n > 0) || math.IsNaN(p) {
+		return noInterval
+	}
+	return wilson(p, n, tQ(level, math.Max(1, n-1)))
+}

@@ -44,6 +44,10 @@ type LatentBucket struct {
 	// Recovery is the recovery rate of their continuations; NaN when no
 	// continuation has a meaningful weight in the bucket.
 	Recovery float64
+	// Informative is the expected number of the bucket's problems on the
+	// rarer side of "some continuation recovered" / "some did not": below
+	// a handful, a bootstrap of Recovery degenerates.
+	Informative float64
 }
 
 // Latent fits recovery per latent bucket: each problem's bucket z is
@@ -188,14 +192,20 @@ func Latent(units []Unit, prior difficulty.Mixture, edges []float64) []LatentBuc
 	estep()
 	out := make([]LatentBucket, B)
 	for b := range B {
-		var g, sp, n, d float64
+		var g, sp, n, d, pos, neg float64
 		for i, u := range units {
+			if u.M > 0 && u.Y > 0 {
+				pos += gamma[i][b]
+			}
+			if u.M > 0 && u.Y < u.M {
+				neg += gamma[i][b]
+			}
 			g += gamma[i][b]
 			sp += gamma[i][b] * cm[i][b]
 			n += gamma[i][b] * float64(u.Y)
 			d += gamma[i][b] * float64(u.M)
 		}
-		out[b] = LatentBucket{Problems: g, StrongPass: math.NaN(), Recovery: math.NaN()}
+		out[b] = LatentBucket{Problems: g, StrongPass: math.NaN(), Recovery: math.NaN(), Informative: math.Min(pos, neg)}
 		if g > 1e-9 {
 			out[b].StrongPass = sp / g
 		}

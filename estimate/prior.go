@@ -272,3 +272,17 @@ func polishMixture2(cs []difficulty.Count, ws []float64, m difficulty.Mixture) (
 // of a bimodal population at the few dozen problems pilots have; measured in
 // recovery's population tests).
 func selectGain(g int) float64 { return 3 }
+
+// Alternative is the candidate FitPrior did not choose (the mixture when it
+// chose one Beta, and the reverse), with Kind set; ok is false when there is
+// none. The spread between the two fits' estimates is model uncertainty
+// that no resampling of the chosen model shows.
+func (f PriorFit) Alternative() (alt PriorFit, ok bool) {
+	switch {
+	case f.Kind == "beta" && len(f.two) == 2:
+		return PriorFit{Mixture: f.two, Kind: "beta-mixture", Problems: f.Problems, single: f.single, two: f.two}, true
+	case f.Kind == "beta-mixture" && len(f.single) == 1:
+		return PriorFit{Mixture: f.single, Kind: "beta", Problems: f.Problems, single: f.single, two: f.two}, true
+	}
+	return PriorFit{}, false
+}

@@ -227,14 +227,14 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 	nb := len(edges) + 1
 	latent := len(edges) > 0 && len(all.m) > 0
 	// stat: per row [strong pass, normalized recovery, recovery − pass],
-	// then per latent bucket [strong pass, recovery, problems].
+	// then per latent bucket [strong pass, recovery, problems, informative].
 	stat := func(idx []int, f estimate.PriorFit) []float64 {
 		mult := make([]float64, len(counts))
 		for _, i := range idx {
 			mult[i]++
 		}
 		pm := estimate.PosteriorMeans(counts, f.Mixture)
-		out := make([]float64, 0, perRow*len(rows)+3*nb)
+		out := make([]float64, 0, perRow*len(rows)+4*nb)
 		for j := range rows {
 			var sw, sp float64
 			for _, i := range rd[j].members {
@@ -265,7 +265,7 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 				us[k] = units[i]
 			}
 			for _, lb := range estimate.Latent(us, f.Mixture, edges) {
-				out = append(out, lb.StrongPass, lb.Recovery, lb.Problems)
+				out = append(out, lb.StrongPass, lb.Recovery, lb.Problems, lb.Informative)
 			}
 		}
 		return out
@@ -275,6 +275,18 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 		ident[i] = i
 	}
 	point := stat(ident, fit)
+	// The other prior model's estimates: pass-rate intervals are widened to
+	// include them (model uncertainty that resampling one model misses).
+	alt := point
+	if a, ok := fit.Alternative(); ok {
+		alt = stat(ident, a)
+	}
+	widen := func(iv estimate.Interval, x float64) estimate.Interval {
+		if math.IsNaN(iv.Lo) || math.IsNaN(x) {
+			return iv
+		}
+		return estimate.Interval{Lo: math.Min(iv.Lo, x), Hi: math.Max(iv.Hi, x)}
+	}
 	draws := estimate.Bootstrap(counts, fit, BootstrapReps, 1, stat)
 	rate := func(x float64) Rate {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
@@ -287,7 +299,7 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 		g, gc := len(rd[j].members), len(rd[j].cont)
 		k := perRow * j
 		bs.StrongPassRate = rate(point[k])
-		bs.StrongPassCI = ci(estimate.BootstrapCI(point[k], estimate.Column(draws, k), 0.95, g, 0, 1))
+		bs.StrongPassCI = ci(widen(estimate.BootstrapCI(point[k], estimate.Column(draws, k), 0.95, g, 0, 1), alt[k]))
 		bs.NormalizedRecovery = rate(point[k+1])
 		bs.NormalizedRecoveryCI = ci(estimate.BootstrapCI(point[k+1], estimate.Column(draws, k+1), 0.95, gc, 0, math.Inf(1)))
 		bs.RecoveryMinusPass = rate(point[k+2])
@@ -338,13 +350,21 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 			hi = edges[b]
 		}
 		name = fmt.Sprintf("%s (true %.2g–%.2g)", strings.SplitN(name, " ", 2)[0], lo, hi)
-		k := base + 3*b
+		k := base + 4*b
 		g := max(2, int(math.Round(point[k+2])))
+		rec := estimate.BootstrapCI(point[k+1], estimate.Column(draws, k+1), 0.95, g, 0, 1)
+		if point[k+3] < minInformative && !math.IsNaN(point[k+1]) {
+			// Degenerate bootstrap (nearly every problem all or nothing on
+			// one side): widen to the worst case, one effective trial per
+			// expected problem, as ClusterRate does at a rate of 0 or 1.
+			w := estimate.WilsonT(point[k+1], point[k+2], 0.95)
+			rec = estimate.Interval{Lo: math.Min(nanTo(rec.Lo, w.Lo), w.Lo), Hi: math.Max(nanTo(rec.Hi, w.Hi), w.Hi)}
+		}
 		ls.Buckets = append(ls.Buckets, LatentBucketSummary{Name: name, Problems: point[k+2],
 			StrongPassRate: rate(point[k]),
-			StrongPassCI:   ci(estimate.BootstrapCI(point[k], estimate.Column(draws, k), 0.95, g, 0, 1)),
+			StrongPassCI:   ci(widen(estimate.BootstrapCI(point[k], estimate.Column(draws, k), 0.95, g, 0, 1), alt[k])),
 			RecoveryRate:   rate(point[k+1]),
-			RecoveryCI:     ci(estimate.BootstrapCI(point[k+1], estimate.Column(draws, k+1), 0.95, g, 0, 1)),
+			RecoveryCI:     ci(rec),
 		})
 	}
 	s.Latent = ls
@@ -419,4 +439,11 @@ func (s Summary) statisticsNote() string {
 		b.WriteString("\n\n")
 	}
 	return b.String()
+}
+
+func nanTo(x, d float64) float64 {
+	if math.IsNaN(x) {
+		return d
+	}
+	return x
 }
