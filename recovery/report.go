@@ -431,6 +431,10 @@ func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 // columns the aggregate needs, not the texts, so it stays small for large
 // runs.
 func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error) {
+	return summarize(ctx, st, buckets, defaultEdges(buckets))
+}
+
+func summarize(ctx context.Context, st *Store, buckets []string, edges []float64) (Summary, error) {
 	problems, err := st.Problems(ctx)
 	if err != nil {
 		return Summary{}, err
@@ -462,7 +466,13 @@ func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error
 	}); err != nil {
 		return Summary{}, err
 	}
-	return Aggregate(problems, prefixes, samples, buckets), nil
+	return aggregate(problems, prefixes, samples, buckets, edges), nil
+}
+
+// SummarizeBinned is Summarize for the buckets of b, whose edges also
+// define the latent buckets.
+func SummarizeBinned(ctx context.Context, st *Store, b *difficulty.Binner) (Summary, error) {
+	return summarize(ctx, st, b.Buckets(), b.Edges())
 }
 
 // ReadSummary reads a summary.json written by WriteJSON. Fields it does not

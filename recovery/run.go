@@ -109,6 +109,10 @@ type Config struct {
 	NoCache bool `json:"no_cache,omitempty"`
 	// Progress hears about every finished item of every stage.
 	Progress func(Event) `json:"-"`
+	// FixedPrior assigns buckets with the Binner's own prior (Jeffreys
+	// unless set) instead of the default: a prior fitted to the strong
+	// model's straight-shot counts (estimate.FitPrior, empirical Bayes).
+	FixedPrior bool `json:"fixed_prior,omitempty"`
 }
 
 // Models is what a PerturberFactory gets from Run: the strong and weak
@@ -156,6 +160,14 @@ func (c *Config) defaults() error {
 	}
 	if c.Binner == nil {
 		c.Binner = difficulty.DefaultBinner()
+	}
+	if c.Adaptive != nil {
+		if err := canStopEarly(*c.Adaptive, c.Binner); err != nil {
+			return fmt.Errorf("%w: Adaptive: %w", ErrConfig, err)
+		}
+	}
+	if c.OnPolicyBand == [2]float64{} {
+		c.OnPolicyBand = perturb.DefaultBand // recorded as used, not [0, 0]
 	}
 	if len(c.Strategies) == 0 {
 		c.Strategies = []string{StrategyWeak}
@@ -238,10 +250,11 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	exec := Exec{Concurrency: cfg.Concurrency, Auto: auto, Store: st, Meter: meter, Progress: cfg.Progress}
 
 	runErr := cfg.stages(ctx, exec, strong, weak)
-	sum, err := Summarize(detach(ctx), st, cfg.Binner.Buckets())
+	sum, err := SummarizeBinned(detach(ctx), st, cfg.Binner)
 	if err != nil {
 		return sum, errors.Join(runErr, err)
 	}
+	cfg.describeStatistics(&sum)
 	if err := WriteReport(detach(ctx), cfg.Dir, sum, st, cfg.Title); err != nil {
 		return sum, errors.Join(runErr, err)
 	}
@@ -319,7 +332,7 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 	if err != nil {
 		return err
 	}
-	if _, err := Bin(ctx, exec.Store, cfg.Binner, strongCals); err != nil {
+	if _, err := Bin(ctx, exec.Store, cfg.membershipBinner(strongCals), strongCals); err != nil {
 		return err
 	}
 	traces := map[string][]perturb.Trace{}
