@@ -70,7 +70,7 @@ func RecoveryByBucketPlot(s Summary) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Recovery by difficulty bucket"
 	p.Y.Label.Text = "rate"
-	p.X.Label.Text = "bucket (by strong straight-shot pass rate)"
+	p.X.Label.Text = "bucket: observed (left points, by k/n) and latent (right, by true pass rate)"
 	p.Y.Min, p.Y.Max = 0, 1
 	p.X.Min, p.X.Max = -0.5, float64(max(len(s.Buckets), 1))-0.5
 	names := make([]string, len(s.Buckets))
@@ -104,7 +104,7 @@ func RecoveryByBucketPlot(s Summary) (*plot.Plot, error) {
 		p.Legend.Add(label, l, sc)
 		return nil
 	}
-	if err := add("strong pass rate", ratePoints(s.Buckets, func(b BucketSummary) Rate { return b.StrongPassRate }),
+	if err := add("strong pass rate (posterior mean)", ratePoints(s.Buckets, func(b BucketSummary) Rate { return b.StrongPassRate }),
 		colStrong, draw.CircleGlyph{}, true); err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func RecoveryByBucketPlot(s Summary) (*plot.Plot, error) {
 		return nil, err
 	}
 	rec := ratePoints(s.Buckets, func(b BucketSummary) Rate { return b.RecoveryRate })
-	if err := add("recovery (95% CI)", rec, colRecovery, draw.TriangleGlyph{}, false); err != nil {
+	if err := add("recovery, observed bucket (95% CI)", rec, colRecovery, draw.TriangleGlyph{}, false); err != nil {
 		return nil, err
 	}
 	if len(rec) > 0 {
@@ -141,7 +141,54 @@ func RecoveryByBucketPlot(s Summary) (*plot.Plot, error) {
 			p.Add(eb)
 		}
 	}
+	if err := addLatent(p, s); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+var colLatent = color.RGBA{R: 148, G: 103, B: 189, A: 255}
+
+// addLatent overlays recovery per LATENT bucket (problems whose true pass
+// rate lies in the bucket, estimate.Latent), a little to the right of the
+// observed buckets' points, with its interval.
+func addLatent(p *plot.Plot, s Summary) error {
+	if s.Latent == nil {
+		return nil
+	}
+	var pts plotter.XYs
+	var errs plotter.YErrors
+	for i, l := range s.Latent.Buckets {
+		if i >= len(s.Buckets) || !l.RecoveryRate.Defined() || !l.RecoveryCI[0].Defined() {
+			continue
+		}
+		r := float64(l.RecoveryRate)
+		pts = append(pts, plotter.XY{X: float64(i) + 0.15, Y: r})
+		errs = append(errs, struct{ Low, High float64 }{r - float64(l.RecoveryCI[0]), float64(l.RecoveryCI[1]) - r})
+	}
+	if len(pts) == 0 {
+		return nil
+	}
+	sc, err := plotter.NewScatter(pts)
+	if err != nil {
+		return err
+	}
+	sc.Color = colLatent
+	sc.Shape = draw.PyramidGlyph{}
+	sc.Radius = vg.Points(3.5)
+	eb, err := plotter.NewYErrorBars(struct {
+		plotter.XYer
+		plotter.YErrorer
+	}{pts, errs})
+	if err != nil {
+		return err
+	}
+	eb.Color = colLatent
+	eb.LineStyle.Width = vg.Points(1.5)
+	eb.CapWidth = vg.Points(6)
+	p.Add(sc, eb)
+	p.Legend.Add("recovery, latent bucket by true pass rate (EM, 95% CI)", sc)
+	return nil
 }
 
 // PassRateBins is the number of histogram bins of PassRatePlot when the
