@@ -265,7 +265,8 @@ func MeanCI(xs []float64, level float64) Estimate {
 // (continuations of one problem), by the one-way ANOVA estimator
 // (MSB − MSW) / (MSB + (m₀ − 1)·MSW) with m₀ the size-adjusted mean
 // cluster size; clamped to [0, 1]. It is NaN with fewer than two clusters
-// with m > 0 or no within-cluster degrees of freedom.
+// with m > 0, no within-cluster degrees of freedom, or a pooled rate of 0
+// or 1 (no variation to attribute).
 func ICC(y, m []int) float64 {
 	var Y, M, G float64
 	var sumM2 float64
@@ -277,8 +278,8 @@ func ICC(y, m []int) float64 {
 			G++
 		}
 	}
-	if G < 2 || M-G < 1 {
-		return math.NaN()
+	if G < 2 || M-G < 1 || Y == 0 || Y == M {
+		return math.NaN() // no variation: the data say nothing about the correlation
 	}
 	p := Y / M
 	var ssb, ssw float64

@@ -30,14 +30,20 @@ func (d Design) Variance() float64 {
 	return r * (1 - r) * (1 + float64(d.K-1)*icc) / float64(d.Problems*d.K)
 }
 
-// HalfWidth is the design's expected interval half-width at level (normal
-// approximation with the Student-t quantile on Problems − 1 degrees of
-// freedom, as ClusterRate uses).
+// HalfWidth is the half-width of the interval ClusterRate would print for
+// the design: Wilson's score interval at the effective sample size
+// Problems·K / (1 + (K−1)·ICC) with the Student-t quantile on Problems − 1
+// degrees of freedom (half the interval's width, which is asymmetric near
+// 0 and 1).
 func (d Design) HalfWidth(level float64) float64 {
-	if d.Problems < 2 {
+	if d.Problems < 2 || d.K < 1 {
 		return math.Inf(1)
 	}
-	return tQ(level, float64(d.Problems-1)) * math.Sqrt(d.Variance())
+	r := math.Min(1, math.Max(0, d.Rate))
+	icc := math.Min(1, math.Max(0, d.ICC))
+	neff := float64(d.Problems*d.K) / (1 + float64(d.K-1)*icc)
+	iv := wilson(r, neff, tQ(level, float64(d.Problems-1)))
+	return iv.Width() / 2
 }
 
 // ProblemsFor is the smallest number of problems whose design (d with

@@ -244,10 +244,16 @@ func runPopulation(t *testing.T, sc popScenario, reps int) popResult {
 				iv := estimate.Naive(ys, ms, 0.95)
 				res.naive.add([2]Rate{Rate(iv.Lo), Rate(iv.Hi)}, rec)
 				if bs.RecoveryCI[0].Defined() {
-					res.halfWidth += float64(bs.RecoveryCI[1]-bs.RecoveryCI[0]) / 2
-					d := estimate.Design{Problems: len(ms), K: popK, Rate: rec, ICC: iccOf(sc, bs.Name)}
-					res.planned += d.HalfWidth(0.95)
-					res.nhw++
+					if bs.ICC.Defined() && bs.RecoveryRate.Defined() {
+						// What the planner would promise from this run's own
+						// rate and ICC, against the width actually printed.
+						d := estimate.Design{Problems: len(ms), K: popK, Rate: float64(bs.RecoveryRate), ICC: float64(bs.ICC)}
+						if hw := d.HalfWidth(0.95); !math.IsInf(hw, 0) {
+							res.halfWidth += float64(bs.RecoveryCI[1]-bs.RecoveryCI[0]) / 2
+							res.planned += hw
+							res.nhw++
+						}
+					}
 				}
 			}
 		}
@@ -266,8 +272,6 @@ func runPopulation(t *testing.T, sc popScenario, reps int) popResult {
 	return res
 }
 
-// iccOf is unused by the scoring; the planner check uses the run's own ICC.
-func iccOf(popScenario, string) float64 { return math.NaN() }
 
 func (r popResult) String() string {
 	var b strings.Builder
@@ -318,6 +322,10 @@ func TestIntervalsCoverThePopulationTruth(t *testing.T) {
 				}
 				assert.InDelta(t, 0, mean, tol, "%s: strong pass rate in %s is unbiased for the population", sc.name, b)
 			}
+			ratio := r.halfWidth / r.planned
+			t.Logf("%s: achieved mean half-width %.4f, planned %.4f (ratio %.3f over %d bucket-runs)", sc.name,
+				r.halfWidth/float64(r.nhw), r.planned/float64(r.nhw), ratio, r.nhw)
+			assert.InDelta(t, 1, ratio, 0.15, "planned half-widths within ±15 %% of achieved")
 			if sc.name == "step" {
 				assert.GreaterOrEqual(t, r.latentMedium.rate(), 0.90, "latent medium covers 0.70")
 			}
