@@ -272,7 +272,6 @@ func runPopulation(t *testing.T, sc popScenario, reps int) popResult {
 	return res
 }
 
-
 func (r popResult) String() string {
 	var b strings.Builder
 	for _, q := range []string{"recovery_ci", "strong_pass_ci", "normalized_recovery_ci", "recovery_minus_pass_ci",

@@ -28,6 +28,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,6 +87,10 @@ type options struct {
 	timeout                                                   time.Duration
 	seed                                                      int64
 	adaptive, dryRun, quiet                                   bool
+	// Issue 13: the planner, the prior and the temperature.
+	plan, prior         string
+	planHalf, planDelta float64
+	temperature         *float64
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -112,11 +117,29 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "run on the simulator priced as the named models, in DIR-dryrun (replaced each time); estimate calls, tokens and dollars")
 	fs.StringVar(&o.serve, "serve", "", "after the run, serve the viewer on `ADDR` (e.g. 127.0.0.1:8080)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	fs.StringVar(&o.plan, "plan", "", "plan a study from the pilot run `DIR` (its summary.json) and exit: problems × samples × continuations for -plan-halfwidth or -plan-delta, and the cost")
+	fs.Float64Var(&o.planHalf, "plan-halfwidth", 0.05, "with -plan: target 95% half-width of every bucket's recovery interval")
+	fs.Float64Var(&o.planDelta, "plan-delta", 0, "with -plan: also detect this difference in recovery between two buckets at 80% power")
+	fs.StringVar(&o.prior, "prior", "fitted", "difficulty prior for bucket memberships: fitted (empirical Bayes on the strong model's counts) or jeffreys")
+	fs.Func("temperature", "sampling temperature sent on every request and recorded (default: the provider's own, which no one can report)", func(v string) error {
+		t, err := strconv.ParseFloat(v, 64)
+		if err != nil || t < 0 || t > 2 {
+			return fmt.Errorf("want a number in [0, 2], got %q", v)
+		}
+		o.temperature = &t
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
+	}
+	if o.prior != "fitted" && o.prior != "jeffreys" {
+		return o, fmt.Errorf("-prior %q: want fitted or jeffreys", o.prior)
+	}
+	if o.plan != "" && !(o.planHalf > 0) && !(o.planDelta > 0) {
+		return o, errors.New("-plan needs -plan-halfwidth > 0 or -plan-delta > 0")
 	}
 	if o.limit < 0 || o.samples < 1 || o.continuations < 1 || o.concurrency < 0 || o.rpm < 0 || o.tpm < 0 || o.budget < 0 || o.timeout < 0 {
 		return o, errors.New("-limit, -concurrency, -rpm, -tpm, -budget and -timeout must be ≥ 0; -samples and -continuations ≥ 1")
@@ -184,6 +207,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.plan != "" {
+		return plan(o, stdout)
+	}
 	problems, err := loadProblems(o.dataset, o.limit)
 	if err != nil {
 		return err
@@ -212,6 +238,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		set.AttachAnswers(problems)
 		cfg.Labeled = perturb.NewLabeled(set.Traces)
 	}
+	cfg.FixedPrior = o.prior == "jeffreys"
+	cfg.Temperature = o.temperature
 	if o.adaptive {
 		plan := difficulty.DefaultPlan()
 		plan.Max = o.samples
@@ -345,4 +373,35 @@ func (p *progress) finish() {
 		_ = p.bar.Finish()
 		p.bar = nil
 	}
+}
+
+// plan prints a study plan from a pilot run's summary.json.
+func plan(o options, stdout io.Writer) error {
+	f, err := os.Open(filepath.Join(o.plan, recovery.SummaryJSON))
+	if err != nil {
+		return fmt.Errorf("-plan %s: %w (point it at a finished run directory)", o.plan, err)
+	}
+	defer f.Close()
+	s, err := recovery.ReadSummary(f)
+	if err != nil {
+		return fmt.Errorf("-plan %s: %w", o.plan, err)
+	}
+	a, err := recovery.PilotAssumptions(s, o.samples, o.samples)
+	if err != nil {
+		return fmt.Errorf("-plan %s: %w", o.plan, err)
+	}
+	a.HalfWidth, a.Delta = o.planHalf, o.planDelta
+	a.K = o.continuations // the planned study's K (-continuations), not the pilot's
+
+	p, err := recovery.PlanStudy(a)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Study plan from pilot %s (K = %d continuations, %d straight-shot samples, %d strategies; ICC and rates per bucket from the pilot):\n\n",
+		o.plan, a.K, a.Samples, a.Strategies)
+	for _, b := range a.Buckets {
+		fmt.Fprintf(stdout, "  %s: share %.2f, recovery %.3f, ICC %.2f\n", b.Name, b.Share, b.Rate, b.ICC)
+	}
+	fmt.Fprintf(stdout, "\n%s", p)
+	return nil
 }
