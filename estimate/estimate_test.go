@@ -1,6 +1,7 @@
 package estimate
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -67,4 +68,47 @@ func TestFitPriorPicksAMixtureForALargeBimodalPopulation(t *testing.T) {
 	}
 	_, err = FitPrior([]difficulty.Count{{K: 0, N: 0}})
 	assert.ErrorIs(t, err, ErrNoData)
+}
+
+func TestClusterRateCR2DegreesOfFreedomFallWithUnequalClusters(t *testing.T) {
+	eq := ClusterRate([]int{1, 2, 3, 4}, []int{5, 5, 5, 5}, 0.95)
+	assert.InDelta(t, 3, eq.DF, 1e-9, "equal sizes: G − 1")
+	uneq := ClusterRate([]int{1, 2, 3, 20}, []int{5, 5, 5, 40}, 0.95)
+	assert.Less(t, uneq.DF, 3.0, "one dominant cluster leaves fewer effective degrees of freedom")
+	none := ClusterRate(nil, nil, 0.95)
+	assert.True(t, math.IsNaN(none.Rate))
+}
+
+func TestLatentRecoversAStepFromLargeData(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var units []Unit
+	var counts []difficulty.Count
+	for range 2000 {
+		p := bimodal(r)
+		rec := 0.2
+		if p >= 0.2 && p <= 0.8 {
+			rec = 0.7
+		}
+		u := Unit{K: binom(r, 5, p), N: 5, Y: binom(r, 5, rec), M: 5}
+		units = append(units, u)
+		counts = append(counts, difficulty.Count{K: u.K, N: u.N})
+	}
+	fit, err := FitPrior(counts)
+	require.NoError(t, err)
+	lb := Latent(units, fit.Mixture, []float64{0.2, 0.8})
+	assert.InDelta(t, 0.2, lb[0].Recovery, 0.05)
+	assert.InDelta(t, 0.7, lb[1].Recovery, 0.06)
+	assert.InDelta(t, 0.2, lb[2].Recovery, 0.05)
+}
+
+func TestRatioAndDifference(t *testing.T) {
+	y, m := []int{2, 3, 1, 4}, []int{5, 5, 5, 5}
+	s := []float64{0.5, 0.5, 0.5, 0.5}
+	nr := Ratio(y, m, s, 0.95, 0)
+	assert.InDelta(t, 0.5/0.5, nr.Value, 1e-12)
+	assert.True(t, nr.CI.Contains(nr.Value))
+	d := Difference(y, m, s, 0.95, 0)
+	assert.InDelta(t, 0.0, d.Value, 1e-12)
+	assert.True(t, d.CI.Lo < 0 && d.CI.Hi > 0)
+	assert.True(t, math.IsNaN(Ratio(nil, nil, nil, 0.95, 0).Value))
 }
