@@ -72,3 +72,28 @@ func TestMixtureQuantileInvertsCDF(t *testing.T) {
 	}
 	assert.InDelta(t, 1, s, 1e-3)
 }
+
+func FuzzParseRecoveryCurve(f *testing.F) {
+	for _, s := range []string{"constant:0.5", "linear:0.8", "linear:0.5:0.1", "step:0.7:0.2:0.2:0.8", "linear:0.8:aon", "step:1:2", ":", "aon"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseRecoveryCurve(s)
+		if err != nil {
+			return
+		}
+		// A parsed curve is valid, round-trips, and its rates are in [0, 1].
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%q parsed to an invalid curve: %v", s, err)
+		}
+		back, err := ParseRecoveryCurve(c.String())
+		if err != nil || back.String() != c.String() {
+			t.Fatalf("%q → %q does not round-trip: %v", s, c.String(), err)
+		}
+		for _, p := range []float64{0, 0.3, 1} {
+			if r := c.Rate(p); !(r >= 0 && r <= 1) {
+				t.Fatalf("%q: rate %v at %v", s, r, p)
+			}
+		}
+	})
+}
