@@ -409,8 +409,10 @@ func (s Summary) statisticsNote() string {
 		b.WriteString("## Recovery over true difficulty (latent buckets)\n\n" +
 			"A latent bucket holds the problems whose TRUE strong pass rate lies in its range; no problem is known to be in one, so the " +
 			"rates come from a mixture model: each problem's bucket is unknown with prior probabilities from its straight-shot posterior, " +
-			"and recovery per latent bucket is fitted by EM over all continuations. Problems is the expected count. Intervals: 95 % " +
-			"cluster bootstrap over problems, refitting the prior.\n\n" +
+			"and recovery per latent bucket is fitted by EM over all continuations (all strategies pooled). Problems is the expected " +
+			"count. Intervals: 95 % cluster bootstrap over problems, refitting the prior. The model assumes that whether a problem got " +
+			"a continued prefix does not depend on its true pass rate beyond its straight-shot counts (true for injected errors; " +
+			"only approximately for weak-model and on-policy prefixes).\n\n" +
 			"| latent bucket | problems (expected) | strong pass (95% CI) | recovery (95% CI) |\n|---|---:|---|---|\n")
 		for _, l := range s.Latent.Buckets {
 			fmt.Fprintf(&b, "| %s | %.1f | %s %s | %s %s |\n", l.Name, l.Problems, l.StrongPassRate, ciText(l.StrongPassCI),
