@@ -78,8 +78,8 @@ func replicate(t testing.TB, seed int64, n, samples, k int) (Summary, map[string
 // population-truth tests in population_test.go are the ones with power.
 // Kept as an end-to-end check through the stages.
 func TestRecoveryIntervalsCoverTheSimulatorsTruth(t *testing.T) {
-	if testing.Short() {
-		t.Skip("120 full-pipeline replications; superseded under -short by population_test.go")
+	if testing.Short() || raceEnabled {
+		t.Skip("120 full-pipeline replications; superseded by population_test.go (skipped under -short and -race)")
 	}
 	const reps = 120
 	covered, total := 0, 0
