@@ -112,3 +112,28 @@ func TestRatioAndDifference(t *testing.T) {
 	assert.True(t, d.CI.Lo < 0 && d.CI.Hi > 0)
 	assert.True(t, math.IsNaN(Ratio(nil, nil, nil, 0.95, 0).Value))
 }
+
+// BenchmarkBootstrapLatent10k is one resample's work on a 10,000-problem
+// run: a prior refit and the latent EM (distinct units are fitted once).
+func BenchmarkBootstrapLatent10k(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 9))
+	units := make([]Unit, 10000)
+	counts := make([]difficulty.Count, len(units))
+	for i := range units {
+		p := bimodal(r)
+		units[i] = Unit{K: binom(r, 5, p), N: 5, Y: binom(r, 5, 0.8*p), M: 5}
+		counts[i] = difficulty.Count{K: units[i].K, N: 5}
+	}
+	fit, err := FitPrior(counts)
+	require.NoError(b, err)
+	b.ResetTimer()
+	for i := range b.N {
+		Bootstrap(counts, fit, 1, uint64(i), func(idx []int, f PriorFit) []float64 {
+			us := make([]Unit, len(idx))
+			for k, j := range idx {
+				us[k] = units[j]
+			}
+			return []float64{Latent(us, f.Mixture, []float64{0.2, 0.8})[1].Recovery}
+		})
+	}
+}

@@ -68,6 +68,25 @@ type LatentBucket struct {
 // mean pass rate restricted to the bucket. Problems with M = 0 count in
 // Problems and StrongPass with their prior memberships.
 func Latent(units []Unit, prior difficulty.Mixture, edges []float64) []LatentBucket {
+	// Problems with equal data contribute equal terms: fit on the distinct
+	// units with multiplicities (a 10,000-problem run has a few hundred).
+	index := map[Unit]int{}
+	var uniq []Unit
+	var wt []float64
+	for _, u := range units {
+		i, ok := index[u]
+		if !ok {
+			i = len(uniq)
+			index[u] = i
+			uniq = append(uniq, u)
+			wt = append(wt, 0)
+		}
+		wt[i]++
+	}
+	return latent(uniq, wt, prior, edges)
+}
+
+func latent(units []Unit, wt []float64, prior difficulty.Mixture, edges []float64) []LatentBucket {
 	B := len(edges) + 1
 	pi := make([][]float64, len(units))
 	cm := make([][]float64, len(units)) // E[p | k, bucket b]
@@ -98,9 +117,9 @@ func Latent(units []Unit, prior difficulty.Mixture, edges []float64) []LatentBuc
 		}
 	}
 	var Y, M float64
-	for _, u := range units {
-		Y += float64(u.Y)
-		M += float64(u.M)
+	for i, u := range units {
+		Y += wt[i] * float64(u.Y)
+		M += wt[i] * float64(u.M)
 	}
 	rho := make([]float64, B)
 	for b := range rho {
@@ -154,8 +173,8 @@ func Latent(units []Unit, prior difficulty.Mixture, edges []float64) []LatentBuc
 		clear(den)
 		for i, u := range units {
 			for b := range B {
-				num[b] += gamma[i][b] * float64(u.Y)
-				den[b] += gamma[i][b] * float64(u.M)
+				num[b] += wt[i] * gamma[i][b] * float64(u.Y)
+				den[b] += wt[i] * gamma[i][b] * float64(u.M)
 			}
 		}
 		moved := 0.0
@@ -176,8 +195,8 @@ func Latent(units []Unit, prior difficulty.Mixture, edges []float64) []LatentBuc
 			for b := range B {
 				v := rho[b] * (1 - rho[b])
 				d := float64(u.Y) - float64(u.M)*rho[b]
-				pn += gamma[i][b] * (d*d - float64(u.M)*v)
-				pd += gamma[i][b] * float64(u.M*(u.M-1)) * v
+				pn += wt[i] * gamma[i][b] * (d*d - float64(u.M)*v)
+				pd += wt[i] * gamma[i][b] * float64(u.M*(u.M-1)) * v
 			}
 		}
 		if pd > 0 {
@@ -195,15 +214,15 @@ func Latent(units []Unit, prior difficulty.Mixture, edges []float64) []LatentBuc
 		var g, sp, n, d, pos, neg float64
 		for i, u := range units {
 			if u.M > 0 && u.Y > 0 {
-				pos += gamma[i][b]
+				pos += wt[i] * gamma[i][b]
 			}
 			if u.M > 0 && u.Y < u.M {
-				neg += gamma[i][b]
+				neg += wt[i] * gamma[i][b]
 			}
-			g += gamma[i][b]
-			sp += gamma[i][b] * cm[i][b]
-			n += gamma[i][b] * float64(u.Y)
-			d += gamma[i][b] * float64(u.M)
+			g += wt[i] * gamma[i][b]
+			sp += wt[i] * gamma[i][b] * cm[i][b]
+			n += wt[i] * gamma[i][b] * float64(u.Y)
+			d += wt[i] * gamma[i][b] * float64(u.M)
 		}
 		out[b] = LatentBucket{Problems: g, StrongPass: math.NaN(), Recovery: math.NaN(), Informative: math.Min(pos, neg)}
 		if g > 1e-9 {
