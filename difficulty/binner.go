@@ -35,6 +35,7 @@ type Binner struct {
 	names []string
 	edges []float64 // inner edges, len(names)-1, strictly increasing in (0, 1)
 	prior Prior
+	mix   Mixture // if non-empty, the prior memberships use (see WithMixture)
 }
 
 // DefaultBinner returns hard < 0.2 ≤ medium ≤ 0.8 < easy under the Jeffreys
@@ -123,7 +124,8 @@ func QuantileBinner(rates []float64, names ...string) (*Binner, error) {
 	return NewBinner(names, edges, Jeffreys)
 }
 
-// WithPrior returns a copy of b using prior p (Jeffreys if p is not proper).
+// WithPrior returns a copy of b using prior p (Jeffreys if p is not proper);
+// it drops a mixture set by WithMixture.
 func (b *Binner) WithPrior(p Prior) *Binner {
 	b = b.orDefault()
 	return &Binner{names: b.names, edges: b.edges, prior: p.orDefault()}
@@ -165,13 +167,13 @@ func (b *Binner) index(rate float64) int {
 // bucket. It panics if k < 0, n < 0 or k > n.
 func (b *Binner) Membership(k, n int) []float64 {
 	b = b.orDefault()
-	a, c := b.prior.Posterior(k, n)
+	post := b.Mixture().Posterior(k, n)
 	out := make([]float64, len(b.names))
 	prev, sum := 0.0, 0.0
 	for i := range out {
 		cdf := 1.0
 		if i < len(b.edges) {
-			cdf = betaCDF(b.edges[i], a, c)
+			cdf = post.CDF(b.edges[i])
 		}
 		out[i] = math.Max(0, cdf-prev)
 		prev = math.Max(prev, cdf)

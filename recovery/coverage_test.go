@@ -73,7 +73,14 @@ func replicate(t testing.TB, seed int64, n, samples, k int) (Summary, map[string
 	return Aggregate(rows, prefixes, samplesRows, difficulty.DefaultBinner().Buckets()), truth
 }
 
+// TestRecoveryIntervalsCoverTheSimulatorsTruth scores against the
+// REALISED problems' truth, which even an unclustered interval passes; the
+// population-truth tests in population_test.go are the ones with power.
+// Kept as an end-to-end check through the stages.
 func TestRecoveryIntervalsCoverTheSimulatorsTruth(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("120 full-pipeline replications; superseded by population_test.go (skipped under -short and -race)")
+	}
 	const reps = 120
 	covered, total := 0, 0
 	overallCovered := 0

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/providers"
@@ -87,11 +86,12 @@ func ExampleAggregate() {
 		{Stage: recovery.StageContinue, ProblemID: "p1", Prefix: "weak", Sample: 1},
 	}
 	s := recovery.Aggregate(problems, prefixes, samples, []string{"hard", "easy"})
-	fmt.Println(strings.TrimSpace(s.Table()))
+	for _, b := range append(s.Buckets, s.Overall) {
+		fmt.Printf("%s: recovery %s [%s, %s], strong pass %s (raw k/n %s)\n", b.Label(), b.RecoveryRate,
+			b.RecoveryCI[0], b.RecoveryCI[1], b.StrongPassRate, b.StrongPassObserved)
+	}
 	// Output:
-	// | bucket | problems | strong pass | weak pass | set aside | continuations | recovered | recovery (95% CI) | normalized | restarts |
-	// |---|---:|---:|---:|---|---:|---:|---|---:|---:|
-	// | hard | 1 | 0.250 | – |  | 2 | 1 | 0.500 [0.055, 0.945] | 2.000 | 0.000 |
-	// | easy | 0 | – | – |  | 0 | 0 | – [–, –] | – | – |
-	// | overall | 1 | 0.250 | – |  | 2 | 1 | 0.500 [0.055, 0.945] | 2.000 | 0.000 |
+	// hard (1/4): recovery 0.500 [0.055, 0.945], strong pass 0.250 (raw k/n 0.250)
+	// easy: recovery – [–, –], strong pass – (raw k/n –)
+	// overall: recovery 0.500 [0.055, 0.945], strong pass 0.250 (raw k/n 0.250)
 }

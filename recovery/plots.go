@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -24,6 +25,7 @@ var (
 	colStrong   = color.RGBA{R: 31, G: 119, B: 180, A: 255}
 	colWeak     = color.RGBA{R: 255, G: 127, B: 14, A: 255}
 	colRecovery = color.RGBA{R: 214, G: 39, B: 40, A: 255}
+	colLatent   = color.RGBA{R: 148, G: 103, B: 189, A: 255}
 )
 
 // WritePlots renders the report's plots into dir, each as SVG, PDF and PNG
@@ -51,7 +53,7 @@ func WritePlots(dir string, s Summary) error {
 	var row []*plot.Plot
 	if len(s.ByStrategy) > 1 {
 		for _, ss := range s.ByStrategy {
-			p, err := recoveryByBucketPanel(s, ss.Buckets, "Recovery by bucket: "+ss.Strategy)
+			p, err := recoveryByBucketPanel(s, ss.Buckets, "Recovery by bucket: "+ss.Strategy, false)
 			if err != nil {
 				return fmt.Errorf("recovery: plot %s: %w", PlotRecoveryByBucket, err)
 			}
@@ -78,10 +80,12 @@ func WritePlots(dir string, s Summary) error {
 // whiskers, overlaid on the intrinsic strong and weak pass rates with
 // theirs; each bucket's label carries its problem count.
 func RecoveryByBucketPlot(s Summary) (*plot.Plot, error) {
-	return recoveryByBucketPanel(s, s.Buckets, "Recovery by difficulty bucket")
+	return recoveryByBucketPanel(s, s.Buckets, "Recovery by difficulty bucket", true)
 }
 
-func recoveryByBucketPanel(s Summary, buckets []BucketSummary, title string) (*plot.Plot, error) {
+// With latent set (the pooled headline), the latent-bucket recovery of
+// s.Latent is drawn beside the observed one, both named as such.
+func recoveryByBucketPanel(s Summary, buckets []BucketSummary, title string, latent bool) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = "rate"
@@ -108,12 +112,46 @@ func recoveryByBucketPanel(s Summary, buckets []BucketSummary, title string) (*p
 		off   float64
 		dash  bool
 	}{
-		{"strong pass rate (95% CI)", func(b BucketSummary) Rate { return b.StrongPassRate },
-			func(b BucketSummary) [2]Rate { return s.bucketPassCI(b.Name, false) }, colStrong, draw.CircleGlyph{}, -0.12, true},
+		{"strong pass rate (posterior mean, 95% CI)", func(b BucketSummary) Rate { return b.StrongPassRate },
+			func(b BucketSummary) [2]Rate {
+				if b.StrongPassCI[0].Defined() {
+					return b.StrongPassCI
+				}
+				return s.bucketPassCI(b.Name, false)
+			}, colStrong, draw.CircleGlyph{}, -0.12, true},
 		{"weak pass rate (95% CI)", func(b BucketSummary) Rate { return b.WeakPassRate },
 			func(b BucketSummary) [2]Rate { return s.bucketPassCI(b.Name, true) }, colWeak, draw.SquareGlyph{}, 0, true},
-		{"recovery (95% CI)", func(b BucketSummary) Rate { return b.RecoveryRate },
+		{"recovery, observed bucket (95% CI)", func(b BucketSummary) Rate { return b.RecoveryRate },
 			func(b BucketSummary) [2]Rate { return b.RecoveryCI }, colRecovery, draw.TriangleGlyph{}, 0.12, false},
+	}
+	if latent && s.Latent != nil {
+		lat := func(b BucketSummary) (LatentBucketSummary, bool) {
+			// Latent buckets are named "hard (true 0–0.2)": match by the
+			// bucket's own name, the first word of both.
+			for _, l := range s.Latent.Buckets {
+				if strings.SplitN(l.Name, " ", 2)[0] == strings.SplitN(b.Name, " ", 2)[0] {
+					return l, true
+				}
+			}
+			return LatentBucketSummary{}, false
+		}
+		series = append(series, struct {
+			label string
+			rate  func(BucketSummary) Rate
+			ci    func(BucketSummary) [2]Rate
+			c     color.Color
+			g     draw.GlyphDrawer
+			off   float64
+			dash  bool
+		}{"recovery, latent bucket by true pass rate (EM, 95% CI)",
+			func(b BucketSummary) Rate {
+				if l, ok := lat(b); ok {
+					return l.RecoveryRate
+				}
+				return Rate(math.NaN())
+			},
+			func(b BucketSummary) [2]Rate { l, _ := lat(b); return l.RecoveryCI },
+			colLatent, draw.PyramidGlyph{}, 0.24, true})
 	}
 	for _, sr := range series {
 		var pts xyErr

@@ -3,6 +3,7 @@ package recovery
 import (
 	"bytes"
 	"encoding/xml"
+	"github.com/rebound-lab/rebound/providers/sim"
 	"image/png"
 	"io"
 	"os"
@@ -72,9 +73,21 @@ func TestWritePlotsRendersValidSVGAndPNGOfEveryPlot(t *testing.T) {
 		assert.Greater(t, len(colours), 10, "%s.png has drawn content", name)
 	}
 	svg, _ := os.ReadFile(filepath.Join(dir, PlotRecoveryByBucket+".svg"))
-	for _, label := range []string{"hard", "easy", "recovery (95% CI)", "strong pass rate", "weak pass rate"} {
+	for _, label := range []string{"hard", "easy", "recovery, observed bucket (95% CI)", "strong pass rate", "weak pass rate"} {
 		assert.Contains(t, string(svg), label)
 	}
+}
+
+func TestHeadlinePlotNamesObservedAndLatentBuckets(t *testing.T) {
+	sc := popScenario{name: "step", curve: sim.StepRecovery(0.7, 0.2, 0.2, 0.8), samples: 5}
+	s, _, _, _ := popReplicate(sc, 3)
+	require.NotNil(t, s.Latent)
+	dir := t.TempDir()
+	require.NoError(t, WritePlots(dir, s))
+	svg, err := os.ReadFile(filepath.Join(dir, PlotRecoveryByBucket+".svg"))
+	require.NoError(t, err)
+	assert.Contains(t, string(svg), "recovery, observed bucket (95% CI)")
+	assert.Contains(t, string(svg), "recovery, latent bucket by true pass rate (EM, 95% CI)")
 }
 
 func TestPlotsOfAnEmptyRunStillRender(t *testing.T) {

@@ -28,18 +28,31 @@ var NoRate = Rate(math.NaN())
 // Defined reports whether r is a number.
 func (r Rate) Defined() bool { return !math.IsNaN(float64(r)) }
 
-// MarshalJSON writes r as a number, or null when undefined.
+// MarshalJSON writes r as a number, null when undefined, or the string
+// "+Inf"/"-Inf" for an unbounded interval end (JSON has no infinity).
 func (r Rate) MarshalJSON() ([]byte, error) {
-	if !r.Defined() || math.IsInf(float64(r), 0) {
+	switch {
+	case !r.Defined():
 		return []byte("null"), nil
+	case math.IsInf(float64(r), 1):
+		return []byte(`"+Inf"`), nil // an unbounded interval end (JSON has no infinity)
+	case math.IsInf(float64(r), -1):
+		return []byte(`"-Inf"`), nil
 	}
 	return strconv.AppendFloat(nil, float64(r), 'g', -1, 64), nil
 }
 
-// UnmarshalJSON reads a number or null.
+// UnmarshalJSON reads a number, null, or "+Inf"/"-Inf" (unbounded interval ends).
 func (r *Rate) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
+	switch string(b) {
+	case "null":
 		*r = NoRate
+		return nil
+	case `"+Inf"`:
+		*r = Rate(math.Inf(1))
+		return nil
+	case `"-Inf"`:
+		*r = Rate(math.Inf(-1))
 		return nil
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
@@ -70,8 +83,12 @@ func rateOf(k, n int) Rate {
 type BucketSummary struct {
 	Name     string `json:"name"`
 	Problems int    `json:"problems"`
-	// StrongPassRate and WeakPassRate are the mean per-problem straight-shot
-	// pass rates (k/n) over the bucket's calibrated problems.
+	// StrongPassRate is the mean posterior-mean strong pass rate over the
+	// bucket's calibrated problems under the fitted prior (Summary.Prior):
+	// free of the winner's curse, and an estimate of the mean TRUE pass rate
+	// of problems that land in this observed bucket. (Before issue 13 it
+	// was the mean raw k/n, now StrongPassObserved.) WeakPassRate is the
+	// mean raw k/n of the weak model.
 	StrongPassRate Rate `json:"strong_pass_rate"`
 	WeakPassRate   Rate `json:"weak_pass_rate"`
 	// SetAside counts problems no prefix was built for, by reason (one count
@@ -85,11 +102,47 @@ type BucketSummary struct {
 	// RecoveryCI is the 95 % interval of RecoveryRate, clustered by problem
 	// (see ClusterCI).
 	RecoveryCI [2]Rate `json:"recovery_ci"`
-	// NormalizedRecovery is RecoveryRate ÷ StrongPassRate: recovery relative
-	// to how often the strong model solves these problems from scratch.
+	// NormalizedRecovery is RecoveryRate ÷ the mean posterior-mean strong
+	// pass rate of the SAME problems (those with continuations in this
+	// row): recovery relative to how often the strong model solves these
+	// problems from scratch.
 	NormalizedRecovery Rate `json:"normalized_recovery"`
 	// RestartRate is the share of continuations flagged as starting over.
 	RestartRate Rate `json:"restart_rate"`
+	// The fields below are filled by the statistics pass (see
+	// statistics.go); in summary.json since issue 13.
+
+	// Observed is what the bucket's problems showed, e.g. "0/5" or
+	// "1–4/5": an observed bucket is the set of problems chosen by these
+	// counts, and its rates are conditional on that choice.
+	Observed string `json:"observed"`
+	// Confidence is the bucket's problems' mean membership in it (the
+	// posterior probability that the true pass rate lies in the bucket).
+	Confidence Rate `json:"confidence"`
+	// StrongPassObserved is the mean raw k/n — biased by the winner's curse
+	// (the samples that chose the bucket also measure it); it is what
+	// strong_pass_rate meant before issue 13.
+	StrongPassObserved Rate `json:"strong_pass_rate_observed"`
+	// StrongPassCI is StrongPassRate's 95 % interval (cluster bootstrap
+	// over problems, refitting the prior).
+	StrongPassCI [2]Rate `json:"strong_pass_ci"`
+	// NormalizedRecoveryCI is NormalizedRecovery's 95 % interval (cluster
+	// bootstrap over problems, refitting the prior).
+	NormalizedRecoveryCI [2]Rate `json:"normalized_recovery_ci"`
+	// RecoveryMinusPass is the paired per-problem difference recovery −
+	// intrinsic (posterior-mean) strong pass rate over the problems with
+	// continuations, with its 95 % interval.
+	RecoveryMinusPass   Rate    `json:"recovery_minus_pass"`
+	RecoveryMinusPassCI [2]Rate `json:"recovery_minus_pass_ci"`
+	// ICC is the intra-class correlation of the bucket's continuations
+	// (one-way ANOVA estimator); MinDetectable the smallest difference in
+	// recovery between this bucket and another of its size, rate and ICC
+	// that a 5 % test detects with 80 % power (estimate.MinDetectable).
+	ICC           Rate `json:"icc"`
+	MinDetectable Rate `json:"min_detectable_diff"`
+	// ContinuedProblems is the number of problems with at least one
+	// verified continuation (the clusters of RecoveryCI).
+	ContinuedProblems int `json:"continued_problems"`
 }
 
 // DepthSummary is recovery among prefixes cut at one truncation depth
@@ -100,6 +153,10 @@ type DepthSummary struct {
 	Depth         float64 `json:"depth"`
 	Continuations int     `json:"continuations"`
 	RecoveryRate  Rate    `json:"recovery_rate"`
+	// Problems contributed continuations; RecoveryCI is clustered by
+	// problem like BucketSummary.RecoveryCI.
+	Problems   int     `json:"problems"`
+	RecoveryCI [2]Rate `json:"recovery_ci"`
 }
 
 // DepthBins is the number of equal-width truncation-depth bins.
@@ -151,6 +208,27 @@ type Summary struct {
 	// passCounts holds each bucket's per-problem straight-shot counts, for
 	// the plots' pass-rate intervals (see bucketPassCI); not in summary.json.
 	passCounts map[string]*passCounts
+	// Prior is the difficulty prior fitted to the strong model's counts
+	// (empirical Bayes), used for posterior-mean pass rates and the latent
+	// buckets; nil when no problem was calibrated.
+	Prior *PriorSummary `json:"prior,omitempty"`
+	// Latent estimates rates for problems whose TRUE strong pass rate lies
+	// in each bucket; nil without continuations or bucket edges.
+	Latent *LatentSummary `json:"latent,omitempty"`
+	// OnPolicy describes the on-policy band, set by Run when the onpolicy
+	// strategy ran.
+	OnPolicy *OnPolicySummary `json:"onpolicy,omitempty"`
+}
+
+// acc accumulates one summary row.
+type acc struct {
+	problems           int
+	strongSum, weakSum float64
+	strongN, weakN     int
+	setAside           map[string]int
+	y, m               map[string]int
+	restarts           int
+	members            []string // calibrated problems (IDs) of the row's bucket(s)
 }
 
 // Aggregate computes the Summary from store rows: problems (with their
@@ -160,6 +238,16 @@ type Summary struct {
 // problem with no bucket counts under "unbinned". Rows with Error set are
 // left out of every rate but their cost is counted.
 func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets []string) Summary {
+	return aggregate(problems, prefixes, samples, buckets, defaultEdges(buckets))
+}
+
+// AggregateBinned is Aggregate for the buckets of b, whose edges define
+// the latent buckets.
+func AggregateBinned(problems []Problem, prefixes []Prefix, samples []Sample, b *difficulty.Binner) Summary {
+	return aggregate(problems, prefixes, samples, b.Buckets(), b.Edges())
+}
+
+func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets []string, edges []float64) Summary {
 	bucketOf := map[string]string{}
 	order := slices.Clone(buckets)
 	for _, p := range problems {
@@ -171,14 +259,6 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 		if !slices.Contains(order, b) {
 			order = append(order, b)
 		}
-	}
-	type acc struct {
-		problems           int
-		strongSum, weakSum float64
-		strongN, weakN     int
-		setAside           map[string]int
-		y, m               map[string]int
-		restarts           int
 	}
 	newAcc := func() *acc { return &acc{setAside: map[string]int{}, y: map[string]int{}, m: map[string]int{}} }
 	accs := map[string]*acc{}
@@ -207,6 +287,7 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 			if p.StrongN > 0 {
 				a.strongSum += p.StrongRate()
 				a.strongN++
+				a.members = append(a.members, p.ID)
 			}
 			if p.WeakN > 0 {
 				a.weakSum += p.WeakRate()
@@ -239,6 +320,10 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 		}
 	}
 	var depthY, depthM [DepthBins]int
+	var depthYP, depthMP [DepthBins]map[string]int
+	for i := range DepthBins {
+		depthYP[i], depthMP[i] = map[string]int{}, map[string]int{}
+	}
 	for _, r := range samples {
 		cost := Cost{Calls: 1, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, USD: r.CostUSD}
 		if r.Error != "" && r.Response == "" && r.InputTokens == 0 && r.OutputTokens == 0 {
@@ -275,8 +360,10 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 		if d, ok := depthOf[[2]string{r.ProblemID, r.Prefix}]; ok {
 			i := min(int(d*DepthBins), DepthBins-1)
 			depthM[i]++
+			depthMP[i][r.ProblemID]++
 			if r.Correct {
 				depthY[i]++
+				depthYP[i][r.ProblemID]++
 			}
 		}
 	}
@@ -333,6 +420,7 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 				from = all
 			}
 			a.problems, a.strongSum, a.strongN, a.weakSum, a.weakN = from.problems, from.strongSum, from.strongN, from.weakSum, from.weakN
+			a.members = from.members
 			if b == "" {
 				ss.Overall = finish("overall", a)
 			} else {
@@ -346,9 +434,22 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 		if depthM[i] == 0 {
 			continue
 		}
-		s.ByDepth = append(s.ByDepth, DepthSummary{Depth: (float64(i) + 0.5) / DepthBins,
-			Continuations: depthM[i], RecoveryRate: rateOf(depthY[i], depthM[i])})
+		ds := DepthSummary{Depth: (float64(i) + 0.5) / DepthBins,
+			Continuations: depthM[i], RecoveryRate: rateOf(depthY[i], depthM[i])}
+		ds.Problems, ds.RecoveryCI = clusteredCI(depthYP[i], depthMP[i])
+		s.ByDepth = append(s.ByDepth, ds)
 	}
+	rows := []statRow{{&s.Overall, all}}
+	for i, b := range order {
+		rows = append(rows, statRow{&s.Buckets[i], accs[b]})
+	}
+	for j, name := range slices.Sorted(maps.Keys(byStrat)) {
+		rows = append(rows, statRow{&s.ByStrategy[j].Overall, byStrat[name][""]})
+		for i, b := range order {
+			rows = append(rows, statRow{&s.ByStrategy[j].Buckets[i], byStrat[name][b]})
+		}
+	}
+	s.statistics(problems, rows, all, edges)
 	return s
 }
 
@@ -356,6 +457,10 @@ func Aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 // columns the aggregate needs, not the texts, so it stays small for large
 // runs.
 func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error) {
+	return summarize(ctx, st, buckets, defaultEdges(buckets))
+}
+
+func summarize(ctx context.Context, st *Store, buckets []string, edges []float64) (Summary, error) {
 	if err := st.Flush(ctx); err != nil {
 		return Summary{}, err
 	}
@@ -393,7 +498,7 @@ func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error
 	}); err != nil {
 		return Summary{}, err
 	}
-	sum := Aggregate(problems, prefixes, samples, buckets)
+	sum := aggregate(problems, prefixes, samples, buckets, edges)
 	if sum.Behaviour, err = summarizeBehaviour(ctx, st, buckets); err != nil {
 		return sum, err
 	}
@@ -403,6 +508,12 @@ func Summarize(ctx context.Context, st *Store, buckets []string) (Summary, error
 	}
 	sum.Health = &h
 	return sum, nil
+}
+
+// SummarizeBinned is Summarize for the buckets of b, whose edges also
+// define the latent buckets.
+func SummarizeBinned(ctx context.Context, st *Store, b *difficulty.Binner) (Summary, error) {
+	return summarize(ctx, st, b.Buckets(), b.Edges())
 }
 
 // ReadSummary reads a summary.json written by WriteJSON. Fields it does not
@@ -455,7 +566,11 @@ func (s Summary) WriteCSV(w io.Writer) error {
 		head = append(head, "set_aside_"+r)
 	}
 	head = append(head, "continuations", "recovered", "recovery_rate", "recovery_ci_lo", "recovery_ci_hi",
-		"normalized_recovery", "restart_rate")
+		"normalized_recovery", "restart_rate",
+		// Added by issue 13, at the end so existing column positions hold.
+		"observed", "confidence", "strong_pass_rate_observed", "strong_pass_ci_lo", "strong_pass_ci_hi",
+		"normalized_recovery_ci_lo", "normalized_recovery_ci_hi", "recovery_minus_pass",
+		"recovery_minus_pass_ci_lo", "recovery_minus_pass_ci_hi", "icc", "min_detectable_diff")
 	if err := cw.Write(head); err != nil {
 		return err
 	}
@@ -471,7 +586,10 @@ func (s Summary) WriteCSV(w io.Writer) error {
 			row = append(row, strconv.Itoa(b.SetAside[r]))
 		}
 		row = append(row, strconv.Itoa(b.Continuations), strconv.Itoa(b.Recovered), num(b.RecoveryRate),
-			num(b.RecoveryCI[0]), num(b.RecoveryCI[1]), num(b.NormalizedRecovery), num(b.RestartRate))
+			num(b.RecoveryCI[0]), num(b.RecoveryCI[1]), num(b.NormalizedRecovery), num(b.RestartRate),
+			b.Observed, num(b.Confidence), num(b.StrongPassObserved), num(b.StrongPassCI[0]), num(b.StrongPassCI[1]),
+			num(b.NormalizedRecoveryCI[0]), num(b.NormalizedRecoveryCI[1]), num(b.RecoveryMinusPass),
+			num(b.RecoveryMinusPassCI[0]), num(b.RecoveryMinusPassCI[1]), num(b.ICC), num(b.MinDetectable))
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -485,19 +603,31 @@ func (s Summary) Table() string { return bucketTable(s.Buckets, s.Overall) }
 
 func bucketTable(buckets []BucketSummary, overall BucketSummary) string {
 	var b strings.Builder
-	b.WriteString("| bucket | problems | strong pass | weak pass | set aside | continuations | recovered | recovery (95% CI) | normalized | restarts |\n")
-	b.WriteString("|---|---:|---:|---:|---|---:|---:|---|---:|---:|\n")
+	b.WriteString("| observed bucket | problems | membership | strong pass (95% CI) | weak pass | set aside | continuations | recovered | recovery (95% CI) | normalized (95% CI) | recovery − pass (95% CI) | restarts |\n")
+	b.WriteString("|---|---:|---:|---|---:|---|---:|---:|---|---|---|---:|\n")
 	for _, bs := range append(slices.Clone(buckets), overall) {
 		var aside []string
 		for _, r := range slices.Sorted(mapsKeys(bs.SetAside)) {
 			aside = append(aside, fmt.Sprintf("%s %d", r, bs.SetAside[r]))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %d | %d | %s [%s, %s] | %s | %s |\n", bs.Name, bs.Problems,
-			bs.StrongPassRate, bs.WeakPassRate, strings.Join(aside, ", "), bs.Continuations, bs.Recovered,
-			bs.RecoveryRate, bs.RecoveryCI[0], bs.RecoveryCI[1], bs.NormalizedRecovery, bs.RestartRate)
+		fmt.Fprintf(&b, "| %s | %d | %s | %s %s | %s | %s | %d | %d | %s %s | %s %s | %s %s | %s |\n", bs.Label(), bs.Problems,
+			bs.Confidence, bs.StrongPassRate, ciText(bs.StrongPassCI), bs.WeakPassRate, strings.Join(aside, ", "),
+			bs.Continuations, bs.Recovered, bs.RecoveryRate, ciText(bs.RecoveryCI),
+			bs.NormalizedRecovery, ciText(bs.NormalizedRecoveryCI), bs.RecoveryMinusPass, ciText(bs.RecoveryMinusPassCI),
+			bs.RestartRate)
 	}
 	return b.String()
 }
+
+// Label is the bucket's name with what was observed, e.g. "hard (0/5)".
+func (bs BucketSummary) Label() string {
+	if bs.Observed == "" {
+		return bs.Name
+	}
+	return bs.Name + " (" + bs.Observed + ")"
+}
+
+func ciText(c [2]Rate) string { return fmt.Sprintf("[%s, %s]", c[0], c[1]) }
 
 func mapsKeys(m map[string]int) func(func(string) bool) {
 	return func(yield func(string) bool) {
@@ -515,10 +645,7 @@ func (s Summary) Markdown(title string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n## Recovery by difficulty bucket\n\n", title)
 	b.WriteString(s.Table())
-	b.WriteString("\nPass rates are mean per-problem straight-shot rates k/n. Recovery is the share of verified " +
-		"continuations whose full trace (prefix + continuation) reaches the reference answer; restarts are counted " +
-		"in it and reported separately. Intervals are 95 % design-effect-corrected Wilson intervals clustered by " +
-		"problem (Student-t quantile on problems − 1 degrees of freedom). Normalized recovery is recovery ÷ strong pass rate.\n\n")
+	b.WriteString(s.statisticsNote())
 	if len(s.ByStrategy) > 1 {
 		b.WriteString("## Recovery by strategy\n\nThe table above pools every strategy; each is also reported apart, " +
 			"since how a flaw was made changes the experiment.\n\n")
@@ -535,9 +662,9 @@ func (s Summary) Markdown(title string) string {
 			fmt.Fprintf(&b, "%s model:\n\n```\n%s```\n\n", d.name, difficulty.Summarize(d.rates))
 		}
 	}
-	b.WriteString("## Recovery by truncation depth\n\n| depth (bin midpoint) | continuations | recovery |\n|---:|---:|---:|\n")
+	b.WriteString("## Recovery by truncation depth\n\n| depth (bin midpoint) | problems | continuations | recovery (95% CI) |\n|---:|---:|---:|---|\n")
 	for _, d := range s.ByDepth {
-		fmt.Fprintf(&b, "| %.3f | %d | %s |\n", d.Depth, d.Continuations, d.RecoveryRate)
+		fmt.Fprintf(&b, "| %.3f | %d | %d | %s %s |\n", d.Depth, d.Problems, d.Continuations, d.RecoveryRate, ciText(d.RecoveryCI))
 	}
 	b.WriteString("\n![recovery by depth](recovery_by_depth.svg)\n\n")
 	b.WriteString(s.behaviourMarkdown())

@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -54,29 +56,39 @@ func TestAggregateMatchesAHandComputedRun(t *testing.T) {
 	assert.Equal(t, "hard", hard.Name, "buckets keep first-appearance order")
 
 	assert.Equal(t, 2, hard.Problems)
-	assert.InDelta(t, 0.1, float64(hard.StrongPassRate), 1e-12)
+	// Strong pass rates are posterior means under the prior fitted to the
+	// four counts; the raw k/n means are kept as StrongPassObserved.
+	require.NotNil(t, s.Prior)
+	pm := func(k int) float64 { return s.Prior.Mixture.Posterior(k, 5).Mean() }
+	assert.InDelta(t, 0.1, float64(hard.StrongPassObserved), 1e-12)
+	assert.InDelta(t, (pm(1)+pm(0))/2, float64(hard.StrongPassRate), 1e-12)
+	assert.Greater(t, float64(hard.StrongPassRate), 0.1, "shrunk toward the population mean")
 	assert.InDelta(t, 0.0, float64(hard.WeakPassRate), 1e-12)
 	assert.Empty(t, hard.SetAside)
 	assert.Equal(t, 4, hard.Continuations)
 	assert.Equal(t, 1, hard.Recovered)
 	assert.InDelta(t, 0.25, float64(hard.RecoveryRate), 1e-12)
-	assert.InDelta(t, 2.5, float64(hard.NormalizedRecovery), 1e-12)
+	assert.InDelta(t, 0.25/((pm(1)+pm(0))/2), float64(hard.NormalizedRecovery), 1e-12)
 	assert.InDelta(t, 0.25, float64(hard.RestartRate), 1e-12)
 
-	assert.InDelta(t, 0.9, float64(easy.StrongPassRate), 1e-12)
+	assert.InDelta(t, 0.9, float64(easy.StrongPassObserved), 1e-12)
+	assert.InDelta(t, (pm(5)+pm(4))/2, float64(easy.StrongPassRate), 1e-12)
 	assert.InDelta(t, 0.8, float64(easy.WeakPassRate), 1e-12)
 	assert.Equal(t, map[string]int{"too_easy": 1}, easy.SetAside)
 	assert.Equal(t, 2, easy.Continuations, "the failed continuation is not counted")
 	assert.Equal(t, 2, easy.Recovered)
-	assert.InDelta(t, 1/0.9, float64(easy.NormalizedRecovery), 1e-12)
+	assert.InDelta(t, 1/pm(5), float64(easy.NormalizedRecovery), 1e-12, "only p3 was continued: its pass rate is the denominator")
 	assert.InDelta(t, 0.0, float64(easy.RestartRate), 1e-12)
 
 	assert.Equal(t, 4, all.Problems)
-	assert.InDelta(t, 0.5, float64(all.StrongPassRate), 1e-12)
+	assert.InDelta(t, 0.5, float64(all.StrongPassObserved), 1e-12)
 	assert.InDelta(t, 0.4, float64(all.WeakPassRate), 1e-12)
 	assert.Equal(t, 6, all.Continuations)
 	assert.Equal(t, 3, all.Recovered)
-	assert.InDelta(t, 1.0, float64(all.NormalizedRecovery), 1e-12)
+	assert.InDelta(t, 0.5/((pm(0)+pm(1)+pm(5))/3), float64(all.NormalizedRecovery), 1e-12, "overall: the continued problems' pass rate")
+	assert.InDelta(t, 0.5-(pm(0)+pm(1)+pm(5))/3, float64(all.RecoveryMinusPass), 1e-12)
+	assert.Equal(t, "0–1/5", hard.Observed)
+	assert.Equal(t, "4–5/5", easy.Observed)
 	assert.InDelta(t, 1.0/6, float64(all.RestartRate), 1e-12)
 	for _, b := range append(s.Buckets, all) {
 		assert.LessOrEqual(t, float64(b.RecoveryCI[0]), float64(b.RecoveryRate), b.Name)
@@ -84,9 +96,9 @@ func TestAggregateMatchesAHandComputedRun(t *testing.T) {
 	}
 
 	require.Len(t, s.ByDepth, 3)
-	assert.Equal(t, DepthSummary{Depth: 0.125, Continuations: 2, RecoveryRate: 0}, s.ByDepth[0])
-	assert.Equal(t, DepthSummary{Depth: 0.625, Continuations: 2, RecoveryRate: 0.5}, s.ByDepth[1])
-	assert.Equal(t, DepthSummary{Depth: 0.875, Continuations: 2, RecoveryRate: 1}, s.ByDepth[2])
+	assert.Equal(t, DepthSummary{Depth: 0.125, Continuations: 2, RecoveryRate: 0, Problems: 1, RecoveryCI: s.ByDepth[0].RecoveryCI}, s.ByDepth[0])
+	assert.Equal(t, DepthSummary{Depth: 0.625, Continuations: 2, RecoveryRate: 0.5, Problems: 1, RecoveryCI: s.ByDepth[1].RecoveryCI}, s.ByDepth[1])
+	assert.Equal(t, DepthSummary{Depth: 0.875, Continuations: 2, RecoveryRate: 1, Problems: 1, RecoveryCI: s.ByDepth[2].RecoveryCI}, s.ByDepth[2])
 
 	assert.Equal(t, 10, s.Cost.Calls, "1 strong + 1 weak + 6 continuations + 2 perturb calls; the failed call is free")
 	assert.Equal(t, 1, s.Cost.CachedCalls)
@@ -126,14 +138,18 @@ func TestSummaryJSONHasTheStableSchema(t *testing.T) {
 		}
 		return ks
 	}
-	assert.ElementsMatch(t, []string{"buckets", "overall", "cost", "by_depth", "by_strategy"}, keys(m))
+	assert.ElementsMatch(t, []string{"buckets", "overall", "cost", "by_depth", "by_strategy", "prior"}, keys(m))
 	assert.ElementsMatch(t, []string{"strategy", "buckets", "overall"}, keys(m["by_strategy"].([]any)[0]))
 	rateKeys := []string{"name", "problems", "strong_pass_rate", "weak_pass_rate", "set_aside", "continuations",
-		"recovered", "recovery_rate", "recovery_ci", "normalized_recovery", "restart_rate"}
+		"recovered", "recovery_rate", "recovery_ci", "normalized_recovery", "restart_rate",
+		// Added by issue 13.
+		"observed", "confidence", "strong_pass_rate_observed", "strong_pass_ci", "normalized_recovery_ci",
+		"recovery_minus_pass", "recovery_minus_pass_ci", "icc", "min_detectable_diff", "continued_problems"}
 	assert.ElementsMatch(t, rateKeys, keys(m["buckets"].([]any)[0]))
 	assert.ElementsMatch(t, rateKeys, keys(m["overall"]))
 	assert.ElementsMatch(t, []string{"calls", "cached_calls", "input_tokens", "output_tokens", "usd"}, keys(m["cost"]))
-	assert.ElementsMatch(t, []string{"depth", "continuations", "recovery_rate"}, keys(m["by_depth"].([]any)[0]))
+	assert.ElementsMatch(t, []string{"depth", "continuations", "recovery_rate", "problems", "recovery_ci"}, keys(m["by_depth"].([]any)[0]))
+	assert.Len(t, m["overall"].(map[string]any)["normalized_recovery_ci"], 2)
 	assert.Len(t, m["overall"].(map[string]any)["recovery_ci"], 2)
 
 	var back Summary
@@ -151,7 +167,10 @@ func TestSummaryCSVHasOneRowPerBucketAndOverall(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rows, 4)
 	assert.Contains(t, rows[0], "set_aside_too_easy")
-	assert.Equal(t, []string{"easy", "2", "0.9", "0.8", "1", "2", "2", "1"}, rows[2][:8])
+	assert.Equal(t, []string{"easy", "2", strconv.FormatFloat(float64(s.Buckets[1].StrongPassRate), 'g', 6, 64), "0.8", "1", "2", "2", "1"}, rows[2][:8])
+	col := slices.Index(rows[0], "strong_pass_rate_observed")
+	require.Positive(t, col)
+	assert.Equal(t, "0.9", rows[2][col], "the raw k/n mean is kept under its own column")
 	assert.Equal(t, "overall", rows[3][0])
 }
 
@@ -215,7 +234,9 @@ func TestWriteReportWritesEveryFile(t *testing.T) {
 		assert.NotEmpty(t, b, name)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, ReportMD))
-	assert.Contains(t, string(md), "| hard | 2 | 0.100 | 0.000 |")
+	assert.Contains(t, string(md), "| hard (0–1/5) | 2 | ")
+	assert.Contains(t, string(md), "Fitted prior (")
+
 	assert.Contains(t, string(md), "recovery_by_bucket.svg")
 	jl, _ := os.ReadFile(filepath.Join(dir, SamplesJSONL))
 	assert.Equal(t, len(samples), strings.Count(string(jl), "\n"))
@@ -300,7 +321,17 @@ func TestAggregateReportsEachStrategyApartAsWellAsPooled(t *testing.T) {
 	assert.Equal(t, 2, hard.Continuations)
 	assert.Equal(t, 2, hard.Recovered)
 	assert.InDelta(t, 1.0, float64(hard.RecoveryRate), 1e-12)
-	assert.InDelta(t, 10.0, float64(hard.NormalizedRecovery), 1e-12, "1.0 ÷ hard's strong pass rate 0.1")
+	// The denominator is the posterior-mean pass rate of the problems this
+	// strategy continued (p1 only), not the whole bucket's.
+	require.NotNil(t, s.Prior)
+	p1 := s.Prior.Mixture.Posterior(0, 10).Mean()
+	for _, p := range pr {
+		if p.ID == "p1" {
+			p1 = s.Prior.Mixture.Posterior(p.StrongK, p.StrongN).Mean()
+		}
+	}
+	assert.InDelta(t, 1.0/p1, float64(hard.NormalizedRecovery), 1e-9, "1.0 ÷ p1's posterior-mean pass rate")
+	assert.NotEqual(t, float64(hard.NormalizedRecovery), float64(hard.RecoveryRate/hard.StrongPassRate))
 	assert.Equal(t, 2, hard.Problems, "problem counts are the bucket's")
 	assert.Zero(t, easy.Continuations)
 	assert.False(t, easy.RecoveryRate.Defined())

@@ -149,6 +149,10 @@ type Config struct {
 	BatchPoll time.Duration `json:"-"`
 	// OnBatch hears about every batch submitted, re-attached and finished.
 	OnBatch func(providers.BatchEvent) `json:"-"`
+	// FixedPrior assigns buckets with the Binner's own prior (Jeffreys
+	// unless set) instead of the default: a prior fitted to the strong
+	// model's straight-shot counts (estimate.FitPrior, empirical Bayes).
+	FixedPrior bool `json:"fixed_prior,omitempty"`
 }
 
 // InjectOptions are the perturb.InjectError options Run passes on.
@@ -216,6 +220,14 @@ func (c *Config) defaults() error {
 	}
 	if c.Binner == nil {
 		c.Binner = difficulty.DefaultBinner()
+	}
+	if c.Adaptive != nil {
+		if err := canStopEarly(*c.Adaptive, c.Binner); err != nil {
+			return fmt.Errorf("%w: Adaptive: %w", ErrConfig, err)
+		}
+	}
+	if c.OnPolicyBand == [2]float64{} {
+		c.OnPolicyBand = perturb.DefaultBand // recorded as used, not [0, 0]
 	}
 	if len(c.Strategies) == 0 {
 		c.Strategies = []string{StrategyWeak}
@@ -325,11 +337,12 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if _, err := LabelBehaviours(detach(ctx), st, false); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
-	sum, err := Summarize(detach(ctx), st, cfg.Binner.Buckets())
+	sum, err := SummarizeBinned(detach(ctx), st, cfg.Binner)
 	sum.Invocation = meter.Totals()
 	if err != nil {
 		return sum, errors.Join(runErr, err)
 	}
+	cfg.describeStatistics(&sum)
 	if err := WriteReport(detach(ctx), cfg.Dir, sum, st, cfg.Title); err != nil {
 		return sum, errors.Join(runErr, err)
 	}
@@ -421,7 +434,7 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 	if err != nil {
 		return err
 	}
-	if _, err := Bin(ctx, exec.Store, cfg.Binner, strongCals); err != nil {
+	if _, err := Bin(ctx, exec.Store, cfg.membershipBinner(strongCals), strongCals); err != nil {
 		return err
 	}
 	traces := map[string][]perturb.Trace{}

@@ -37,7 +37,7 @@ func ReadStudy(rd io.Reader) (StudyResult, error) {
 	return r, nil
 }
 
-func ci(c [2]Rate) string {
+func studyCI(c [2]Rate) string {
 	if !c[0].Defined() || !c[1].Defined() {
 		return "–"
 	}
@@ -74,7 +74,7 @@ func (r StudyResult) Markdown(title string) string {
 					continue
 				}
 				fmt.Fprintf(&b, "| %s | %s | %d | %s %s | %d | %s %s | %s %s |\n", m.Model, row.Bucket, row.Problems,
-					row.PassRate, ci(row.PassRateCI), row.Continuations, row.Recovery, ci(row.RecoveryCI), row.Normalized, ci(row.NormalizedCI))
+					row.PassRate, studyCI(row.PassRateCI), row.Continuations, row.Recovery, studyCI(row.RecoveryCI), row.Normalized, studyCI(row.NormalizedCI))
 			}
 		}
 		b.WriteString("\n")
@@ -88,7 +88,7 @@ func (r StudyResult) Markdown(title string) string {
 			b.WriteString("### Paired differences (same prefixes)\n\n| A − B | bucket | paired problems | recovery A | recovery B | difference (paired CI) | independent-runs CI | width ratio |\n|---|---|---:|---:|---:|---|---|---:|\n")
 			for _, p := range ps {
 				fmt.Fprintf(&b, "| %s − %s | %s | %d | %s | %s | %s %s | %s | %s |\n", p.A, p.B, p.Bucket, p.Problems, p.RecoveryA, p.RecoveryB,
-					signed(p.Diff), ci(p.DiffCI), ci(p.IndependentCI), p.WidthRatio)
+					signed(p.Diff), studyCI(p.DiffCI), studyCI(p.IndependentCI), p.WidthRatio)
 				if p.Unpaired > 0 {
 					fmt.Fprintf(&b, "| ⚠ %d problems had different prefix texts for the two models and are left out | | | | | | | |\n", p.Unpaired)
 				}

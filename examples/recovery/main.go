@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,6 +101,10 @@ type options struct {
 	batch                   bool
 	batchMaxWait, batchPoll time.Duration
 	reference               string
+	// Issue 13: the planner, the prior and the temperature.
+	plan, prior         string
+	planHalf, planDelta float64
+	temperature         *float64
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -141,6 +146,18 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.batch, "batch", false, "send every call through the provider's batch API (half price at openai, anthropic, groq, together; slower: results can take up to 24h)")
 	fs.DurationVar(&o.batchMaxWait, "batch-max-wait", providers.DefaultBatchMaxWait, "with -batch, how long a request waits for others before its batch is submitted")
 	fs.DurationVar(&o.batchPoll, "batch-poll", providers.DefaultBatchPollInitial, "with -batch, the first polling interval (it grows ×1.5 to 1m)")
+	fs.StringVar(&o.plan, "plan", "", "plan a study from the pilot run `DIR` (its summary.json) and exit: problems × samples × continuations for -plan-halfwidth or -plan-delta, and the cost")
+	fs.Float64Var(&o.planHalf, "plan-halfwidth", 0.05, "with -plan: target 95% half-width of every bucket's recovery interval")
+	fs.Float64Var(&o.planDelta, "plan-delta", 0, "with -plan: also detect this difference in recovery between two buckets at 80% power")
+	fs.StringVar(&o.prior, "prior", "fitted", "difficulty prior for bucket memberships: fitted (empirical Bayes on the strong model's counts) or jeffreys")
+	fs.Func("temperature", "sampling temperature sent on every request and recorded (default: the provider's own, which no one can report)", func(v string) error {
+		t, err := strconv.ParseFloat(v, 64)
+		if err != nil || t < 0 || t > 2 {
+			return fmt.Errorf("want a number in [0, 2], got %q", v)
+		}
+		o.temperature = &t
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -161,6 +178,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if err := checkFlags(o); err != nil {
 		return o, err
+	}
+	if o.prior != "fitted" && o.prior != "jeffreys" {
+		return o, fmt.Errorf("-prior %q: want fitted or jeffreys", o.prior)
+	}
+	if o.plan != "" && !(o.planHalf > 0) && !(o.planDelta > 0) {
+		return o, errors.New("-plan needs -plan-halfwidth > 0 or -plan-delta > 0")
 	}
 	return o, nil
 }
@@ -234,6 +257,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.plan != "" {
+		return plan(o, stdout)
+	}
 	problems, err := loadProblems(o.dataset, o.limit)
 	if err != nil {
 		return err
@@ -276,6 +302,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		set.AttachAnswers(problems)
 		cfg.Labeled = perturb.NewLabeled(set.Traces)
 	}
+	cfg.FixedPrior = o.prior == "jeffreys"
+	cfg.Temperature = o.temperature
 	if o.adaptive {
 		plan := difficulty.DefaultPlan()
 		plan.Max = o.samples
@@ -426,4 +454,35 @@ func explain(err error, dir string, budget float64) error {
 			apiErr.Provider, apiErr.Model, apiErr.StatusCode, dir, err)
 	}
 	return err
+}
+
+// plan prints a study plan from a pilot run's summary.json.
+func plan(o options, stdout io.Writer) error {
+	f, err := os.Open(filepath.Join(o.plan, recovery.SummaryJSON))
+	if err != nil {
+		return fmt.Errorf("-plan %s: %w (point it at a finished run directory)", o.plan, err)
+	}
+	defer f.Close()
+	s, err := recovery.ReadSummary(f)
+	if err != nil {
+		return fmt.Errorf("-plan %s: %w", o.plan, err)
+	}
+	a, err := recovery.PilotAssumptions(s, o.samples, o.samples)
+	if err != nil {
+		return fmt.Errorf("-plan %s: %w", o.plan, err)
+	}
+	a.HalfWidth, a.Delta = o.planHalf, o.planDelta
+	a.K = o.continuations // the planned study's K (-continuations), not the pilot's
+
+	p, err := recovery.PlanStudy(a)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Study plan from pilot %s (K = %d continuations, %d straight-shot samples, %d strategies; ICC and rates per bucket from the pilot):\n\n",
+		o.plan, a.K, a.Samples, a.Strategies)
+	for _, b := range a.Buckets {
+		fmt.Fprintf(stdout, "  %s: share %.2f, recovery %.3f, ICC %.2f\n", b.Name, b.Share, b.Rate, b.ICC)
+	}
+	fmt.Fprintf(stdout, "\n%s", p)
+	return nil
 }

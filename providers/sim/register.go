@@ -30,6 +30,8 @@ var embedded = sync.OnceValue(func() []dataset.Problem {
 //	restart=P       Config.RestartProb
 //	latency=D       Config.Latency (a time.ParseDuration string)
 //	scale=F         Config.OutputScale
+//	recovery=C      Config.Recovery, a ParseRecoveryCurve string such as
+//	                linear:0.8, step:0.7:0.2:0.2:0.8 or constant:0.5:aon
 //	price=P:M       Config.Price: provider P's model M in providers.DefaultPrices,
 //	                so a dry run counts a real model's dollars
 //
@@ -89,8 +91,14 @@ func Open(model string) (providers.Completer, error) {
 				return nil, bad(fmt.Errorf("no known price for %s", v))
 			}
 			cfg.Price = &p
+		case "recovery":
+			c, err := ParseRecoveryCurve(v)
+			if err != nil {
+				return nil, bad(err)
+			}
+			cfg.Recovery = c
 		default:
-			return nil, bad(fmt.Errorf("unknown option (known: seed, restart, latency, scale, price)"))
+			return nil, bad(fmt.Errorf("unknown option (known: seed, restart, latency, scale, price, recovery)"))
 		}
 	}
 	return New(cfg, embedded()...), nil

@@ -141,6 +141,10 @@ type Config struct {
 	// RecoverBase, RecoverSlope and RestartProb then apply only to prefixes
 	// whose flaw the Solver cannot read a gold value for.
 	Behaviours *Behaviours
+	// Recovery, if non-nil, replaces RecoverBase and RecoverSlope: a
+	// problem's true recovery rate is Recovery.ProblemRecovery of its true
+	// pass rate (see RecoveryCurve).
+	Recovery *RecoveryCurve
 }
 
 // Strong is the preset "strong". Pass rates come from the mixture
@@ -230,6 +234,11 @@ func New(cfg Config, problems ...dataset.Problem) *Solver {
 			panic(err)
 		}
 	}
+	if cfg.Recovery != nil {
+		if err := cfg.Recovery.Validate(); err != nil {
+			panic(err)
+		}
+	}
 	if cfg.Name == "" {
 		cfg.Name = "sim"
 	}
@@ -252,6 +261,9 @@ func (c Config) fingerprint() string {
 	fmt.Fprintf(h, "%d|%v|%v|%v|%v", c.Seed, c.PassRate, c.RecoverBase, c.RecoverSlope, c.RestartProb)
 	if c.Behaviours != nil {
 		fmt.Fprintf(h, "|behaviours %v", c.Behaviours.Cells)
+	}
+	if c.Recovery != nil {
+		fmt.Fprintf(h, "|%v", c.Recovery)
 	}
 	return strconv.FormatUint(h.Sum64(), 16)
 }
@@ -365,6 +377,9 @@ func (s *Solver) truthFor(id string) Truth {
 	} else {
 		f := x - float64(i)
 		p = s.quant[i]*(1-f) + s.quant[i+1]*f
+	}
+	if c := s.cfg.Recovery; c != nil {
+		return Truth{PassRate: p, RecoverRate: c.ProblemRecovery(p, s.recoveryDraw(id))}
 	}
 	return Truth{PassRate: p, RecoverRate: clamp01(s.cfg.RecoverBase + s.cfg.RecoverSlope*p)}
 }

@@ -718,7 +718,7 @@ func TestOpenOptions(t *testing.T) {
 		"sim:strong?scale=-1":          `option scale="-1": want a non-negative number`,
 		"sim:strong?price=nobody:none": `no known price for nobody:none`,
 		"sim:strong?price=gpt":         `want provider:model`,
-		"sim:strong?colour=blue":       `unknown option (known: seed, restart, latency, scale, price)`,
+		"sim:strong?colour=blue":       `unknown option (known: seed, restart, latency, scale, price`,
 		"sim:strong?%zz":               `options:`,
 	} {
 		_, err := providers.Open(spec)

@@ -1,0 +1,451 @@
+package recovery
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/rebound-lab/rebound/difficulty"
+	"github.com/rebound-lab/rebound/estimate"
+)
+
+// PriorSummary is the difficulty prior fitted to the strong model's
+// straight-shot counts (empirical Bayes), in summary.json as "prior" and
+// inside "latent".
+type PriorSummary struct {
+	// Kind is "beta" or "beta-mixture" (two Betas, chosen by BIC).
+	Kind    string             `json:"kind"`
+	Mixture difficulty.Mixture `json:"mixture"`
+	// Text is Mixture in words, e.g. "0.31·Beta(0.60, 4.10) + 0.69·Beta(5.20, 0.80)".
+	Text     string `json:"text"`
+	Problems int    `json:"problems"`
+	// Memberships names the prior that assigned the observed buckets:
+	// "fitted" (this one, the default) or "jeffreys"; "" when unknown
+	// (Aggregate called directly).
+	Memberships string `json:"memberships,omitempty"`
+}
+
+// LatentBucketSummary estimates rates for the problems whose TRUE strong
+// pass rate lies in a bucket (no problem is known to be in it; see
+// estimate.Latent).
+type LatentBucketSummary struct {
+	Name string `json:"name"`
+	// Problems is the expected number of the run's problems in the bucket.
+	Problems       float64 `json:"problems"`
+	StrongPassRate Rate    `json:"strong_pass_rate"`
+	StrongPassCI   [2]Rate `json:"strong_pass_ci"`
+	RecoveryRate   Rate    `json:"recovery_rate"`
+	RecoveryCI     [2]Rate `json:"recovery_ci"`
+}
+
+// LatentSummary is summary.json's "latent" block.
+type LatentSummary struct {
+	Prior   PriorSummary          `json:"prior"`
+	Edges   []float64             `json:"edges"`
+	Buckets []LatentBucketSummary `json:"buckets"`
+}
+
+// OnPolicySummary makes the on-policy strategy's selection explicit.
+type OnPolicySummary struct {
+	// Band is the effective inclusive band of OBSERVED strong pass rates
+	// k/n (the default when Config.OnPolicyBand is zero).
+	Band [2]float64 `json:"band"`
+	// Counts says what the band means in observed counts at this run's
+	// sample size, e.g. "1–4 of 5".
+	Counts string `json:"counts"`
+	// Prefixes is the number of problems that got a prefix, per strategy.
+	Prefixes map[string]int `json:"prefixes"`
+}
+
+// BootstrapReps is the number of cluster-bootstrap resamples behind every
+// interval that depends on the fitted prior.
+const BootstrapReps = 200
+
+// perRow is the number of bootstrap statistics per summary row: strong
+// pass, normalized recovery, recovery − pass, and the pass rate of the
+// continued problems.
+const perRow = 4
+
+// minInformative: see the degenerate-ratio fallback in statistics.
+const minInformative = 3
+
+// statRow is one summary row and its accumulator.
+type statRow struct {
+	bs *BucketSummary
+	a  *acc
+}
+
+func defaultEdges(buckets []string) []float64 {
+	if slices.Equal(buckets, difficulty.DefaultBinner().Buckets()) {
+		return difficulty.DefaultBinner().Edges()
+	}
+	return nil
+}
+
+func clusteredCI(y, m map[string]int) (int, [2]Rate) {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	ys, ms := make([]int, len(ids)), make([]int, len(ids))
+	for i, id := range ids {
+		ys[i], ms[i] = y[id], m[id]
+	}
+	r := estimate.ClusterRate(ys, ms, 0.95)
+	return len(ids), [2]Rate{Rate(r.CI.Lo), Rate(r.CI.Hi)}
+}
+
+func ci(iv estimate.Interval) [2]Rate { return [2]Rate{Rate(iv.Lo), Rate(iv.Hi)} }
+
+var noCI = [2]Rate{NoRate, NoRate}
+
+// observedLabel describes the counts of a bucket's problems: "0/5",
+// "1–4/5", or with several n the range of k/n, "k/n 0.10–0.40".
+func observedLabel(counts []difficulty.Count) string {
+	if len(counts) == 0 {
+		return ""
+	}
+	n := counts[0].N
+	same := true
+	kmin, kmax := counts[0].K, counts[0].K
+	rmin, rmax := 2.0, -1.0
+	for _, c := range counts {
+		same = same && c.N == n
+		kmin, kmax = min(kmin, c.K), max(kmax, c.K)
+		r := float64(c.K) / float64(c.N)
+		rmin, rmax = math.Min(rmin, r), math.Max(rmax, r)
+	}
+	switch {
+	case same && kmin == kmax:
+		return fmt.Sprintf("%d/%d", kmin, n)
+	case same:
+		return fmt.Sprintf("%d–%d/%d", kmin, kmax, n)
+	case rmin == rmax:
+		return fmt.Sprintf("k/n %.2f", rmin)
+	}
+	return fmt.Sprintf("k/n %.2f–%.2f", rmin, rmax)
+}
+
+// statistics fills the fields that need the fitted prior: posterior-mean
+// pass rates, normalized recovery and recovery − pass rate with intervals,
+// labels, confidence, ICC and minimum detectable differences, the prior and
+// the latent block.
+func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges []float64) {
+	index := map[string]int{}
+	var counts []difficulty.Count
+	var ids []string
+	for _, p := range problems {
+		if p.StrongN > 0 {
+			if _, dup := index[p.ID]; dup {
+				continue
+			}
+			index[p.ID] = len(counts)
+			counts = append(counts, difficulty.Count{K: p.StrongK, N: p.StrongN})
+			ids = append(ids, p.ID)
+		}
+	}
+	conf := map[string]float64{}
+	for _, p := range problems {
+		if p.Membership != nil {
+			conf[p.ID] = p.Membership[p.Bucket]
+		} else {
+			conf[p.ID] = math.NaN()
+		}
+	}
+	for _, r := range rows {
+		bs, a := r.bs, r.a
+		bs.StrongPassObserved = bs.StrongPassRate
+		bs.StrongPassRate, bs.StrongPassCI = NoRate, noCI
+		bs.NormalizedRecovery, bs.NormalizedRecoveryCI = NoRate, noCI
+		bs.RecoveryMinusPass, bs.RecoveryMinusPassCI = NoRate, noCI
+		bs.Confidence, bs.ICC, bs.MinDetectable = NoRate, NoRate, NoRate
+		var cs []difficulty.Count
+		var cf float64
+		nc := 0
+		for _, id := range a.members {
+			if i, ok := index[id]; ok {
+				cs = append(cs, counts[i])
+			}
+			if c := conf[id]; !math.IsNaN(c) {
+				cf += c
+				nc++
+			}
+		}
+		if bs.Name != "overall" {
+			bs.Observed = observedLabel(cs)
+			if nc > 0 {
+				bs.Confidence = Rate(cf / float64(nc))
+			}
+		}
+		ys, ms := rowYM(a)
+		bs.ContinuedProblems = len(ms)
+		if icc := estimate.ICC(ys, ms); !math.IsNaN(icc) {
+			bs.ICC = Rate(icc)
+			if bs.RecoveryRate.Defined() {
+				k := int(math.Round(float64(bs.Continuations) / float64(len(ms))))
+				d := estimate.Design{Problems: len(ms), K: max(1, k), Rate: float64(bs.RecoveryRate), ICC: icc}
+				bs.MinDetectable = Rate(estimate.MinDetectable(d, d, 0.95, 0.8))
+			}
+		}
+	}
+	if len(counts) == 0 {
+		return
+	}
+	fit, err := estimate.FitPrior(counts)
+	if err != nil {
+		return
+	}
+	s.Prior = &PriorSummary{Kind: fit.Kind, Mixture: fit.Mixture, Text: fit.Mixture.String(), Problems: fit.Problems}
+
+	// Per row: the indices of its calibrated members, and of those with
+	// continuations with their (y, m).
+	type rowData struct {
+		members []int
+		cont    []int
+		y, m    []int
+	}
+	rd := make([]rowData, len(rows))
+	for j, r := range rows {
+		for _, id := range r.a.members {
+			if i, ok := index[id]; ok {
+				rd[j].members = append(rd[j].members, i)
+				if m := r.a.m[id]; m > 0 {
+					rd[j].cont = append(rd[j].cont, i)
+					rd[j].y = append(rd[j].y, r.a.y[id])
+					rd[j].m = append(rd[j].m, m)
+				}
+			}
+		}
+	}
+	units := make([]estimate.Unit, len(counts))
+	for i, c := range counts {
+		units[i] = estimate.Unit{K: c.K, N: c.N, Y: all.y[ids[i]], M: all.m[ids[i]]}
+	}
+	nb := len(edges) + 1
+	latent := len(edges) > 0 && len(all.m) > 0
+	// stat: per row [strong pass, normalized recovery, recovery − pass],
+	// then per latent bucket [strong pass, recovery, problems, informative].
+	stat := func(idx []int, f estimate.PriorFit) []float64 {
+		mult := make([]float64, len(counts))
+		for _, i := range idx {
+			mult[i]++
+		}
+		pm := estimate.PosteriorMeans(counts, f.Mixture)
+		out := make([]float64, 0, perRow*len(rows)+4*nb)
+		for j := range rows {
+			var sw, sp float64
+			for _, i := range rd[j].members {
+				sw += mult[i]
+				sp += mult[i] * pm[i]
+			}
+			var Y, M, S, G float64
+			for c, i := range rd[j].cont {
+				Y += mult[i] * float64(rd[j].y[c])
+				M += mult[i] * float64(rd[j].m[c])
+				S += mult[i] * pm[i]
+				G += mult[i]
+			}
+			sv, nr, diff, sc := math.NaN(), math.NaN(), math.NaN(), math.NaN()
+			if sw > 0 {
+				sv = sp / sw
+			}
+			if M > 0 && S > 0 {
+				nr = (Y / M) / (S / G)
+				diff = Y/M - S/G
+				sc = S / G
+			}
+			out = append(out, sv, nr, diff, sc)
+		}
+		if latent {
+			us := make([]estimate.Unit, len(idx))
+			for k, i := range idx {
+				us[k] = units[i]
+			}
+			for _, lb := range estimate.Latent(us, f.Mixture, edges) {
+				out = append(out, lb.StrongPass, lb.Recovery, lb.Problems, lb.Informative)
+			}
+		}
+		return out
+	}
+	ident := make([]int, len(counts))
+	for i := range ident {
+		ident[i] = i
+	}
+	point := stat(ident, fit)
+	// The other prior model's estimates: pass-rate intervals are widened to
+	// include them (model uncertainty that resampling one model misses).
+	alt := point
+	if a, ok := fit.Alternative(); ok {
+		alt = stat(ident, a)
+	}
+	widen := func(iv estimate.Interval, x float64) estimate.Interval {
+		if math.IsNaN(iv.Lo) || math.IsNaN(x) {
+			return iv
+		}
+		return estimate.Interval{Lo: math.Min(iv.Lo, x), Hi: math.Max(iv.Hi, x)}
+	}
+	draws := estimate.Bootstrap(counts, fit, BootstrapReps, 1, stat)
+	rate := func(x float64) Rate {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return NoRate
+		}
+		return Rate(x)
+	}
+	for j, r := range rows {
+		bs := r.bs
+		g, gc := len(rd[j].members), len(rd[j].cont)
+		k := perRow * j
+		bs.StrongPassRate = rate(point[k])
+		bs.StrongPassCI = ci(widen(estimate.BootstrapCI(point[k], estimate.Column(draws, k), 0.95, g, 0, 1), alt[k]))
+		bs.NormalizedRecovery = rate(point[k+1])
+		bs.NormalizedRecoveryCI = ci(estimate.BootstrapCI(point[k+1], estimate.Column(draws, k+1), 0.95, gc, 0, math.Inf(1)))
+		bs.RecoveryMinusPass = rate(point[k+2])
+		bs.RecoveryMinusPassCI = ci(estimate.BootstrapCI(point[k+2], estimate.Column(draws, k+2), 0.95, gc, -1, 1))
+		// With fewer than minInformative problems on either side of
+		// "all recovered" / "none recovered", the bootstrap of a ratio
+		// degenerates (every resample has no success): combine the
+		// clustered recovery interval and the pass rate's interval, each at
+		// 97.5 %, into a conservative (Bonferroni) 95 % interval.
+		pos, neg := 0, 0
+		for c := range rd[j].cont {
+			if rd[j].y[c] > 0 {
+				pos++
+			}
+			if rd[j].y[c] < rd[j].m[c] {
+				neg++
+			}
+		}
+		if gc >= 2 && (pos < minInformative || neg < minInformative) && !math.IsNaN(point[k+3]) {
+			rr := estimate.ClusterRate(rd[j].y, rd[j].m, 0.975).CI
+			sc := estimate.BootstrapCI(point[k+3], estimate.Column(draws, k+3), 0.975, gc, 0, 1)
+			if !math.IsNaN(sc.Lo) {
+				hi := math.Inf(1)
+				if sc.Lo > 0 {
+					hi = rr.Hi / sc.Lo
+				}
+				bs.NormalizedRecoveryCI = [2]Rate{Rate(rr.Lo / sc.Hi), Rate(hi)}
+				bs.RecoveryMinusPassCI = [2]Rate{Rate(rr.Lo - sc.Hi), Rate(rr.Hi - sc.Lo)}
+			}
+		}
+	}
+	if !latent {
+		return
+	}
+	names := s.BucketNames()
+	ls := &LatentSummary{Prior: *s.Prior, Edges: slices.Clone(edges)}
+	base := perRow * len(rows)
+	for b := range nb {
+		name := fmt.Sprintf("latent %d", b)
+		if b < len(names) {
+			name = names[b]
+		}
+		lo, hi := 0.0, 1.0
+		if b > 0 {
+			lo = edges[b-1]
+		}
+		if b < len(edges) {
+			hi = edges[b]
+		}
+		name = fmt.Sprintf("%s (true %.2g–%.2g)", strings.SplitN(name, " ", 2)[0], lo, hi)
+		k := base + 4*b
+		g := max(2, int(math.Round(point[k+2])))
+		rec := estimate.BootstrapCI(point[k+1], estimate.Column(draws, k+1), 0.95, g, 0, 1)
+		if point[k+3] < minInformative && !math.IsNaN(point[k+1]) {
+			// Degenerate bootstrap (nearly every problem all or nothing on
+			// one side): widen to the worst case, one effective trial per
+			// expected problem, as ClusterRate does at a rate of 0 or 1.
+			w := estimate.WilsonT(point[k+1], point[k+2], 0.95)
+			rec = estimate.Interval{Lo: math.Min(nanTo(rec.Lo, w.Lo), w.Lo), Hi: math.Max(nanTo(rec.Hi, w.Hi), w.Hi)}
+		}
+		ls.Buckets = append(ls.Buckets, LatentBucketSummary{Name: name, Problems: point[k+2],
+			StrongPassRate: rate(point[k]),
+			StrongPassCI:   ci(widen(estimate.BootstrapCI(point[k], estimate.Column(draws, k), 0.95, g, 0, 1), alt[k])),
+			RecoveryRate:   rate(point[k+1]),
+			RecoveryCI:     ci(rec),
+		})
+	}
+	s.Latent = ls
+}
+
+// rowYM returns a row's per-problem continuation counts in ID order.
+func rowYM(a *acc) (ys, ms []int) {
+	ids := make([]string, 0, len(a.m))
+	for id := range a.m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		ys = append(ys, a.y[id])
+		ms = append(ms, a.m[id])
+	}
+	return ys, ms
+}
+
+// statisticsNote is report.md's text under the bucket table: what each
+// number is and how each interval is computed, then the latent table, the
+// prior and the design figures.
+func (s Summary) statisticsNote() string {
+	var b strings.Builder
+	b.WriteString("\nObserved buckets are sets of problems chosen by their straight-shot counts (shown in brackets); every rate in a " +
+		"row is conditional on that choice. Membership is the rows' mean posterior probability that a problem's true pass rate lies " +
+		"in its bucket. Strong pass is the mean posterior-mean pass rate under the fitted prior (below) — free of the winner's curse " +
+		"that the raw k/n carries, because the samples that chose a bucket also measured it. Recovery is the share of verified " +
+		"continuations whose full trace (prefix + continuation) reaches the reference answer (restarts count and are reported " +
+		"separately); its interval is clustered by problem (CR2 variance, Bell–McCaffrey degrees of freedom, Wilson at the effective " +
+		"sample size). Normalized recovery is recovery ÷ the strong pass rate of the same problems (those with continuations); " +
+		"recovery − pass is the paired per-problem difference. Both, and strong pass, have 95 % cluster-bootstrap intervals over " +
+		"problems that refit the prior each time.\n\n")
+	if s.Prior != nil {
+		fmt.Fprintf(&b, "Fitted prior (%s, %d problems): %s.", s.Prior.Kind, s.Prior.Problems, s.Prior.Text)
+		if m := s.Prior.Memberships; m != "" {
+			fmt.Fprintf(&b, " Observed buckets were assigned with the %s prior.", m)
+		}
+		b.WriteString("\n\n")
+	}
+	if s.Latent != nil {
+		b.WriteString("## Recovery over true difficulty (latent buckets)\n\n" +
+			"A latent bucket holds the problems whose TRUE strong pass rate lies in its range; no problem is known to be in one, so the " +
+			"rates come from a mixture model: each problem's bucket is unknown with prior probabilities from its straight-shot posterior, " +
+			"and recovery per latent bucket is fitted by EM over all continuations (all strategies pooled). Problems is the expected " +
+			"count. Intervals: 95 % cluster bootstrap over problems, refitting the prior. The model assumes that whether a problem got " +
+			"a continued prefix does not depend on its true pass rate beyond its straight-shot counts (true for injected errors; " +
+			"only approximately for weak-model and on-policy prefixes).\n\n" +
+			"| latent bucket | problems (expected) | strong pass (95% CI) | recovery (95% CI) |\n|---|---:|---|---|\n")
+		for _, l := range s.Latent.Buckets {
+			fmt.Fprintf(&b, "| %s | %.1f | %s %s | %s %s |\n", l.Name, l.Problems, l.StrongPassRate, ciText(l.StrongPassCI),
+				l.RecoveryRate, ciText(l.RecoveryCI))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("## Design: what this run can detect\n\n" +
+		"| observed bucket | problems | continuations per problem | ICC | minimum detectable difference |\n|---|---:|---:|---:|---:|\n")
+	for _, bs := range append(slices.Clone(s.Buckets), s.Overall) {
+		k := NoRate
+		if n := bs.ContinuedProblems; n > 0 {
+			k = Rate(float64(bs.Continuations) / float64(n))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", bs.Label(), bs.ContinuedProblems, k, bs.ICC, bs.MinDetectable)
+	}
+	b.WriteString("\nThe minimum detectable difference is the smallest gap in recovery between this bucket and another of the same size, " +
+		"rate and ICC that a two-sided 5 % test finds with 80 % power. With ICC > 0 more continuations per problem help little and " +
+		"more straight-shot samples not at all: only more problems narrow recovery intervals (see -plan).\n\n")
+	if o := s.OnPolicy; o != nil {
+		fmt.Fprintf(&b, "On-policy band: observed strong pass rate k/n in [%.2f, %.2f] — %s. Problems with a prefix per strategy:",
+			o.Band[0], o.Band[1], o.Counts)
+		for _, name := range slices.Sorted(maps.Keys(o.Prefixes)) {
+			fmt.Fprintf(&b, " %s %d;", name, o.Prefixes[name])
+		}
+		b.WriteString("\n\n")
+	}
+	return b.String()
+}
+
+func nanTo(x, d float64) float64 {
+	if math.IsNaN(x) {
+		return d
+	}
+	return x
+}
