@@ -1,8 +1,10 @@
 package estimate
 
 import (
+	"cmp"
 	"errors"
 	"math"
+	"slices"
 
 	"github.com/rebound-lab/rebound/difficulty"
 )
@@ -62,11 +64,22 @@ func fitPrior(counts []difficulty.Count, start *PriorFit) (PriorFit, error) {
 	if g == 0 {
 		return PriorFit{}, ErrNoData
 	}
+	// In a fixed order (not the map's): sums in another order round
+	// differently, and the same counts must give the same fit, bit for bit
+	// (a resumed run's summary equals an uninterrupted run's).
 	cs := make([]difficulty.Count, 0, len(w))
-	ws := make([]float64, 0, len(w))
-	for c, x := range w {
+	for c := range w {
 		cs = append(cs, c)
-		ws = append(ws, x)
+	}
+	slices.SortFunc(cs, func(x, y difficulty.Count) int {
+		if x.N != y.N {
+			return cmp.Compare(x.N, y.N)
+		}
+		return cmp.Compare(x.K, y.K)
+	})
+	ws := make([]float64, 0, len(w))
+	for _, c := range cs {
+		ws = append(ws, w[c])
 	}
 	// One Beta.
 	a0, b0 := 0.5, 0.5

@@ -51,6 +51,11 @@ type WeakModel struct {
 	// Temperature and MaxTokens are sent as given (nil / 0: provider default).
 	Temperature *float64
 	MaxTokens   int
+	// Prepare, if set, completes try i's request before it is sent (e.g.
+	// a per-sample seed and reasoning effort), so that a harness can make
+	// try i the very request of the weak model's straight-shot sample i and
+	// answer it from the cache.
+	Prepare func(p dataset.Problem, try int, req *providers.Request)
 }
 
 var _ Perturber = (*WeakModel)(nil)
@@ -84,6 +89,9 @@ func (w *WeakModel) Perturb(ctx context.Context, p dataset.Problem) (Prefix, err
 			Temperature: w.Temperature,
 			MaxTokens:   w.MaxTokens,
 			Sample:      i,
+		}
+		if w.Prepare != nil {
+			w.Prepare(p, i, &req)
 		}
 		c, err := w.Completer.Complete(ctx, req)
 		if err != nil {

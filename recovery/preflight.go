@@ -125,7 +125,25 @@ func (cfg *Config) runProbe(ctx context.Context, st *Store) error {
 			return nil
 		}
 	}
-	c := providers.Chain(cfg.Strong, providers.Pricing(cfg.Prices), providers.Retry(cfg.Retry))
+	// The canaries are paid calls: they count against the budget (what
+	// the run spent before, and, through the record, what it spends after:
+	// see spentUSD).
+	mws := []providers.Middleware{providers.Pricing(cfg.Prices)}
+	if cfg.BudgetUSD > 0 {
+		spent, err := st.spentUSD(ctx)
+		if err != nil {
+			return err
+		}
+		if spent >= cfg.BudgetUSD {
+			return fmt.Errorf("recovery: budget of $%.2f already spent ($%.4f in %s): %w",
+				cfg.BudgetUSD, spent, st.Path(), providers.ErrBudgetExceeded)
+		}
+		b := providers.NewBudget(providers.BudgetConfig{LimitUSD: cfg.BudgetUSD - spent, Prices: cfg.Prices,
+			DefaultMaxTokens: cfg.MaxTokens, AllowUnpriced: cfg.AllowUnpriced})
+		mws = append(mws, b.Middleware())
+	}
+	mws = append(mws, providers.Retry(cfg.Retry))
+	c := providers.Chain(cfg.Strong, mws...)
 	res, err := providers.ProbePrefill(ctx, c, RequestModel(cfg.StrongModel), providers.ProbeMethod(cfg.PrefillMethod))
 	rec := ProbeRecord{Model: cfg.StrongModel, Method: cfg.PrefillMethod, ProbeResult: res, At: time.Now().UTC(),
 		Forced: err == nil && res.Verdict != providers.ProbeHonoured && cfg.ForceProbe}

@@ -484,8 +484,15 @@ func (cfg *Config) perturber(name string, m Models) (perturb.Perturber, error) {
 	weak := m.Weak
 	switch name {
 	case StrategyWeak:
+		// Try i is the weak straight-shot sample i's request (same seed and
+		// knobs, see StraightShot.request), so the first tries are cache hits.
+		runSeed := cfg.Seed
 		return &perturb.WeakModel{Completer: weak, Model: RequestModel(cfg.WeakModel), Verifier: cfg.Verifier,
-			Cut: cfg.Cut, Seed: cfg.Seed, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens}, nil
+			Cut: cfg.Cut, Seed: cfg.Seed, Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens,
+			Prepare: func(p dataset.Problem, try int, req *providers.Request) {
+				req.Seed = sampleSeed(&runSeed, weak, p.ID, StageWeak, try)
+				req.ReasoningEffort = cfg.ReasoningEffort
+			}}, nil
 	case StrategyOnPolicy:
 		return &perturb.OnPolicy{Traces: m.Traces,
 			Band: cfg.OnPolicyBand, Origin: cfg.StrongModel, Cut: cfg.Cut, Seed: cfg.Seed}, nil

@@ -41,7 +41,7 @@ func TestABatchRunSendsItsRequestsByBatchOnceEachAndEndsWhereALiveRunDoes(t *tes
 	const n = 20
 	problems := dataset.GSM8KTest()
 	args := func(dir string, extra ...string) []string {
-		return runArgs(dir, n, append([]string{"-samples", "3", "-continuations", "3", "-timeout", "30s"}, extra...)...)
+		return runArgs(dir, n, append([]string{"-samples", "3", "-continuations", "3", "-timeout", "30s", "-probe", "off"}, extra...)...)
 	}
 	live := newModels(problems, "strong", "weak").server(t, faultserver.Config{})
 	liveDir := filepath.Join(t.TempDir(), "live")
@@ -74,12 +74,12 @@ func TestSIGKILLWithBatchesInFlightThenRerunSubmitsNoRequestTwice(t *testing.T) 
 	const n = 20
 	problems := dataset.GSM8KTest()
 	args := func(dir string) []string {
-		return runArgs(dir, n, "-samples", "3", "-continuations", "3", "-timeout", "30s",
+		return runArgs(dir, n, "-samples", "3", "-continuations", "3", "-timeout", "30s", "-probe", "off",
 			"-batch", "-batch-max-wait", "100ms", "-batch-poll", "50ms")
 	}
 	live := newModels(problems, "strong", "weak").server(t, faultserver.Config{})
 	liveDir := filepath.Join(t.TempDir(), "live")
-	r := run(t, context.Background(), compatEnv(live, "k"), runArgs(liveDir, n, "-samples", "3", "-continuations", "3")...)
+	r := run(t, context.Background(), compatEnv(live, "k"), runArgs(liveDir, n, "-samples", "3", "-continuations", "3", "-probe", "off")...)
 	require.Equal(t, 0, r.exit, "live run: %s", r.stderr)
 
 	// Batches take 1.5s, so a kill lands while they are in flight.
@@ -143,7 +143,9 @@ func TestABatchRunOverBudgetStopsWithinItAsTheServerBills(t *testing.T) {
 	env := map[string]string{"OPENAI_BASE_URL": srv.BaseURL, "OPENAI_API_KEY": "k"}
 	dir := filepath.Join(t.TempDir(), "run")
 	r := run(t, context.Background(), env, "-out", dir, "-limit", "20", "-quiet", "-strong", "openai:"+strong, "-weak", "openai:"+weak,
-		"-budget", "0.5", "-batch", "-batch-max-wait", "100ms", "-batch-poll", "50ms", "-timeout", "30s")
+		"-budget", "0.5", "-batch", "-batch-max-wait", "100ms", "-batch-poll", "50ms", "-timeout", "30s",
+		"-prefill", "instructed", // OpenAI chat models have no native prefill (the preflight says so)
+		"-max-tokens", "20000") // room for the 100× output the server reports
 	bs := srv.BatchStats()
 	billed := (float64(bs.InputTokens)*p.InputPerM + float64(bs.OutputTokens)*p.OutputPerM) / 1e6
 	t.Logf("exit %d; server: %d batches, %d lines, %d answered, %d live requests; billed $%.4f at batch prices of the $%.2f budget\nstderr: %s",
@@ -166,7 +168,7 @@ func TestExpiredBatchLinesAreRetriedInALaterBatchAndTheSummaryIsUnchanged(t *tes
 	const n = 12
 	problems := dataset.GSM8KTest()
 	args := func(dir string, extra ...string) []string {
-		return runArgs(dir, n, append([]string{"-samples", "3", "-continuations", "3", "-timeout", "30s"}, extra...)...)
+		return runArgs(dir, n, append([]string{"-samples", "3", "-continuations", "3", "-timeout", "30s", "-probe", "off"}, extra...)...)
 	}
 	live := newModels(problems, "strong", "weak").server(t, faultserver.Config{})
 	liveDir := filepath.Join(t.TempDir(), "live")

@@ -36,7 +36,8 @@ func TestARunOverBudgetStopsWithinItAsTheServerCountsAtConcurrency32(t *testing.
 	dir := filepath.Join(t.TempDir(), "run")
 	args := func(budget float64) []string {
 		return []string{"-out", dir, "-limit", "40", "-quiet", "-strong", "deepseek:" + strong, "-weak", "deepseek:" + weak,
-			"-concurrency", "32", "-budget", fmt.Sprint(budget), "-timeout", "30s"}
+			"-concurrency", "32", "-budget", fmt.Sprint(budget), "-timeout", "30s",
+			"-max-tokens", "20000"} // room for the 100× output the server reports
 	}
 
 	r := run(t, context.Background(), env, args(budget)...)

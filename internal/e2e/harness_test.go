@@ -152,6 +152,11 @@ func (m *models) answer(ctx context.Context, req faultserver.Request) (faultserv
 	}
 	if m.verbose > 1 {
 		rep.OutputTokens *= m.verbose
+		// A real server never writes (or bills) more than max_tokens
+		// (the harness always sends one: recovery.DefaultMaxTokens).
+		if req.MaxTokens > 0 && rep.OutputTokens > req.MaxTokens {
+			rep.OutputTokens = req.MaxTokens
+		}
 	}
 	u := providers.Usage{InputTokens: rep.InputTokens, OutputTokens: rep.OutputTokens}
 	m.mu.Lock()

@@ -56,7 +56,7 @@ func (d *distinctSamples) answer(ctx context.Context, req faultserver.Request) (
 	if !ok {
 		return faultserver.Reply{}, nil
 	}
-	pr := providers.Request{Model: req.Model, Messages: req.Messages, MaxTokens: req.MaxTokens, Sample: n}
+	pr := providers.Request{Model: req.Model, Messages: req.Messages, MaxTokens: req.MaxTokens, Sample: n, Seed: req.Seed}
 	if k := len(pr.Messages); k > 0 && pr.Messages[k-1].Role == providers.RoleAssistant {
 		pr.Prefill, pr.Messages = pr.Messages[k-1].Content, pr.Messages[:k-1]
 	}
@@ -105,7 +105,7 @@ func TestEachSilentFailureModeEndsWithItsWarningAndNothingMeasuredFailsTheRun(t 
 		cond    string // in summary.json health
 		failing bool
 	}{
-		{name: "a server that truncates every reply", warn: "hit the provider's default max_tokens: raise -max-tokens", cond: "length", failing: true,
+		{name: "a server that truncates every reply", warn: "hit max_tokens 4096: raise -max-tokens", cond: "length", failing: true,
 			answer: func(m *models) faultserver.AnswerFunc {
 				return func(ctx context.Context, req faultserver.Request) (faultserver.Reply, error) {
 					if rep, ok := canaryReply(req, false); ok {
@@ -138,7 +138,14 @@ func TestEachSilentFailureModeEndsWithItsWarningAndNothingMeasuredFailsTheRun(t 
 				}
 			}},
 		{name: "a server that returns identical samples", warn: "byte-identical samples", cond: "identical",
-			answer: func(m *models) faultserver.AnswerFunc { return m.answer }},
+			answer: func(m *models) faultserver.AnswerFunc {
+				// A deterministic server: it ignores the per-sample seed the
+				// harness sends (or a gateway that caches by prompt).
+				return func(ctx context.Context, req faultserver.Request) (faultserver.Reply, error) {
+					req.Seed = nil
+					return m.answer(ctx, req)
+				}
+			}},
 		{name: "a sampling server (the control: no warning)",
 			answer: func(m *models) faultserver.AnswerFunc {
 				return (&distinctSamples{m: m, seen: map[string]int{}}).answer
