@@ -187,7 +187,7 @@ func (src TidySource) EachContinuation(ctx context.Context, fn func(Continuation
 			StrongK: int64(info.p.StrongK), StrongN: int64(info.p.StrongN), WeakK: int64(info.p.WeakK), WeakN: int64(info.p.WeakN),
 			Strategy: s.Prefix, PrefixID: pre.Source, PrefixOrigin: pre.Origin, Depth: pre.Depth,
 			StepsKept: int64(pre.StepsKept), StepsTotal: int64(pre.StepsTotal), ErrorStep: int64(pre.ErrorStep),
-			Sample: int64(s.Sample), PrefillMethod: s.PrefillMethod, Correct: s.Correct, Answer: s.Answer,
+			Sample: int64(s.Sample), PrefillMethod: s.PrefillMethod, Correct: s.Correct, Answer: s.Answer, ExtractionRule: s.Rule,
 			Restarted: s.Restarted, RestartReason: s.RestartReason, FinishReason: s.FinishReason,
 			InputTokens: int64(s.InputTokens), OutputTokens: int64(s.OutputTokens), CostUSD: s.CostUSD, Cached: s.Cached,
 			Provider: s.Provider, ServedModel: s.ServedModel, LatencyMS: s.LatencyMS, Error: s.Error})
@@ -214,7 +214,7 @@ func (src TidySource) EachStraightShot(ctx context.Context, fn func(StraightShot
 			Dataset: info.p.Source, Subject: info.p.Subject, Level: int64(info.p.Level),
 			Bucket: info.p.Bucket, Membership: info.membership, BucketProb: info.prob, ReferenceBucket: src.Reference[s.ProblemID],
 			StrongK: int64(info.p.StrongK), StrongN: int64(info.p.StrongN), WeakK: int64(info.p.WeakK), WeakN: int64(info.p.WeakN),
-			Sample: int64(s.Sample), Correct: s.Correct, Answer: s.Answer, FinishReason: s.FinishReason,
+			Sample: int64(s.Sample), Correct: s.Correct, Answer: s.Answer, ExtractionRule: s.Rule, FinishReason: s.FinishReason,
 			InputTokens: int64(s.InputTokens), OutputTokens: int64(s.OutputTokens), CostUSD: s.CostUSD, Cached: s.Cached,
 			Provider: s.Provider, ServedModel: s.ServedModel, LatencyMS: s.LatencyMS, Error: s.Error})
 	})

@@ -261,6 +261,7 @@ func fillVerdict(r *Sample, v verify.Verdict, err error) {
 	r.Correct = v.Correct
 	r.Answer = v.Answer
 	r.Reason = v.Reason
+	r.Rule = v.Rule
 }
 
 type doneKey struct {

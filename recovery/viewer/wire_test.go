@@ -1,0 +1,32 @@
+package viewer
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rebound-lab/rebound/recovery"
+	"github.com/rebound-lab/rebound/verify"
+)
+
+// The problem page names the verifier's extraction rule next to the answer.
+func TestProblemPageShowsTheExtractionRuleNextToTheAnswer(t *testing.T) {
+	dir := t.TempDir()
+	st := writeRun(t, dir)
+	ctx := context.Background()
+	require.NoError(t, st.PutSample(ctx, recovery.Sample{Stage: recovery.StageStrong, ProblemID: "p2", Sample: 7,
+		Model: "sim:strong", Response: "it is 3/4 or 12", Answer: "12", Rule: verify.SourceNumber}))
+	require.NoError(t, st.Flush(ctx))
+	writeFile(t, filepath.Join(dir, "summary.json"), goodSummary)
+	run, err := OpenRun(dir)
+	require.NoError(t, err)
+	defer run.Close()
+	res, body := get(t, quietHandler(run), "/problem?id="+url.QueryEscape("p2"))
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.Contains(t, body, `<span class="tex">12</span> <small class="rule" title="the verifier's extraction rule">(last-number)</small>`)
+}
