@@ -251,6 +251,7 @@ func fillCompletion(r *Sample, c providers.Completion) {
 	r.SavedUSD = c.SavedUSD
 	r.Upstream = c.Upstream
 	r.Reasoning = c.Reasoning
+	r.Batch = c.Batch
 }
 
 func fillVerdict(r *Sample, v verify.Verdict, err error) {

@@ -134,3 +134,38 @@ func TestAnswersFoundOnlyByTheLastNumberFallbackWarnAboveTheThreshold(t *testing
 	require.NoError(t, st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM samples WHERE `+HealthCondition(CondFallback)).Scan(&n))
 	assert.Equal(t, 4, n)
 }
+
+func TestABatchRunMarksItsRowsAndTheExportSaysBatchWhereALiveRunSaysLive(t *testing.T) {
+	ctx := context.Background()
+	liveDir, batchDir := t.TempDir(), t.TempDir()
+	live := simConfig(t, liveDir, 4, 3)
+	live.Samples, live.Continuations = 2, 1
+	_, err := Run(ctx, live)
+	require.NoError(t, err)
+	cfg, _, _ := batchConfig(t, batchDir, 4)
+	cfg.Samples, cfg.Continuations = 2, 1
+	_, err = Run(ctx, cfg)
+	require.NoError(t, err)
+
+	for dir, want := range map[string]string{liveDir: "live", batchDir: "batch"} {
+		st, err := OpenStore(dir)
+		require.NoError(t, err)
+		rows, err := st.Samples(ctx, "")
+		require.NoError(t, err)
+		conts, err := st.Continuations(ctx, "")
+		require.NoError(t, err)
+		require.NoError(t, st.Close())
+		rows = append(rows, conts...)
+		require.NotEmpty(t, conts)
+		for _, r := range rows {
+			assert.Equal(t, want == "batch", r.Batch, "%s %s %s #%d", dir, r.Stage, r.ProblemID, r.Sample)
+		}
+		for _, name := range []string{TidyStraightShotsCSV, TidyContinuationsCSV} {
+			recs := readCSV(t, filepath.Join(dir, name))
+			require.NotEmpty(t, recs)
+			for _, rec := range recs {
+				assert.Equal(t, want, rec["batch"], name)
+			}
+		}
+	}
+}

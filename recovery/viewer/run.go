@@ -526,6 +526,7 @@ func callOf(s recovery.Sample) Call {
 		Reasoning: s.Reasoning,
 		Upstream:  s.Upstream,
 		Seed:      seedText(s.Seed),
+		Batch:     s.Batch,
 	}
 }
 
