@@ -176,6 +176,7 @@ func (src TidySource) EachContinuation(ctx context.Context, fn func(Continuation
 		r.Text = ""
 		byKey[key{r.ProblemID, r.Strategy}] = r
 	}
+	runTarget := src.prefillTarget(ctx)
 	return src.Store.eachSample(ctx, false, `stage = 'continue'`, func(s Sample) error {
 		info := probs[s.ProblemID]
 		pre := byKey[key{s.ProblemID, s.Prefix}]
@@ -189,11 +190,40 @@ func (src TidySource) EachContinuation(ctx context.Context, fn func(Continuation
 			StrongK: int64(info.p.StrongK), StrongN: int64(info.p.StrongN), WeakK: int64(info.p.WeakK), WeakN: int64(info.p.WeakN),
 			Strategy: s.Prefix, PrefixID: pre.Source, PrefixOrigin: pre.Origin, Depth: pre.Depth,
 			StepsKept: int64(pre.StepsKept), StepsTotal: int64(pre.StepsTotal), ErrorStep: int64(pre.ErrorStep),
-			Sample: int64(s.Sample), PrefillMethod: s.PrefillMethod, Correct: s.Correct, Answer: s.Answer, ExtractionRule: s.Rule,
+			Sample: int64(s.Sample), PrefillMethod: s.PrefillMethod, PrefillTarget: requestPrefillTarget(s.Request, runTarget), Correct: s.Correct, Answer: s.Answer, ExtractionRule: s.Rule,
 			Restarted: s.Restarted, RestartReason: s.RestartReason, FinishReason: s.FinishReason,
 			InputTokens: int64(s.InputTokens), OutputTokens: int64(s.OutputTokens), CostUSD: s.CostUSD, Cached: s.Cached, Batch: batchOf(s),
+			Upstream: s.Upstream, Behaviour: s.behaviour,
 			Provider: s.Provider, ServedModel: s.ServedModel, LatencyMS: s.LatencyMS, Error: s.Error})
 	})
+}
+
+// prefillTarget is the run's Config.PrefillTarget as stored in run_config
+// ("" when unset or unknown).
+func (src TidySource) prefillTarget(ctx context.Context) string {
+	v, ok, err := src.Store.Config(ctx, "config")
+	if err != nil || !ok {
+		return ""
+	}
+	var c struct {
+		PrefillTarget string `json:"prefill_target"`
+	}
+	if json.Unmarshal([]byte(v), &c) != nil {
+		return ""
+	}
+	return c.PrefillTarget
+}
+
+// requestPrefillTarget is the prefill_target of a stored request JSON, or
+// fallback when the request names none (or was not recorded).
+func requestPrefillTarget(request, fallback string) string {
+	var r struct {
+		PrefillTarget string `json:"prefill_target"`
+	}
+	if request != "" && json.Unmarshal([]byte(request), &r) == nil && r.PrefillTarget != "" {
+		return r.PrefillTarget
+	}
+	return fallback
 }
 
 // EachStraightShot calls fn for every straight-shot sample in src.
@@ -218,7 +248,7 @@ func (src TidySource) EachStraightShot(ctx context.Context, fn func(StraightShot
 			StrongK: int64(info.p.StrongK), StrongN: int64(info.p.StrongN), WeakK: int64(info.p.WeakK), WeakN: int64(info.p.WeakN),
 			Sample: int64(s.Sample), Correct: s.Correct, Answer: s.Answer, ExtractionRule: s.Rule, FinishReason: s.FinishReason,
 			InputTokens: int64(s.InputTokens), OutputTokens: int64(s.OutputTokens), CostUSD: s.CostUSD, Cached: s.Cached, Batch: batchOf(s),
-			Provider: s.Provider, ServedModel: s.ServedModel, LatencyMS: s.LatencyMS, Error: s.Error})
+			Upstream: s.Upstream, Provider: s.Provider, ServedModel: s.ServedModel, LatencyMS: s.LatencyMS, Error: s.Error})
 	})
 }
 

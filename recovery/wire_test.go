@@ -3,14 +3,18 @@ package recovery
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rebound-lab/rebound/behaviour"
+	"github.com/rebound-lab/rebound/providers"
 	"github.com/rebound-lab/rebound/verify"
 )
 
@@ -167,5 +171,63 @@ func TestABatchRunMarksItsRowsAndTheExportSaysBatchWhereALiveRunSaysLive(t *test
 				assert.Equal(t, want, rec["batch"], name)
 			}
 		}
+	}
+}
+
+func TestTheTidyExportCarriesUpstreamBehaviourAndPrefillTarget(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	require.NoError(t, st.SetConfig(ctx, "config", `{"seed":1,"prefill_target":"answer"}`))
+	req := func(target string) string {
+		b, err := json.Marshal(providers.Request{Model: "m", Prefill: "Step 1:", PrefillTarget: target})
+		require.NoError(t, err)
+		return string(b)
+	}
+	cont := func(sample int, request, upstream string) Sample {
+		return Sample{Stage: StageContinue, ProblemID: "p1", Prefix: StrategyWeak, Sample: sample, Model: "m",
+			Request: request, Response: " so 4", Answer: "4", Correct: true, Rule: verify.SourceBoxed, Upstream: upstream}
+	}
+	require.NoError(t, st.PutSample(ctx, cont(0, req(providers.PrefillTargetReasoning), "DeepInfra")))
+	require.NoError(t, st.PutSample(ctx, cont(1, req(""), "")))
+	require.NoError(t, st.PutSample(ctx, cont(2, "", "Together")))
+	require.NoError(t, st.PutBehaviour(ctx, BehaviourKey{"p1", StrategyWeak, 0}, behaviour.Result{Label: behaviour.SilentRecovery}))
+	require.NoError(t, st.PutSample(ctx, Sample{Stage: StageStrong, ProblemID: "p1", Model: "m", Response: "4", Answer: "4",
+		Upstream: "Fireworks"}))
+
+	require.NoError(t, WriteTidy(ctx, dir, []TidySource{{Store: st}}))
+	conts := readCSV(t, filepath.Join(dir, TidyContinuationsCSV))
+	require.Len(t, conts, 3)
+	bySample := map[string]map[string]string{}
+	for _, c := range conts {
+		bySample[c["sample"]] = c
+	}
+	assert.Equal(t, "reasoning", bySample["0"]["prefill_target"], "the request's target")
+	assert.Equal(t, "answer", bySample["1"]["prefill_target"], "a request without one: the run's")
+	assert.Equal(t, "answer", bySample["2"]["prefill_target"], "no request recorded: the run's")
+	assert.Equal(t, "DeepInfra", bySample["0"]["upstream"])
+	assert.Equal(t, "", bySample["1"]["upstream"])
+	assert.Equal(t, "Together", bySample["2"]["upstream"])
+	assert.Equal(t, string(behaviour.SilentRecovery), bySample["0"]["behaviour"])
+	assert.Equal(t, "", bySample["1"]["behaviour"], "unlabelled")
+	shots := readCSV(t, filepath.Join(dir, TidyStraightShotsCSV))
+	require.Len(t, shots, 1)
+	assert.Equal(t, "Fireworks", shots[0]["upstream"])
+	assert.Equal(t, "live", shots[0]["batch"])
+
+	// The Parquet twin carries the same values.
+	f, err := os.Open(filepath.Join(dir, TidyContinuationsParquet))
+	require.NoError(t, err)
+	defer f.Close()
+	fi, err := f.Stat()
+	require.NoError(t, err)
+	rows, err := ReadTidyContinuations(f, fi.Size())
+	require.NoError(t, err)
+	require.Len(t, rows, 3)
+	for _, r := range rows {
+		assert.Equal(t, bySample[strconv.FormatInt(r.Sample, 10)]["behaviour"], r.Behaviour)
+		assert.Equal(t, bySample[strconv.FormatInt(r.Sample, 10)]["prefill_target"], r.PrefillTarget)
 	}
 }
