@@ -27,9 +27,10 @@ const (
 
 // ContinuationRow is one continuation with every covariate, for analysis
 // in R or pandas (one row per continuation; the schema is in the README).
-// Columns other helpers' data will fill are present and empty until then:
-// ExtractionRule (the verifier's rule), PrefillTarget, Batch, Upstream and
-// Behaviour. Integers that may be unknown use 0 (ErrorStep: 0 = unknown).
+// ExtractionRule is the verifier's rule (verify.Source*), Batch "batch" or
+// "live" ("" for a failed call), Upstream the host a router named,
+// Behaviour the behaviour label ("" until labelled). Integers that may be
+// unknown use 0 (ErrorStep: 0 = unknown).
 type ContinuationRow struct {
 	Study   string `parquet:"study" json:"study"`
 	Model   string `parquet:"model" json:"model"`
@@ -61,8 +62,9 @@ type ContinuationRow struct {
 	ErrorStep    int64   `parquet:"error_step" json:"error_step"`
 	Sample       int64   `parquet:"sample" json:"sample"`
 	// PrefillMethod is how the prefix was presented (native, continue,
-	// prefix, emulated…); PrefillTarget is empty until the providers helper
-	// records it.
+	// prefix, emulated…); PrefillTarget where it went for a reasoning model
+	// (the request's prefill_target, else the run's Config.PrefillTarget;
+	// "" means the answer).
 	PrefillMethod  string  `parquet:"prefill_method" json:"prefill_method"`
 	PrefillTarget  string  `parquet:"prefill_target" json:"prefill_target"`
 	Correct        bool    `parquet:"correct" json:"correct"`
@@ -174,6 +176,7 @@ func (src TidySource) EachContinuation(ctx context.Context, fn func(Continuation
 		r.Text = ""
 		byKey[key{r.ProblemID, r.Strategy}] = r
 	}
+	runTarget := src.prefillTarget(ctx)
 	return src.Store.eachSample(ctx, false, `stage = 'continue'`, func(s Sample) error {
 		info := probs[s.ProblemID]
 		pre := byKey[key{s.ProblemID, s.Prefix}]
@@ -187,11 +190,40 @@ func (src TidySource) EachContinuation(ctx context.Context, fn func(Continuation
 			StrongK: int64(info.p.StrongK), StrongN: int64(info.p.StrongN), WeakK: int64(info.p.WeakK), WeakN: int64(info.p.WeakN),
 			Strategy: s.Prefix, PrefixID: pre.Source, PrefixOrigin: pre.Origin, Depth: pre.Depth,
 			StepsKept: int64(pre.StepsKept), StepsTotal: int64(pre.StepsTotal), ErrorStep: int64(pre.ErrorStep),
-			Sample: int64(s.Sample), PrefillMethod: s.PrefillMethod, Correct: s.Correct, Answer: s.Answer,
+			Sample: int64(s.Sample), PrefillMethod: s.PrefillMethod, PrefillTarget: requestPrefillTarget(s.Request, runTarget), Correct: s.Correct, Answer: s.Answer, ExtractionRule: s.Rule,
 			Restarted: s.Restarted, RestartReason: s.RestartReason, FinishReason: s.FinishReason,
-			InputTokens: int64(s.InputTokens), OutputTokens: int64(s.OutputTokens), CostUSD: s.CostUSD, Cached: s.Cached,
+			InputTokens: int64(s.InputTokens), OutputTokens: int64(s.OutputTokens), CostUSD: s.CostUSD, Cached: s.Cached, Batch: batchOf(s),
+			Upstream: s.Upstream, Behaviour: s.behaviour,
 			Provider: s.Provider, ServedModel: s.ServedModel, LatencyMS: s.LatencyMS, Error: s.Error})
 	})
+}
+
+// prefillTarget is the run's Config.PrefillTarget as stored in run_config
+// ("" when unset or unknown).
+func (src TidySource) prefillTarget(ctx context.Context) string {
+	v, ok, err := src.Store.Config(ctx, "config")
+	if err != nil || !ok {
+		return ""
+	}
+	var c struct {
+		PrefillTarget string `json:"prefill_target"`
+	}
+	if json.Unmarshal([]byte(v), &c) != nil {
+		return ""
+	}
+	return c.PrefillTarget
+}
+
+// requestPrefillTarget is the prefill_target of a stored request JSON, or
+// fallback when the request names none (or was not recorded).
+func requestPrefillTarget(request, fallback string) string {
+	var r struct {
+		PrefillTarget string `json:"prefill_target"`
+	}
+	if request != "" && json.Unmarshal([]byte(request), &r) == nil && r.PrefillTarget != "" {
+		return r.PrefillTarget
+	}
+	return fallback
 }
 
 // EachStraightShot calls fn for every straight-shot sample in src.
@@ -214,10 +246,23 @@ func (src TidySource) EachStraightShot(ctx context.Context, fn func(StraightShot
 			Dataset: info.p.Source, Subject: info.p.Subject, Level: int64(info.p.Level),
 			Bucket: info.p.Bucket, Membership: info.membership, BucketProb: info.prob, ReferenceBucket: src.Reference[s.ProblemID],
 			StrongK: int64(info.p.StrongK), StrongN: int64(info.p.StrongN), WeakK: int64(info.p.WeakK), WeakN: int64(info.p.WeakN),
-			Sample: int64(s.Sample), Correct: s.Correct, Answer: s.Answer, FinishReason: s.FinishReason,
-			InputTokens: int64(s.InputTokens), OutputTokens: int64(s.OutputTokens), CostUSD: s.CostUSD, Cached: s.Cached,
-			Provider: s.Provider, ServedModel: s.ServedModel, LatencyMS: s.LatencyMS, Error: s.Error})
+			Sample: int64(s.Sample), Correct: s.Correct, Answer: s.Answer, ExtractionRule: s.Rule, FinishReason: s.FinishReason,
+			InputTokens: int64(s.InputTokens), OutputTokens: int64(s.OutputTokens), CostUSD: s.CostUSD, Cached: s.Cached, Batch: batchOf(s),
+			Upstream: s.Upstream, Provider: s.Provider, ServedModel: s.ServedModel, LatencyMS: s.LatencyMS, Error: s.Error})
 	})
+}
+
+// batchOf is the tidy batch column: "batch" for a completion bought through
+// a batch API, "live" for one bought by a live call, "" for a failed call
+// with no completion.
+func batchOf(s Sample) string {
+	switch {
+	case s.Batch:
+		return "batch"
+	case s.Error != "" && s.Response == "":
+		return ""
+	}
+	return "live"
 }
 
 // TidyColumns returns the column names of a tidy row type (ContinuationRow

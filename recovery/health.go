@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rebound-lab/rebound/providers"
+	"github.com/rebound-lab/rebound/verify"
 )
 
 // Health is the run's diagnostics: per stage and model, the calls that came
@@ -61,6 +62,11 @@ type StageHealth struct {
 	Identical int `json:"identical"`
 	// Errors counts failed calls by class (see ErrorClass).
 	Errors map[string]int `json:"errors"`
+	// Answered counts the returned calls with a final answer (straight
+	// shots and continuations only); Fallback those of them whose answer
+	// only the verifier's last-number fallback found (verify.SourceNumber).
+	Answered int `json:"answered"`
+	Fallback int `json:"fallback"`
 }
 
 // HealthWarning is one count over its threshold, with the fix.
@@ -84,6 +90,9 @@ const (
 	CondIdentical  = "identical"
 	CondErrors     = "errors"
 	CondNothing    = "nothing_measured"
+	// CondFallback: the final answer was found only by the verifier's
+	// last-number fallback (verify.SourceNumber), not by any answer format.
+	CondFallback = "fallback_answer"
 )
 
 // RestartsMeasureNothing is the share of returned continuations that
@@ -95,6 +104,7 @@ const RestartsMeasureNothing = 0.5
 var HealthThresholds = map[string]float64{
 	CondLength: 0.10, CondEmpty: 0.05, CondUnparsable: 0.25, CondRefusal: 0.05,
 	CondRestart: 0.25, CondEchoed: 0.10, CondIdentical: 0.50, CondErrors: 0.05,
+	CondFallback: 0.20,
 }
 
 // refusalPatterns mark a reply that declines the task (matched, lower-cased,
@@ -132,6 +142,8 @@ func HealthCondition(cond string) string {
 			o.prefix = samples.prefix AND o.error = '' AND o.response != samples.response))`
 	case CondErrors:
 		return `(error != '')`
+	case CondFallback:
+		return `(error = '' AND stage != 'perturb' AND answer != '' AND rule = '` + verify.SourceNumber + `')`
 	}
 	return ""
 }
@@ -199,7 +211,8 @@ func computeHealth(ctx context.Context, st *Store) (Health, error) {
 	h := Health{Stages: []StageHealth{}, Warnings: []HealthWarning{}}
 	q := `SELECT stage, model, COUNT(*), SUM(error = ''), SUM(` + HealthCondition(CondLength) + `), SUM(` + HealthCondition(CondEmpty) +
 		`), SUM(` + HealthCondition(CondUnparsable) + `), SUM(` + HealthCondition(CondRefusal) + `), SUM(` + HealthCondition(CondRestart) +
-		`), SUM(` + HealthCondition(CondEchoed) + `) FROM samples GROUP BY stage, model`
+		`), SUM(` + HealthCondition(CondEchoed) + `), SUM(error = '' AND stage != 'perturb' AND answer != ''), SUM(` +
+		HealthCondition(CondFallback) + `) FROM samples GROUP BY stage, model`
 	rows, err := st.db.QueryContext(ctx, q)
 	if err != nil {
 		return h, fmt.Errorf("recovery: health: %w", err)
@@ -208,7 +221,7 @@ func computeHealth(ctx context.Context, st *Store) (Health, error) {
 	for rows.Next() {
 		var s StageHealth
 		if err := rows.Scan(&s.Stage, &s.Model, &s.Calls, &s.OK, &s.Length, &s.Empty, &s.Unparsable, &s.Refusals,
-			&s.Restarts, &s.Echoed); err != nil {
+			&s.Restarts, &s.Echoed, &s.Answered, &s.Fallback); err != nil {
 			rows.Close()
 			return h, fmt.Errorf("recovery: health: %w", err)
 		}
@@ -318,6 +331,7 @@ func healthWarnings(h Health, maxTokens, conts int) []HealthWarning {
 		add(CondEmpty, s.Empty, s.OK, "came back empty: check the model and endpoint (a reasoning model may spend every token thinking: raise -max-tokens)")
 		if s.Stage != StagePerturb {
 			add(CondUnparsable, s.Unparsable, s.OK, "have no final answer the verifier could find: check the output format and -max-tokens")
+			add(CondFallback, s.Fallback, s.Answered, "with an answer had their answer found only by the last-number fallback: the model ignores the answer-format instruction: check the prompt or the model's output format")
 		}
 		add(CondRefusal, s.Refusals, s.OK, "were refused by the model: check the prompt and the provider's content filter")
 		if s.Stage == StageContinue {
@@ -393,9 +407,9 @@ func (h Health) markdown() string {
 	}
 	fmt.Fprintf(&b, "\nUsable continuations (returned, non-empty, not cut at the token limit, not restarted, with a final answer): %d. "+
 		"Thresholds: a warning when a share reaches length %.0f %%, empty %.0f %%, no answer %.0f %%, refused %.0f %%, restarted %.0f %%, "+
-		"echoed %.0f %%, identical %.0f %% of prompts, errors %.0f %%.\n\n", h.UsableContinuations,
+		"echoed %.0f %%, identical %.0f %% of prompts, errors %.0f %%, answers found only by the last-number fallback %.0f %%.\n\n", h.UsableContinuations,
 		100*HealthThresholds[CondLength], 100*HealthThresholds[CondEmpty], 100*HealthThresholds[CondUnparsable],
 		100*HealthThresholds[CondRefusal], 100*HealthThresholds[CondRestart], 100*HealthThresholds[CondEchoed],
-		100*HealthThresholds[CondIdentical], 100*HealthThresholds[CondErrors])
+		100*HealthThresholds[CondIdentical], 100*HealthThresholds[CondErrors], 100*HealthThresholds[CondFallback])
 	return b.String()
 }

@@ -37,6 +37,12 @@ type identity struct {
 	// (the dataset); the problems themselves are compared one by one, and
 	// more problems may be added.
 	Problems string `json:"problems,omitempty"`
+	// ReasoningEffort and PrefillTarget change the requests; omitempty, so
+	// a directory made before they existed (or without them) still
+	// matches. Config.Batch is not here: batch and live calls ask the same
+	// questions.
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
+	PrefillTarget   string `json:"prefill_target,omitempty"`
 }
 
 // cutFingerprint describes a Cut by what it does: the steps it keeps of
@@ -71,7 +77,11 @@ func (cfg *Config) identity() identity {
 	id := identity{StrongModel: cfg.StrongModel, WeakModel: cfg.WeakModel, Seed: cfg.Seed, Temperature: cfg.Temperature,
 		MaxTokens: cfg.MaxTokens, PrefillMethod: cfg.PrefillMethod, Samples: cfg.Samples, WeakSamples: cfg.WeakSamples,
 		Continuations: cfg.Continuations, Strategies: slices.Sorted(slices.Values(cfg.Strategies)),
-		Cut: cutFingerprint(cfg.Cut), OnPolicyBand: cfg.OnPolicyBand}
+		Cut: cutFingerprint(cfg.Cut), OnPolicyBand: cfg.OnPolicyBand,
+		ReasoningEffort: cfg.ReasoningEffort, PrefillTarget: cfg.PrefillTarget}
+	if id.PrefillTarget == providers.PrefillTargetAnswer {
+		id.PrefillTarget = "" // the same requests (see providers.Request.PrefillTarget)
+	}
 	if cfg.NoWeak {
 		id.WeakModel, id.WeakSamples = "", 0
 	}
@@ -146,6 +156,8 @@ func identityDiffs(prev, cur identity) []string {
 	same("temperature", ptr(prev.Temperature), ptr(cur.Temperature))
 	same("max tokens", fmt.Sprint(prev.MaxTokens), fmt.Sprint(cur.MaxTokens))
 	same("prefill method", string(prev.PrefillMethod), string(cur.PrefillMethod))
+	same("reasoning effort", prev.ReasoningEffort, cur.ReasoningEffort)
+	same("prefill target", prev.PrefillTarget, cur.PrefillTarget)
 	grow := func(name string, a, b int) {
 		if a > 0 && b < a {
 			d = append(d, fmt.Sprintf("%s: stored %d, now %d (fewer would re-bucket on a subset of the stored rows; more is allowed)", name, a, b))

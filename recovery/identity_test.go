@@ -64,3 +64,48 @@ func TestResumingWithAnotherExperimentIsRefusedSayingWhatDiffers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 8, sum.Overall.Problems)
 }
+
+func TestResumingWithAnotherReasoningEffortOrPrefillTargetIsRefusedButBatchIsNot(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	base := func() Config {
+		cfg := simConfig(t, dir, 3, 1)
+		cfg.Samples, cfg.Continuations = 2, 1
+		return cfg
+	}
+	_, err := Run(ctx, base())
+	require.NoError(t, err)
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	stored, ok, err := st.Config(ctx, "identity")
+	require.NoError(t, st.Close())
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.NotContains(t, stored, "reasoning_effort", "unset knobs are left out, so older identities compare equal")
+	assert.NotContains(t, stored, "prefill_target")
+	assert.NotContains(t, stored, "batch")
+
+	cfg := base()
+	cfg.ReasoningEffort = "high"
+	_, err = Run(ctx, cfg)
+	require.ErrorIs(t, err, ErrConfig)
+	assert.Contains(t, err.Error(), `reasoning effort: stored "", now "high"`)
+
+	cfg = base()
+	cfg.PrefillTarget = "reasoning"
+	_, err = Run(ctx, cfg)
+	require.ErrorIs(t, err, ErrConfig)
+	assert.Contains(t, err.Error(), `prefill target: stored "", now "reasoning"`)
+
+	// The answer target is the default: the same requests, the same run.
+	cfg = base()
+	cfg.PrefillTarget = "answer"
+	_, err = Run(ctx, cfg)
+	require.NoError(t, err)
+
+	// Batch asks the same questions: the live run resumes by batch.
+	bcfg, _, _ := batchConfig(t, dir, 3)
+	bcfg.Seed, bcfg.Samples, bcfg.Continuations = 1, 2, 1
+	_, err = Run(ctx, bcfg)
+	require.NoError(t, err)
+}

@@ -251,6 +251,7 @@ func fillCompletion(r *Sample, c providers.Completion) {
 	r.SavedUSD = c.SavedUSD
 	r.Upstream = c.Upstream
 	r.Reasoning = c.Reasoning
+	r.Batch = c.Batch
 }
 
 func fillVerdict(r *Sample, v verify.Verdict, err error) {
@@ -261,6 +262,7 @@ func fillVerdict(r *Sample, v verify.Verdict, err error) {
 	r.Correct = v.Correct
 	r.Answer = v.Answer
 	r.Reason = v.Reason
+	r.Rule = v.Rule
 }
 
 type doneKey struct {

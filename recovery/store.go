@@ -145,6 +145,16 @@ type Sample struct {
 	// Reasoning is Completion.Reasoning: the reasoning text the API
 	// returned apart from Response (never part of it, never verified).
 	Reasoning string `json:"reasoning,omitempty"`
+	// Rule is verify.Verdict.Rule: the extraction rule that found Answer
+	// (verify.SourceBoxed, verify.SourceNumber, …); "" when unverified.
+	Rule string `json:"rule,omitempty"`
+	// Batch is Completion.Batch: the completion came through a provider's
+	// batch API (a cached one: was bought that way).
+	Batch bool `json:"batch,omitempty"`
+
+	// behaviour is samples.behaviour (the continuation's behaviour label,
+	// see PutBehaviour), read for the tidy export; not in samples.jsonl.
+	behaviour string
 }
 
 // Prefix is a prefix row: the prefix built for one problem by one strategy,
@@ -529,13 +539,13 @@ func (s *Store) Problem(ctx context.Context, id string) (p Problem, ok bool, err
 
 const sampleCols = `stage, problem_id, prefix, sample, model, provider, served_model, request, response, finish_reason,
 	correct, answer, reason, restarted, restart_reason, input_tokens, output_tokens, cost_usd, prefill_method,
-	latency_ms, cached, error, at, seed, upstream, reasoning`
+	latency_ms, cached, error, at, seed, upstream, reasoning, rule, batch, behaviour`
 
 // leanSampleCols replaces the long text columns by markers: Response and
 // Error are "x" when non-empty, Request and the other texts empty.
 const leanSampleCols = `stage, problem_id, prefix, sample, '', '', '', '',
 	CASE WHEN response = '' THEN '' ELSE 'x' END, '', correct, '', '', restarted, '', input_tokens, output_tokens,
-	cost_usd, '', 0, cached, CASE WHEN error = '' THEN '' ELSE 'x' END, '', NULL, '', ''`
+	cost_usd, '', 0, cached, CASE WHEN error = '' THEN '' ELSE 'x' END, '', NULL, '', '', '', 0, ''`
 
 // eachSample calls fn for every row matching where, streaming; lean rows
 // leave out long texts (see leanSampleCols).
@@ -566,7 +576,7 @@ func (s *Store) eachSample(ctx context.Context, lean bool, where string, fn func
 		if err := rows.Scan(&r.Stage, &r.ProblemID, &r.Prefix, &r.Sample, &r.Model, &r.Provider, &r.ServedModel,
 			&r.Request, &r.Response, &r.FinishReason, &r.Correct, &r.Answer, &r.Reason, &r.Restarted,
 			&r.RestartReason, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.PrefillMethod, &r.LatencyMS,
-			&r.Cached, &r.Error, &at, &seed, &r.Upstream, &r.Reasoning); err != nil {
+			&r.Cached, &r.Error, &at, &seed, &r.Upstream, &r.Reasoning, &r.Rule, &r.Batch, &r.behaviour); err != nil {
 			return fmt.Errorf("recovery: read samples: %w", err)
 		}
 		if seed.Valid {

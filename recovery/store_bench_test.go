@@ -78,7 +78,7 @@ func BenchmarkStoreCall(b *testing.B) {
 				}
 				r := Sample{Stage: StageStrong, ProblemID: id, Sample: n % 10, Model: "bench:m", Request: requestJSON(req)}
 				fillCompletion(&r, cp)
-				r.Correct, r.Answer = true, "42"
+				r.Correct, r.Answer, r.Rule = true, "42", "boxed"
 				if err := st.PutSample(ctx, r); err != nil {
 					b.Fatal(err)
 				}

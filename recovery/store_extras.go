@@ -13,6 +13,8 @@ var sampleExtraColumns = []struct{ name, decl string }{
 	{"seed", "INTEGER"}, // NULL: no seed was sent
 	{"upstream", "TEXT NOT NULL DEFAULT ''"},
 	{"reasoning", "TEXT NOT NULL DEFAULT ''"},
+	{"rule", "TEXT NOT NULL DEFAULT ''"},    // verify.Verdict.Rule
+	{"batch", "INTEGER NOT NULL DEFAULT 0"}, // 1: Completion.Batch
 }
 
 // migrateSampleExtras adds the missing sampleExtraColumns to samples; it is
@@ -46,21 +48,22 @@ func migrateSampleExtras(db *sql.DB) error {
 	return nil
 }
 
-// putSampleExtras writes r's seed, upstream and reasoning onto its row
-// (written just before by PutSample); rows with none of them cost nothing.
+// putSampleExtras writes r's seed, upstream, reasoning, extraction rule and
+// batch flag onto its row (written just before by PutSample); rows with none
+// of them cost nothing.
 func (s *Store) putSampleExtras(ctx context.Context, r Sample) error {
-	if r.Seed == nil && r.Upstream == "" && r.Reasoning == "" {
+	if r.Seed == nil && r.Upstream == "" && r.Reasoning == "" && r.Rule == "" && !r.Batch {
 		return nil
 	}
 	var seed any
 	if r.Seed != nil {
 		seed = *r.Seed
 	}
-	_, err := s.w.ExecContext(ctx, `UPDATE samples SET seed = ?, upstream = ?, reasoning = ?
+	_, err := s.w.ExecContext(ctx, `UPDATE samples SET seed = ?, upstream = ?, reasoning = ?, rule = ?, batch = ?
 		WHERE stage = ? AND problem_id = ? AND prefix = ? AND sample = ?`,
-		seed, r.Upstream, r.Reasoning, r.Stage, r.ProblemID, r.Prefix, r.Sample)
+		seed, r.Upstream, r.Reasoning, r.Rule, r.Batch, r.Stage, r.ProblemID, r.Prefix, r.Sample)
 	if err != nil {
-		return fmt.Errorf("recovery: store %s sample %d of %q (seed, upstream, reasoning): %w", r.Stage, r.Sample, r.ProblemID, err)
+		return fmt.Errorf("recovery: store %s sample %d of %q (seed, upstream, reasoning, rule, batch): %w", r.Stage, r.Sample, r.ProblemID, err)
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 // HealthConditions are the conditions the problem list filters by (query
 // parameter health), as recovery.Health names them.
 var HealthConditions = []string{recovery.CondLength, recovery.CondEmpty, recovery.CondUnparsable, recovery.CondRefusal,
-	recovery.CondRestart, recovery.CondEchoed, recovery.CondIdentical, recovery.CondErrors}
+	recovery.CondRestart, recovery.CondEchoed, recovery.CondIdentical, recovery.CondErrors, recovery.CondFallback}
 
 // healthOf reads summary.json's "health" block; nil if it has none.
 func healthOf(name string, data []byte) (*recovery.Health, error) {

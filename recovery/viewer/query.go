@@ -64,7 +64,7 @@ type Query struct {
 	Prefix string
 	// Health keeps problems with a row in this health condition (one of
 	// HealthConditions: length, empty, unparsable, refusal, restart, echoed,
-	// identical, errors).
+	// identical, errors, fallback_answer).
 	Health string
 	// BucketOrder, if set, is the order SortBucket uses (e.g. hard, medium,
 	// easy; unknown names after, alphabetically). It is not part of the URL:

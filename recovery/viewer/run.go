@@ -519,13 +519,14 @@ func callOf(s recovery.Sample) Call {
 		Usage:   providers.Usage{InputTokens: s.InputTokens, OutputTokens: s.OutputTokens},
 		CostUSD: s.CostUSD, Cached: s.Cached,
 		Latency:  time.Duration(s.LatencyMS * float64(time.Millisecond)),
-		Verdict:  verify.Verdict{Correct: s.Correct, Answer: s.Answer, Reason: s.Reason},
+		Verdict:  verify.Verdict{Correct: s.Correct, Answer: s.Answer, Reason: s.Reason, Rule: s.Rule},
 		Verified: s.Error == "",
 		Error:    s.Error,
 
 		Reasoning: s.Reasoning,
 		Upstream:  s.Upstream,
 		Seed:      seedText(s.Seed),
+		Batch:     s.Batch,
 	}
 }
 

@@ -261,6 +261,8 @@ type Call struct {
 	Upstream string
 	// Seed is the seed sent, as text; "" when none was.
 	Seed string
+	// Batch: the completion came through a provider's batch API.
+	Batch bool
 }
 
 // Sample is one straight-shot sample.
