@@ -28,34 +28,7 @@ var behaviourColumns = []struct{ name, decl string }{
 // migrateBehaviour adds the behaviour columns to samples if they are
 // missing; it is idempotent, so run directories made before them open
 // fine.
-func migrateBehaviour(db *sql.DB) error {
-	rows, err := db.Query(`SELECT name FROM pragma_table_info('samples')`)
-	if err != nil {
-		return err
-	}
-	have := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return err
-		}
-		have[n] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, c := range behaviourColumns {
-		if have[c.name] {
-			continue
-		}
-		if _, err := db.Exec(`ALTER TABLE samples ADD COLUMN ` + c.name + ` ` + c.decl); err != nil && !strings.Contains(err.Error(), "duplicate column") {
-			return fmt.Errorf("add column samples.%s: %w", c.name, err)
-		}
-	}
-	return nil
-}
+func migrateBehaviour(db *sql.DB) error { return addColumns(db, "samples", behaviourColumns) }
 
 // BehaviourKey identifies a continuation: problem, prefix strategy and
 // sample index.

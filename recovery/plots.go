@@ -89,7 +89,7 @@ func recoveryByBucketPanel(s Summary, buckets []BucketSummary, title string, lat
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = "rate"
-	p.X.Label.Text = "bucket (by strong straight-shot pass rate)"
+	p.X.Label.Text = "bucket: observed by strong k/n (n = problems); latent by true pass rate"
 	setFontSizes(p, 11)
 	names := make([]string, len(buckets))
 	for i, b := range buckets {

@@ -19,8 +19,12 @@ var sampleExtraColumns = []struct{ name, decl string }{
 
 // migrateSampleExtras adds the missing sampleExtraColumns to samples; it is
 // idempotent, so an old run.db opens and resumes.
-func migrateSampleExtras(db *sql.DB) error {
-	rows, err := db.Query(`SELECT name FROM pragma_table_info('samples')`)
+func migrateSampleExtras(db *sql.DB) error { return addColumns(db, "samples", sampleExtraColumns) }
+
+// addColumns adds to table each of cols it lacks (an additive migration:
+// idempotent, so run databases made before a column open and resume).
+func addColumns(db *sql.DB, table string, cols []struct{ name, decl string }) error {
+	rows, err := db.Query(`SELECT name FROM pragma_table_info(?)`, table)
 	if err != nil {
 		return err
 	}
@@ -37,12 +41,12 @@ func migrateSampleExtras(db *sql.DB) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, c := range sampleExtraColumns {
+	for _, c := range cols {
 		if have[c.name] {
 			continue
 		}
-		if _, err := db.Exec(`ALTER TABLE samples ADD COLUMN ` + c.name + ` ` + c.decl); err != nil && !strings.Contains(err.Error(), "duplicate column") {
-			return fmt.Errorf("add column samples.%s: %w", c.name, err)
+		if _, err := db.Exec(`ALTER TABLE ` + table + ` ADD COLUMN ` + c.name + ` ` + c.decl); err != nil && !strings.Contains(err.Error(), "duplicate column") {
+			return fmt.Errorf("add column %s.%s: %w", table, c.name, err)
 		}
 	}
 	return nil

@@ -398,8 +398,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				p.USD, o.budget)
 		}
 	}
-	fmt.Fprintf(stdout, "outputs in %s: %s, %s, %s, %s, %s, plots (*.svg, *.png)\n", cfg.Dir, recovery.ReportMD,
-		recovery.SummaryJSON, recovery.SummaryCSV, recovery.SamplesJSONL, recovery.StoreFile)
+	fmt.Fprintf(stdout, "outputs in %s: %s, %s, %s, %s, %s, tidy export (%s, %s, .parquet too), plots (*.svg, *.pdf, *.png)\n", cfg.Dir, recovery.ReportMD,
+		recovery.SummaryJSON, recovery.SummaryCSV, recovery.SamplesJSONL, recovery.StoreFile,
+		recovery.TidyContinuationsCSV, recovery.TidyStraightShotsCSV)
 	if h := sum.Health; h != nil && len(h.Warnings) > 0 {
 		fmt.Fprintf(stderr, "\n%s", h.WarnBlock())
 	}
