@@ -209,6 +209,19 @@ func TestBrowserOverviewShowsTheTableAndPlots(t *testing.T) {
 	assert.Empty(t, con.problems())
 }
 
+// At 1400 px the bucket table fits the page: no horizontal scrolling.
+func TestBrowserOverviewTableFitsAt1400px(t *testing.T) {
+	tab := browserTab(t)
+	require.NoError(t, chromedp.Do(tab, chromedp.EmulateViewport(1400, 900)))
+	srv := newServer(t, quietHandler(testRun(t, 30)))
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("summary")),
+	))
+	over := eval[int](t, tab, `(() => { const w = document.querySelector("#summary").closest(".scroll"); return w.scrollWidth - w.clientWidth })()`)
+	assert.LessOrEqual(t, over, 0, "the table is %d px wider than its box", over)
+}
+
 func TestBrowserListFiltersPagesAndClicksIntoAProblem(t *testing.T) {
 	tab := browserTab(t)
 	con := watchConsole(t, tab)
