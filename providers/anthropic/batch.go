@@ -31,45 +31,6 @@ var (
 	_ providers.BatchFinder = (*Client)(nil)
 )
 
-// errCaptured stops a captured call before anything is sent.
-var errCaptured = errors.New("anthropic: request captured for a batch")
-
-type captureDoer struct{ body []byte }
-
-// Do records r's body and stops the call.
-func (d *captureDoer) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		b, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		d.body = b
-	}
-	return nil, errCaptured
-}
-
-// replayDoer answers the live path with a batch line, after checking the
-// live path asks exactly what the batch sent.
-type replayDoer struct {
-	want   []byte
-	status int
-	body   []byte
-}
-
-// Do checks r's body and answers with the batch line.
-func (d *replayDoer) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		b, _ := io.ReadAll(r.Body)
-		r.Body.Close()
-		if !bytes.Equal(b, d.want) {
-			return nil, errors.New("anthropic: batch line answers a different request than the live path would send")
-		}
-	}
-	return &http.Response{StatusCode: d.status, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(bytes.NewReader(d.body)), ContentLength: int64(len(d.body)), Request: r}, nil
-}
-
 func (c *Client) through(d Doer) *Client {
 	cc := *c
 	cc.hc = d
@@ -79,15 +40,15 @@ func (c *Client) through(d Doer) *Client {
 // BatchBody returns the exact /v1/messages body the live Complete would
 // send for req (it runs the live path up to the network).
 func (c *Client) BatchBody(ctx context.Context, req providers.Request) ([]byte, error) {
-	d := &captureDoer{}
+	d := &wire.Capture{}
 	_, err := c.through(d).Complete(ctx, req)
-	if !errors.Is(err, errCaptured) {
+	if !errors.Is(err, wire.ErrCaptured) {
 		if err == nil {
 			err = errors.New("anthropic: the live path sent nothing")
 		}
 		return nil, err
 	}
-	return d.body, nil
+	return d.Body, nil
 }
 
 type batchRequest struct {
@@ -331,7 +292,7 @@ func (c *Client) BatchResults(ctx context.Context, id string, items []providers.
 				bl.Err = err
 				break
 			}
-			bl.Completion, bl.Err = c.through(&replayDoer{want: want, status: status, body: body}).Complete(ctx, req)
+			bl.Completion, bl.Err = c.through(&wire.Replay{Want: want, Status: status, Body: body}).Complete(ctx, req)
 		}
 		out = append(out, bl)
 	}

@@ -55,50 +55,6 @@ func (c *Client) BatchSupport() error {
 	return nil
 }
 
-// errCaptured stops a captured call before anything is sent.
-var errCaptured = errors.New("openai: request captured for a batch")
-
-// captureDoer records the request the live path would send.
-type captureDoer struct {
-	path string
-	body []byte
-}
-
-// Do records r's body and stops the call.
-func (d *captureDoer) Do(r *http.Request) (*http.Response, error) {
-	d.path = r.URL.Path
-	if r.Body != nil {
-		b, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		d.body = b
-	}
-	return nil, errCaptured
-}
-
-// replayDoer answers the live path with a batch line's response, after
-// checking the live path asks exactly what the batch sent.
-type replayDoer struct {
-	want   []byte
-	status int
-	body   []byte
-}
-
-// Do checks r's body and answers with the batch line.
-func (d *replayDoer) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		b, _ := io.ReadAll(r.Body)
-		r.Body.Close()
-		if !bytes.Equal(b, d.want) {
-			return nil, fmt.Errorf("openai: batch line answers a different request than the live path would send")
-		}
-	}
-	return &http.Response{StatusCode: d.status, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(bytes.NewReader(d.body)), ContentLength: int64(len(d.body)), Request: r}, nil
-}
-
 // through returns a copy of c whose HTTP calls go to d.
 func (c *Client) through(d Doer) *Client {
 	cc := *c
@@ -115,17 +71,17 @@ func (c *Client) through(d Doer) *Client {
 // bytes. It runs the live path up to the network, so every dialect, knob
 // and Extra field is encoded by the same code.
 func (c *Client) BatchBody(ctx context.Context, req providers.Request) (path string, body []byte, err error) {
-	d := &captureDoer{}
+	d := &wire.Capture{}
 	_, err = c.through(d).Complete(ctx, req)
-	if !errors.Is(err, errCaptured) {
+	if !errors.Is(err, wire.ErrCaptured) {
 		if err == nil {
 			err = errors.New("openai: the live path sent nothing")
 		}
 		return "", nil, err
 	}
 	base, _ := url.Parse(c.baseURL)
-	p := strings.TrimPrefix(d.path, strings.TrimRight(base.Path, "/"))
-	return "/v1" + p, d.body, nil
+	p := strings.TrimPrefix(d.Path, strings.TrimRight(base.Path, "/"))
+	return "/v1" + p, d.Body, nil
 }
 
 // batchLineIn is one line of the input JSONL (OpenAI's BatchRequestInput).
@@ -423,7 +379,7 @@ func (c *Client) decodeLine(ctx context.Context, id string, req providers.Reques
 		status = http.StatusOK
 	}
 	start := time.Now()
-	comp, err := c.through(&replayDoer{want: want, status: status, body: l.Response.Body}).Complete(ctx, req)
+	comp, err := c.through(&wire.Replay{Want: want, Status: status, Body: l.Response.Body}).Complete(ctx, req)
 	comp.Latency = time.Since(start)
 	bl.Completion, bl.Err = comp, err
 	return bl
