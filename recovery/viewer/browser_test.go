@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/rebound-lab/rebound/dataset"
 	"image/png"
 	"net/http"
 	"net/http/httptest"
@@ -220,6 +221,32 @@ func TestBrowserOverviewTableFitsAt1400px(t *testing.T) {
 	))
 	over := eval[int](t, tab, `(() => { const w = document.querySelector("#summary").closest(".scroll"); return w.scrollWidth - w.clientWidth })()`)
 	assert.LessOrEqual(t, over, 0, "the table is %d px wider than its box", over)
+}
+
+// A MATH question with an align* environment written in plain text (no
+// $…$ around it) is rendered by KaTeX, not shown as raw TeX.
+func TestBrowserRendersAlignStarInsideText(t *testing.T) {
+	tab := browserTab(t)
+	dir := t.TempDir()
+	st := writeRun(t, dir)
+	ctx := context.Background()
+	require.NoError(t, st.PutProblems(ctx, []dataset.Problem{{ID: "p4", Source: "math500", Answer: "3",
+		Question: "Solve the system \\begin{align*} x + y &= 5 \\\\ x - y &= 1 \\end{align*} and give $x$."}}))
+	require.NoError(t, st.Flush(ctx))
+	writeFile(t, filepath.Join(dir, "summary.json"), goodSummary)
+	run, err := OpenRun(dir)
+	require.NoError(t, err)
+	defer run.Close()
+	srv := newServer(t, quietHandler(run))
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(srv.URL+"/problem?id=p4"),
+		chromedp.WaitVisible(chromedp.ID("question")),
+	))
+	waitMath(t, tab)
+	assert.GreaterOrEqual(t, eval[int](t, tab, `document.querySelectorAll("#question .katex-display, #question .katex").length`), 2,
+		"the align* block and $x$ are typeset")
+	assert.NotContains(t, eval[string](t, tab, `document.querySelector("#question").innerText`), `\\begin{align*}`,
+		"no raw environment left in the text")
 }
 
 func TestBrowserListFiltersPagesAndClicksIntoAProblem(t *testing.T) {
