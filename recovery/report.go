@@ -714,24 +714,29 @@ const (
 	SamplesJSONL = "samples.jsonl"
 )
 
+// writeAtomic writes path through fn into path+".tmp" and renames it into
+// place, so a reader (or a crash) never sees half a file.
+func writeAtomic(path string, fn func(io.Writer) error) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("recovery: write %s: %w", path, err)
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return fmt.Errorf("recovery: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("recovery: write %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
 // WriteReport writes summary.json, summary.csv, report.md and the plots
 // (see WritePlots) into dir, and, if st is non-nil, samples.jsonl.
 func WriteReport(ctx context.Context, dir string, s Summary, st *Store, title string) error {
 	write := func(name string, fn func(io.Writer) error) error {
-		path := filepath.Join(dir, name)
-		tmp := path + ".tmp"
-		f, err := os.Create(tmp)
-		if err != nil {
-			return fmt.Errorf("recovery: write %s: %w", path, err)
-		}
-		if err := fn(f); err != nil {
-			f.Close()
-			return fmt.Errorf("recovery: write %s: %w", path, err)
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("recovery: write %s: %w", path, err)
-		}
-		return os.Rename(tmp, path)
+		return writeAtomic(filepath.Join(dir, name), fn)
 	}
 	if err := write(SummaryJSON, s.WriteJSON); err != nil {
 		return err

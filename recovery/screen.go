@@ -6,7 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"slices"
 
@@ -174,29 +174,18 @@ func selectPerBucket(binned []Binned, names []string, perBucket int) []Binned {
 }
 
 func writeScreen(path string, problems []Binned) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("recovery: write %s: %w", path, err)
-	}
-	bw := bufio.NewWriter(f)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	for _, b := range problems {
-		p := b.Problem
-		if err := enc.Encode(screenRecord{ID: p.ID, Question: p.Question, Answer: p.Answer, Solution: p.Solution,
-			Source: p.Source, Subject: p.Subject, Level: p.Level, Bucket: b.Bucket, Conf: b.Confidence,
-			StrongK: b.K, StrongN: b.N}); err != nil {
-			f.Close()
-			return fmt.Errorf("recovery: write %s: %w", path, err)
+	return writeAtomic(path, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		enc := json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
+		for _, b := range problems {
+			p := b.Problem
+			if err := enc.Encode(screenRecord{ID: p.ID, Question: p.Question, Answer: p.Answer, Solution: p.Solution,
+				Source: p.Source, Subject: p.Subject, Level: p.Level, Bucket: b.Bucket, Conf: b.Confidence,
+				StrongK: b.K, StrongN: b.N}); err != nil {
+				return err
+			}
 		}
-	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("recovery: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("recovery: write %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
+		return bw.Flush()
+	})
 }

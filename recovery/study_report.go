@@ -136,20 +136,7 @@ func (c Comparison) strategies() []string {
 // WriteStudy writes study.md, study.json and the study plots into dir.
 func WriteStudy(dir, title string, r StudyResult) error {
 	write := func(name string, fn func(io.Writer) error) error {
-		path := filepath.Join(dir, name)
-		tmp := path + ".tmp"
-		f, err := os.Create(tmp)
-		if err != nil {
-			return fmt.Errorf("recovery: write %s: %w", path, err)
-		}
-		if err := fn(f); err != nil {
-			f.Close()
-			return fmt.Errorf("recovery: write %s: %w", path, err)
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("recovery: write %s: %w", path, err)
-		}
-		return os.Rename(tmp, path)
+		return writeAtomic(filepath.Join(dir, name), fn)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("recovery: study directory %s: %w", dir, err)
