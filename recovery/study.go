@@ -503,6 +503,7 @@ func (s *Study) collect(ctx context.Context, base Config, sharedDir string) (Stu
 		}
 		res.Models = append(res.Models, ModelSummary{Model: m.Spec, Dir: filepath.Join(StudyModels, ModelDirName(m.Spec)), Summary: sum})
 	}
-	res.Comparison = Compare(data, CompareOptions{Buckets: buckets, Reference: s.Reference, Shared: s.Shared})
+	res.Comparison = Compare(data, CompareOptions{Buckets: buckets, Reference: s.Reference, Shared: s.Shared,
+		Edges: base.Binner.Edges()})
 	return res, nil
 }

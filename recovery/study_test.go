@@ -120,6 +120,24 @@ func TestAStudyContinuesTheSamePrefixesWithEveryModelAndAddingAModelPaysOnlyForI
 		}
 	}
 	assert.Equal(t, 3, pairs)
+	// Latent buckets per model and strategy beside the observed ones, in
+	// study.json and study.md.
+	for _, m := range res.Comparison.Models {
+		require.NotNil(t, m.Prior, m.Model)
+		for _, st := range []string{StrategyWeak, StrategyOnPolicy} {
+			rows := m.LatentRows(st)
+			require.Len(t, rows, 3, "%s %s", m.Model, st)
+			var expected float64
+			for _, r := range rows {
+				expected += r.Problems
+			}
+			assert.InDelta(t, len(problems), expected, 1e-6, "%s %s", m.Model, st)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(dir, StudyMD))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "Latent buckets (true difficulty, estimated)")
+	assert.Contains(t, string(md), "| sim:B | medium (true 0.2–0.8) |")
 	for _, f := range []string{StudyMD, StudyJSON, PlotStudyPaired + ".png", PlotStudyRecoveryVsPass + ".png", PlotStudyRecoveryByBucket + ".svg"} {
 		assert.FileExists(t, filepath.Join(dir, f))
 	}
