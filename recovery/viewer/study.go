@@ -21,6 +21,19 @@ type StudyView struct {
 	Binning string
 	Rows    []StudyRow
 	Paired  []PairedRow
+	// Latent are the models' latent-bucket rows (true difficulty, estimated).
+	Latent []StudyLatentRow
+}
+
+// StudyLatentRow is one model's estimate for one strategy and latent bucket
+// (recovery.LatentRow). Rates are fractions; NaN is undefined.
+type StudyLatentRow struct {
+	Model, Strategy, Bucket string
+	Problems                float64
+	PassRate, Recovery      float64
+	Normalized              float64
+	PassCI, RecoveryCI      [2]float64
+	NormalizedCI            [2]float64
 }
 
 // StudyRow is one model's line for one strategy and bucket. Rates are
@@ -170,6 +183,13 @@ func (s *Study) Overview(ctx context.Context) (Overview, error) {
 			for _, r := range m.Rows {
 				sv.Rows = append(sv.Rows, StudyRow{Model: m.Model, Strategy: r.Strategy, Bucket: r.Bucket, Problems: r.Problems,
 					Continuations: r.Continuations, PassRate: f64(r.PassRate), Recovery: f64(r.Recovery), Normalized: f64(r.Normalized),
+					PassCI: ci64(r.PassRateCI), RecoveryCI: ci64(r.RecoveryCI), NormalizedCI: ci64(r.NormalizedCI)})
+			}
+		}
+		for _, m := range c.Models {
+			for _, r := range m.Latent {
+				sv.Latent = append(sv.Latent, StudyLatentRow{Model: m.Model, Strategy: r.Strategy, Bucket: r.Bucket, Problems: r.Problems,
+					PassRate: f64(r.PassRate), Recovery: f64(r.Recovery), Normalized: f64(r.Normalized),
 					PassCI: ci64(r.PassRateCI), RecoveryCI: ci64(r.RecoveryCI), NormalizedCI: ci64(r.NormalizedCI)})
 			}
 		}
