@@ -26,7 +26,9 @@ type barrier struct {
 	expired bool // a first call gave up waiting
 }
 
-func newBarrier(n int) *barrier { return &barrier{arrived: map[string]bool{}, all: make(chan struct{}), n: n} }
+func newBarrier(n int) *barrier {
+	return &barrier{arrived: map[string]bool{}, all: make(chan struct{}), n: n}
+}
 
 type barrierCompleter struct {
 	next  providers.Completer
