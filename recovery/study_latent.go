@@ -2,8 +2,13 @@ package recovery
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
 
 	"github.com/rebound-lab/rebound/difficulty"
 	"github.com/rebound-lab/rebound/estimate"
@@ -219,4 +224,55 @@ func writeLatentTable(b *strings.Builder, c Comparison, st string) {
 	if started {
 		b.WriteString("\n")
 	}
+}
+
+func (c Comparison) hasLatent() bool {
+	for _, m := range c.Models {
+		if len(m.Latent) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// StudyLatentPlot plots, for one strategy, each model's recovery against
+// its true pass rate, one point per latent bucket (both with their
+// bootstrap intervals) joined in bucket order; the diagonal is recovery
+// equal to the pass rate. Unlike observed buckets, the x values carry no
+// winner's curse (the samples that chose a bucket do not also measure it).
+// Buckets with less than one expected problem are left out.
+func StudyLatentPlot(c Comparison, strategy string) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = "Latent buckets: " + strategy
+	p.X.Label.Text = "true pass rate (latent bucket mean, 95% CI)"
+	p.Y.Label.Text = "recovery rate (95% CI)"
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1.3 // headroom for the legend
+	p.Add(plotter.NewGrid())
+	setFontSizes(p, 11)
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(6)
+	diag, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+	if err != nil {
+		return nil, err
+	}
+	diag.Color, diag.Dashes = color.Gray{Y: 150}, []vg.Length{vg.Points(2), vg.Points(2)}
+	p.Add(diag)
+	p.Y.Tick.Marker = unitTicks{}
+	for i, m := range c.Models {
+		var pts xyErr
+		for _, r := range m.LatentRows(strategy) {
+			if r.Problems < 1 || !r.Recovery.Defined() || !r.PassRate.Defined() {
+				continue
+			}
+			pts.XYs = append(pts.XYs, plotter.XY{X: float64(r.PassRate), Y: float64(r.Recovery)})
+			xl, xh := errOf(r.PassRate, r.PassRateCI)
+			yl, yh := errOf(r.Recovery, r.RecoveryCI)
+			pts.XErrors = append(pts.XErrors, struct{ Low, High float64 }{xl, xh})
+			pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{yl, yh})
+		}
+		if err := addErrPoints(p, pts, modelColor(i), modelGlyph(i), m.Model, true); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }

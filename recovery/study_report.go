@@ -108,7 +108,11 @@ func (r StudyResult) Markdown(title string) string {
 		"Observed buckets are assigned from each model's own straight-shot samples (or the reference model's); " +
 		"under reference binning the reference model's own per-bucket pass rates are biased toward the bucket that " +
 		"chose them (the same samples picked the bucket), the other models' are not. " + latentMethod + "\n\n")
-	for _, p := range []string{PlotStudyRecoveryVsPass, PlotStudyRecoveryByBucket, PlotStudyPaired} {
+	plots := []string{PlotStudyRecoveryVsPass, PlotStudyRecoveryByBucket, PlotStudyPaired}
+	if c.hasLatent() {
+		plots = append(plots, PlotStudyLatent)
+	}
+	for _, p := range plots {
 		fmt.Fprintf(&b, "![%s](%s.svg)\n\n", strings.ReplaceAll(p, "_", " "), p)
 	}
 	return b.String()

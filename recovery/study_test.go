@@ -146,7 +146,7 @@ func TestAStudyContinuesTheSamePrefixesWithEveryModelAndAddingAModelPaysOnlyForI
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "Latent buckets (true difficulty, estimated)")
 	assert.Contains(t, string(md), "| sim:B | medium (true 0.2–0.8) |")
-	for _, f := range []string{StudyMD, StudyJSON, PlotStudyPaired + ".png", PlotStudyRecoveryVsPass + ".png", PlotStudyRecoveryByBucket + ".svg"} {
+	for _, f := range []string{StudyMD, StudyJSON, PlotStudyPaired + ".png", PlotStudyRecoveryVsPass + ".png", PlotStudyRecoveryByBucket + ".svg", PlotStudyLatent + ".png"} {
 		assert.FileExists(t, filepath.Join(dir, f))
 	}
 	assert.FileExists(t, filepath.Join(s.ModelDir("sim:B"), ReportMD))

@@ -157,6 +157,7 @@ var studyPlotTitles = map[string]string{
 	recovery.PlotStudyRecoveryVsPass:   "Recovery against intrinsic pass rate, per model",
 	recovery.PlotStudyRecoveryByBucket: "Recovery per bucket, per model",
 	recovery.PlotStudyPaired:           "Paired differences between models (same prefixes)",
+	recovery.PlotStudyLatent:           "Recovery against true pass rate per latent bucket, per model",
 }
 
 func f64(r recovery.Rate) float64 { return float64(r) }
@@ -215,7 +216,7 @@ func (s *Study) Overview(ctx context.Context) (Overview, error) {
 	if sv.Binning != "" {
 		ov.Params = append(ov.Params, Param{Name: "buckets", Value: sv.Binning})
 	}
-	for _, stem := range []string{recovery.PlotStudyRecoveryVsPass, recovery.PlotStudyRecoveryByBucket, recovery.PlotStudyPaired} {
+	for _, stem := range []string{recovery.PlotStudyRecoveryVsPass, recovery.PlotStudyRecoveryByBucket, recovery.PlotStudyPaired, recovery.PlotStudyLatent} {
 		for _, ext := range []string{".svg", ".png"} {
 			if _, err := s.root.Stat(stem + ext); err == nil {
 				ov.Plots = append(ov.Plots, FileRef{Name: stem + ext, Title: studyPlotTitles[stem]})

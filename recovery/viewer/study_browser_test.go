@@ -34,7 +34,7 @@ func TestBrowserStudyOverviewAndSideBySideContinuations(t *testing.T) {
 	assert.Equal(t, 6, eval[int](t, tab, `document.querySelectorAll("#latent tbody tr").length`), "3 latent buckets per model")
 	assert.Equal(t, "sim:A − sim:B", eval[string](t, tab, `document.querySelector("#paired tbody tr th").textContent`))
 	plots := eval[[]int](t, tab, `Array.from(document.querySelectorAll(".plots img")).map(i => i.complete ? i.naturalWidth : 0)`)
-	require.Len(t, plots, 3, "the three study plots")
+	require.Len(t, plots, 4, "the four study plots")
 	for i, w := range plots {
 		assert.Greater(t, w, 100, "study plot %d loads", i)
 	}
