@@ -15,7 +15,8 @@ import (
 // latentFixture draws a model whose true pass rates are uniform on [0, 1]
 // and whose recovery depends on the latent bucket only: 0.2 below 0.2,
 // 0.5 up to 0.8, 0.8 above. So per latent bucket the truth is known
-// exactly: pass 0.1 / 0.5 / 0.9, recovery 0.2 / 0.5 / 0.8.
+// exactly: pass 0.1 / 0.5 / 0.9, recovery 0.2 / 0.5 / 0.8. A second
+// strategy ("inject") recovers 0.6 in every bucket.
 func latentFixture(seed uint64, problems, n, k int) ModelCounts {
 	rng := rand.New(rand.NewPCG(seed, 3))
 	binner := difficulty.DefaultBinner()
@@ -29,7 +30,7 @@ func latentFixture(seed uint64, problems, n, k int) ModelCounts {
 		case p >= 0.8:
 			r = 0.8
 		}
-		kk, y := 0, 0
+		kk, y, yi := 0, 0, 0
 		for range n {
 			if rng.Float64() < p {
 				kk++
@@ -39,11 +40,15 @@ func latentFixture(seed uint64, problems, n, k int) ModelCounts {
 			if rng.Float64() < r {
 				y++
 			}
+			if rng.Float64() < 0.6 {
+				yi++
+			}
 		}
 		id := fmt.Sprintf("p%03d", i)
 		b, _ := binner.Assign(kk, n)
 		mc.Problems[id] = ProblemCounts{K: kk, N: n, Bucket: b,
-			Continued: map[string]ContinuationCounts{StrategyWeak: {Recovered: y, Continuations: k, Prefix: id}}}
+			Continued: map[string]ContinuationCounts{StrategyWeak: {Recovered: y, Continuations: k, Prefix: id},
+				StrategyInject: {Recovered: yi, Continuations: k, Prefix: id + "i"}}}
 		mc.Order = append(mc.Order, id)
 	}
 	return mc
@@ -76,6 +81,12 @@ func TestCompareLatentRowsRecoverTheTrueBucketsWhereObservedBucketsAreBiased(t *
 		}
 	}
 	assert.InDelta(t, 300, expected, 1e-6, "every calibrated problem is in some latent bucket")
+	inj := m.LatentRows(StrategyInject)
+	require.Len(t, inj, 3)
+	for _, r := range inj {
+		assert.True(t, float64(r.RecoveryCI[0]) <= 0.6 && 0.6 <= float64(r.RecoveryCI[1]),
+			"inject %s: interval %v misses the truth 0.6 (each strategy is fitted on its own continuations)", r.Bucket, r.RecoveryCI)
+	}
 	assert.Contains(t, rows[0].Bucket, "true 0–0.2")
 
 	// The observed extreme buckets mix in problems of the middle one (6
@@ -93,4 +104,42 @@ func TestCompareLatentRowsRecoverTheTrueBucketsWhereObservedBucketsAreBiased(t *
 	plain := Compare([]ModelCounts{mc}, CompareOptions{Buckets: binner.Buckets()})
 	assert.Empty(t, plain.Models[0].Latent)
 	assert.Nil(t, plain.Models[0].Prior)
+}
+
+// TestCompareLatentIntervalsCoverTheKnownTruthOverReplications measures the
+// latent rows' coverage on the latentFixture model (truth known exactly)
+// over seeded replications; it reports and asserts a floor, skipped under
+// -short and -race (.ci/run runs it without -race).
+func TestCompareLatentIntervalsCoverTheKnownTruthOverReplications(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("seeded replications; run without -short and -race")
+	}
+	const reps = 40
+	binner := difficulty.DefaultBinner()
+	truePass := []float64{0.1, 0.5, 0.9}
+	trueRec := map[string][]float64{StrategyWeak: {0.2, 0.5, 0.8}, StrategyInject: {0.6, 0.6, 0.6}}
+	covered, total := map[string]int{}, map[string]int{}
+	for r := range reps {
+		mc := latentFixture(uint64(1000+r), 200, 6, 4)
+		cmp := Compare([]ModelCounts{mc}, CompareOptions{Buckets: binner.Buckets(), Edges: binner.Edges(), BootstrapReps: 100})
+		for st, rec := range trueRec {
+			for b, row := range cmp.Models[0].LatentRows(st) {
+				for _, c := range []struct {
+					what  string
+					ci    [2]Rate
+					truth float64
+				}{{"pass", row.PassRateCI, truePass[b]}, {"recovery", row.RecoveryCI, rec[b]}, {"normalized", row.NormalizedCI, rec[b] / truePass[b]}} {
+					total[c.what]++
+					if float64(c.ci[0]) <= c.truth && c.truth <= float64(c.ci[1]) {
+						covered[c.what]++
+					}
+				}
+			}
+		}
+	}
+	for _, what := range []string{"pass", "recovery", "normalized"} {
+		cov := float64(covered[what]) / float64(total[what])
+		t.Logf("latent %s: 95%% intervals covered the truth in %d of %d (%.1f %%)", what, covered[what], total[what], 100*cov)
+		assert.GreaterOrEqual(t, cov, 0.90, what)
+	}
 }
