@@ -71,12 +71,17 @@ func TestStudyModelsRunConcurrentlyAndEndWhereOneAfterAnotherDoes(t *testing.T) 
 	ctx := context.Background()
 	problems := dataset.GSM8KTest()[:10]
 	specs := []string{"sim:A", "sim:B", "sim:C"}
+	// One call at a time within each model: two identical requests in
+	// flight at once both miss the cache, so with more the cached-call
+	// counts would depend on timing even without a study.
 	seq, _, _ := studyFixture(t.TempDir(), problems, 4, specs...)
+	seq.Base.Concurrency = 1
 	want, err := RunStudy(ctx, seq)
 	require.NoError(t, err)
 
 	par, counts, _ := studyFixture(t.TempDir(), problems, 4, specs...)
 	par.Parallel = 3
+	par.Base.Concurrency = 1
 	b := newBarrier(len(specs))
 	for i := range par.Models {
 		par.Models[i].Completer = &barrierCompleter{next: par.Models[i].Completer, model: par.Models[i].Spec, b: b}
