@@ -15,14 +15,14 @@ import (
 // problem page shows the shared prefix once, with each model's
 // continuations in its own column beside the other's.
 func TestBrowserStudyOverviewAndSideBySideContinuations(t *testing.T) {
-	tab := browserTab(t)
-	con := watchConsole(t, tab)
 	dir := t.TempDir()
-	writeStudy(t, dir)
+	writeStudy(t, dir) // before the tab: its 30 s deadline starts with it
 	st, err := OpenStudy(dir)
 	require.NoError(t, err)
 	defer st.Close()
 	srv := newServer(t, quietHandler(st))
+	tab := browserTab(t)
+	con := watchConsole(t, tab)
 
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(srv.URL+"/"),
