@@ -262,50 +262,66 @@ func PassRatePlot(s Summary) (*plot.Plot, error) {
 }
 
 // RecoveryByDepthPlot plots recovery against truncation depth (bin
-// midpoints of perturb.Prefix.Depth).
+// midpoints of perturb.Prefix.Depth), all strategies pooled, with each
+// bin's 95 % interval clustered by problem as whiskers and its continuation
+// and problem counts above them.
 func RecoveryByDepthPlot(s Summary) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = "Recovery by truncation depth"
+	p.Title.Text = "Recovery by truncation depth (all strategies pooled)"
 	setFontSizes(p, 11)
 	p.X.Label.Text = "share of the source trace kept in the prefix"
-	p.Y.Label.Text = "recovery rate"
+	p.Y.Label.Text = "recovery rate (95% CI)"
 	p.X.Min, p.X.Max = 0, 1
-	p.Y.Min, p.Y.Max = 0, 1
+	p.Y.Min, p.Y.Max = 0, 1.12 // headroom for the counts above a whisker near 1
 	p.Add(plotter.NewGrid())
 	p.Y.Tick.Marker = unitTicks{}
-	var xy plotter.XYs
-	var counts []string
-	for _, d := range s.ByDepth {
-		if d.RecoveryRate.Defined() {
-			xy = append(xy, plotter.XY{X: d.Depth, Y: float64(d.RecoveryRate)})
-			counts = append(counts, fmt.Sprintf("n=%d", d.Continuations))
-		}
+	pts, top, counts := depthSeries(s)
+	if len(pts.XYs) == 0 {
+		return p, nil
 	}
-	if len(xy) > 0 {
-		// Each point's continuation count, just above it (no interval yet:
-		// DepthSummary carries none).
-		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: counts})
+	if len(pts.XYs) > 1 {
+		l, err := plotter.NewLine(pts.XYs)
 		if err != nil {
 			return nil, err
 		}
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].Font.Size = 9
-			lb.TextStyle[i].XAlign = draw.XCenter
-		}
-		lb.Offset = vg.Point{Y: vg.Points(7)}
-		p.Add(lb)
-		l, sc, err := plotter.NewLinePoints(xy)
-		if err != nil {
-			return nil, err
-		}
-		l.Color = colRecovery
-		l.Width = vg.Points(1.5)
-		sc.Color = colRecovery
-		sc.Shape = draw.TriangleGlyph{}
-		sc.Radius = vg.Points(3.5)
-		p.Add(l, sc)
+		l.Color, l.Width = colRecovery, vg.Points(1.5)
+		p.Add(l)
 	}
+	if err := addErrPoints(p, pts, colRecovery, draw.TriangleGlyph{}, "", false); err != nil {
+		return nil, err
+	}
+	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: top, Labels: counts})
+	if err != nil {
+		return nil, err
+	}
+	for i := range lb.TextStyle {
+		lb.TextStyle[i].Font.Size = 9
+		lb.TextStyle[i].XAlign = draw.XCenter
+	}
+	lb.Offset = vg.Point{Y: vg.Points(4)}
+	p.Add(lb)
 	return p, nil
+}
+
+// depthSeries is the depth plot's points with their whiskers, the top of
+// each whisker (where its counts go) and the counts.
+func depthSeries(s Summary) (pts xyErr, top plotter.XYs, counts []string) {
+	for _, d := range s.ByDepth {
+		if !d.RecoveryRate.Defined() {
+			continue
+		}
+		y := float64(d.RecoveryRate)
+		pts.XYs = append(pts.XYs, plotter.XY{X: d.Depth, Y: y})
+		lo, hi := errOf(d.RecoveryRate, d.RecoveryCI)
+		pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{lo, hi})
+		top = append(top, plotter.XY{X: d.Depth, Y: y + hi})
+		label := fmt.Sprintf("n=%d", d.Continuations)
+		if d.Problems > 0 {
+			label = fmt.Sprintf("n=%d (%d problems)", d.Continuations, d.Problems)
+		}
+		counts = append(counts, label)
+	}
+	return pts, top, counts
 }
 
 // fractionTicks labels every k/m in [0, 1].

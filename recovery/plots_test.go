@@ -93,3 +93,22 @@ func TestHeadlinePlotNamesObservedAndLatentBuckets(t *testing.T) {
 func TestPlotsOfAnEmptyRunStillRender(t *testing.T) {
 	require.NoError(t, WritePlots(t.TempDir(), Aggregate(nil, nil, nil, []string{"hard", "medium", "easy"})))
 }
+
+func TestTheDepthPlotHasEachBinsIntervalAsWhiskersAndItsCounts(t *testing.T) {
+	s := Summary{ByDepth: []DepthSummary{
+		{Depth: 0.125, Continuations: 12, Problems: 4, RecoveryRate: 0.5, RecoveryCI: [2]Rate{0.3, 0.8}},
+		{Depth: 0.375, Continuations: 0, RecoveryRate: NoRate, RecoveryCI: [2]Rate{NoRate, NoRate}},
+		{Depth: 0.625, Continuations: 9, Problems: 3, RecoveryRate: 0.9, RecoveryCI: [2]Rate{0.6, 1}},
+	}}
+	pts, top, counts := depthSeries(s)
+	require.Len(t, pts.XYs, 2, "undefined bins are left out")
+	assert.InDelta(t, 0.2, pts.YErrors[0].Low, 1e-12)
+	assert.InDelta(t, 0.3, pts.YErrors[0].High, 1e-12)
+	assert.InDelta(t, 0.3, pts.YErrors[1].Low, 1e-12)
+	assert.InDelta(t, 0.1, pts.YErrors[1].High, 1e-12)
+	assert.InDelta(t, 0.8, top[0].Y, 1e-12, "counts sit above the whisker")
+	assert.Equal(t, []string{"n=12 (4 problems)", "n=9 (3 problems)"}, counts)
+	p, err := RecoveryByDepthPlot(s)
+	require.NoError(t, err)
+	assert.Contains(t, p.Y.Label.Text, "95% CI")
+}

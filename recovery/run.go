@@ -153,6 +153,10 @@ type Config struct {
 	// unless set) instead of the default: a prior fitted to the strong
 	// model's straight-shot counts (estimate.FitPrior, empirical Bayes).
 	FixedPrior bool `json:"fixed_prior,omitempty"`
+	// SharedBudget, if set, is a budget shared with other runs going on at
+	// the same time (a Study's models): every call passes it as well as
+	// BudgetUSD's own, in the same place (inside the cache, outside retries).
+	SharedBudget *providers.Budget `json:"-"`
 }
 
 // InjectOptions are the perturb.InjectError options Run passes on.
@@ -394,6 +398,9 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		mws = append(mws, providers.Pricing(cfg.Prices))
 		if budget != nil {
 			mws = append(mws, budget.Middleware())
+		}
+		if cfg.SharedBudget != nil {
+			mws = append(mws, cfg.SharedBudget.Middleware())
 		}
 		if cfg.Batch {
 			mw, err := cfg.batchMiddleware(ctx, st, c, spec)

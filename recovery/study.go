@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/rebound-lab/rebound/perturb"
 	"github.com/rebound-lab/rebound/providers"
@@ -82,6 +83,16 @@ type Study struct {
 	// Progress, if set, is told which model is about to run ("" for the
 	// shared stage) before its stage events arrive through Base.Progress.
 	Progress func(model string)
+	// Parallel is how many models run at the same time after the shared
+	// stage; 0 or 1 runs them one after another. Each model's stages keep
+	// Base.Concurrency calls in flight, so up to Parallel × Concurrency
+	// calls are in flight in all (RPM and TPM limits are per model). The
+	// models share one budget (Base.BudgetUSD caps the whole study).
+	Parallel int
+	// ModelProgress, if set, hears every model's stage events with the
+	// model's spec; with Parallel > 1 and ModelProgress nil, Base.Progress
+	// hears every model's events, one at a time.
+	ModelProgress func(model string, e Event)
 }
 
 // StudyResult is what RunStudy returns: each model's run Summary and the
@@ -185,14 +196,8 @@ func RunStudy(ctx context.Context, s Study) (StudyResult, error) {
 		s.Progress("")
 	}
 	runErr := s.runShared(ctx, base, sharedDir)
-	for _, m := range s.Models {
-		if runErr != nil {
-			break
-		}
-		if s.Progress != nil {
-			s.Progress(m.Spec)
-		}
-		runErr = s.runModel(ctx, base, sharedDir, m)
+	if runErr == nil {
+		runErr = s.runModels(ctx, base, sharedDir)
 	}
 	out, err := s.collect(detach(ctx), base, sharedDir)
 	if err != nil {
@@ -254,34 +259,15 @@ func (s *Study) writeTidy(ctx context.Context, sharedDir string) error {
 // studySpent is what the whole study has paid so far, skipping the store
 // at skip (whose own spending Run subtracts itself).
 func (s *Study) studySpent(ctx context.Context, sharedDir, skip string) (float64, error) {
-	dirs := []string{sharedDir}
-	ents, err := os.ReadDir(filepath.Join(s.Dir, StudyModels))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return 0, fmt.Errorf("recovery: study %s: %w", s.Dir, err)
-	}
-	for _, e := range ents {
-		if e.IsDir() {
-			dirs = append(dirs, filepath.Join(s.Dir, StudyModels, e.Name()))
-		}
+	spent, err := s.spentByStore(ctx, sharedDir)
+	if err != nil {
+		return 0, err
 	}
 	var total float64
-	for _, d := range dirs {
-		if d == skip {
-			continue
+	for d, v := range spent {
+		if d != skip {
+			total += v
 		}
-		if _, err := os.Stat(filepath.Join(d, StoreFile)); err != nil {
-			continue
-		}
-		st, err := OpenStore(d)
-		if err != nil {
-			return 0, err
-		}
-		v, err := st.spentUSD(ctx)
-		st.Close()
-		if err != nil {
-			return 0, err
-		}
-		total += v
 	}
 	return total, nil
 }
@@ -430,20 +416,140 @@ func sharedRowCount(ctx context.Context, st *Store, shared []string) (int, error
 	return n + m, nil
 }
 
-// runModel runs one strong model in its own directory on the shared rows.
-func (s *Study) runModel(ctx context.Context, base Config, sharedDir string, m StudyModel) error {
-	dir := s.ModelDir(m.Spec)
+// runModels runs the models, up to s.Parallel at a time, after the shared
+// stage. Budgets are fixed before any model starts: one providers.Budget
+// holding what the study's cap leaves after every store's spending so far,
+// shared by every model's calls (so models running at the same time can
+// never spend past the cap together), and each Run's own BudgetUSD, the cap
+// less what the other stores spent. After a model fails no further model
+// starts; those running finish.
+func (s *Study) runModels(ctx context.Context, base Config, sharedDir string) error {
+	own := make([]float64, len(s.Models))
+	var shared *providers.Budget
+	if base.BudgetUSD > 0 {
+		spent, err := s.spentByStore(ctx, sharedDir)
+		if err != nil {
+			return err
+		}
+		var total float64
+		for _, v := range spent {
+			total += v
+		}
+		left := base.BudgetUSD - total
+		if left <= 0 {
+			return fmt.Errorf("recovery: study budget of $%.2f already spent ($%.4f in %s): %w",
+				base.BudgetUSD, total, s.Dir, providers.ErrBudgetExceeded)
+		}
+		for i, m := range s.Models {
+			own[i] = left + spent[s.ModelDir(m.Spec)]
+		}
+		shared = providers.NewBudget(providers.BudgetConfig{LimitUSD: left, Prices: base.Prices,
+			DefaultMaxTokens: base.MaxTokens, AllowUnpriced: base.AllowUnpriced, Batch: base.Batch})
+	}
 	from, err := OpenStore(sharedDir)
 	if err != nil {
 		return err
 	}
 	defer from.Close()
-	to, err := OpenStore(dir)
-	if err != nil {
+	par := max(1, min(s.Parallel, len(s.Models)))
+	var (
+		importMu sync.Mutex
+		mu       sync.Mutex // guards errs and serializes progress
+		errs     []error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, par)
+	)
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(errs) > 0
+	}
+	for i, m := range s.Models {
+		sem <- struct{}{}
+		if failed() || ctx.Err() != nil {
+			<-sem
+			break
+		}
+		cfg := base
+		cfg.BudgetUSD, cfg.SharedBudget = own[i], shared
+		switch {
+		case s.ModelProgress != nil:
+			cfg.Progress = func(e Event) { s.ModelProgress(m.Spec, e) }
+		case par > 1 && base.Progress != nil:
+			cfg.Progress = func(e Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				base.Progress(e)
+			}
+		}
+		if s.Progress != nil {
+			mu.Lock()
+			s.Progress(m.Spec)
+			mu.Unlock()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := s.runModel(ctx, cfg, from, &importMu, m); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", m.Spec, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil && len(errs) == 0 {
 		return err
 	}
-	err = importShared(ctx, from, to, s.Shared)
-	to.Close()
+	return errors.Join(errs...)
+}
+
+// spentByStore is what each store of the study (the shared stage and every
+// model directory under models/) has paid so far, by directory.
+func (s *Study) spentByStore(ctx context.Context, sharedDir string) (map[string]float64, error) {
+	dirs := []string{sharedDir}
+	ents, err := os.ReadDir(filepath.Join(s.Dir, StudyModels))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("recovery: study %s: %w", s.Dir, err)
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			dirs = append(dirs, filepath.Join(s.Dir, StudyModels, e.Name()))
+		}
+	}
+	out := map[string]float64{}
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, StoreFile)); err != nil {
+			continue
+		}
+		st, err := OpenStore(d)
+		if err != nil {
+			return nil, err
+		}
+		v, err := st.spentUSD(ctx)
+		st.Close()
+		if err != nil {
+			return nil, err
+		}
+		out[d] = v
+	}
+	return out, nil
+}
+
+// runModel runs one strong model in its own directory on the shared rows;
+// base carries the model's budgets and progress (runModels).
+// The copy of the shared rows is made under importMu, one model at a time,
+// from the one open shared store.
+func (s *Study) runModel(ctx context.Context, base Config, from *Store, importMu *sync.Mutex, m StudyModel) error {
+	dir := s.ModelDir(m.Spec)
+	importMu.Lock()
+	to, err := OpenStore(dir)
+	if err == nil {
+		err = importShared(ctx, from, to, s.Shared)
+		to.Close()
+	}
+	importMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("recovery: study: copy shared rows into %s: %w", dir, err)
 	}
@@ -456,9 +562,6 @@ func (s *Study) runModel(ctx context.Context, base Config, sharedDir string, m S
 	}
 	if cfg.Title == "" || cfg.Title == "Rebound recovery run" {
 		cfg.Title = fmt.Sprintf("%s: %s", s.Title, m.Spec)
-	}
-	if cfg.BudgetUSD, err = s.budgetFor(ctx, base, sharedDir, dir); err != nil {
-		return err
 	}
 	_, err = Run(ctx, cfg)
 	return err
@@ -503,6 +606,7 @@ func (s *Study) collect(ctx context.Context, base Config, sharedDir string) (Stu
 		}
 		res.Models = append(res.Models, ModelSummary{Model: m.Spec, Dir: filepath.Join(StudyModels, ModelDirName(m.Spec)), Summary: sum})
 	}
-	res.Comparison = Compare(data, CompareOptions{Buckets: buckets, Reference: s.Reference, Shared: s.Shared})
+	res.Comparison = Compare(data, CompareOptions{Buckets: buckets, Reference: s.Reference, Shared: s.Shared,
+		Edges: base.Binner.Edges()})
 	return res, nil
 }

@@ -24,6 +24,9 @@ const (
 	PlotStudyRecoveryVsPass   = "study_recovery_vs_pass"
 	PlotStudyRecoveryByBucket = "study_recovery_by_bucket"
 	PlotStudyPaired           = "study_paired_differences"
+	// PlotStudyLatent is recovery against the true pass rate per latent
+	// bucket and model (Comparison rows from CompareOptions.Edges).
+	PlotStudyLatent = "study_latent_recovery_vs_pass"
 )
 
 // FigureDPI is the resolution of PNG figures: 300, print quality. Lower it
@@ -176,6 +179,12 @@ func WriteStudyPlots(dir string, r StudyResult) error {
 	}{
 		{PlotStudyRecoveryVsPass, StudyRecoveryVsPassPlot},
 		{PlotStudyRecoveryByBucket, StudyRecoveryByBucketPlot},
+	}
+	if r.Comparison.hasLatent() {
+		figs = append(figs, struct {
+			name string
+			make func(Comparison, string) (*plot.Plot, error)
+		}{PlotStudyLatent, StudyLatentPlot})
 	}
 	for _, f := range figs {
 		var row []*plot.Plot

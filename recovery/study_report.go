@@ -67,7 +67,7 @@ func (r StudyResult) Markdown(title string) string {
 
 	for _, st := range c.strategies() {
 		fmt.Fprintf(&b, "## Strategy %s\n\n", st)
-		b.WriteString("| model | bucket | problems | pass rate (CI) | continuations | recovery (CI) | normalized (CI) |\n|---|---|---:|---|---:|---|---|\n")
+		b.WriteString("| model | observed bucket | problems | pass rate (CI) | continuations | recovery (CI) | normalized (CI) |\n|---|---|---:|---|---:|---|---|\n")
 		for _, m := range c.Models {
 			for _, row := range m.Rows {
 				if row.Strategy != st {
@@ -78,6 +78,7 @@ func (r StudyResult) Markdown(title string) string {
 			}
 		}
 		b.WriteString("\n")
+		writeLatentTable(&b, c, st)
 		var ps []PairedDifference
 		for _, p := range c.Paired {
 			if p.Strategy == st {
@@ -99,15 +100,19 @@ func (r StudyResult) Markdown(title string) string {
 	b.WriteString("## Method\n\n" +
 		"Pass rate is the model's pooled straight-shot rate Σk/Σn over the bucket's problems (with adaptive sampling this " +
 		"differs from report.md's mean of per-problem rates). Recovery is the share of verified continuations whose full " +
-		"trace reaches the answer. Pass-rate and recovery intervals are design-effect-corrected Wilson intervals clustered by " +
-		"problem (ClusterCI); normalized recovery (recovery ÷ pass rate) has a delta-method interval clustered by problem. " +
+		"trace reaches the answer. Pass-rate and recovery intervals are clustered by problem (ClusterCI: CR2 variance, " +
+		"Bell–McCaffrey degrees of freedom, Wilson at the effective sample size); normalized recovery (recovery ÷ pass rate) has a delta-method interval clustered by problem. " +
 		"A paired difference is A's recovery minus B's over the problems whose prefix text both continued (shared strategies " +
 		"only), with a cluster-robust interval of the difference (PairedDiffCI); the independent-runs interval adds the two " +
 		"variances without their covariance, which is what two separate runs would report. Width ratio = paired ÷ independent. " +
-		"Buckets are observed (assigned from each model's own straight-shot samples, or the reference model's), not latent; " +
+		"Observed buckets are assigned from each model's own straight-shot samples (or the reference model's); " +
 		"under reference binning the reference model's own per-bucket pass rates are biased toward the bucket that " +
-		"chose them (the same samples picked the bucket), the other models' are not.\n\n")
-	for _, p := range []string{PlotStudyRecoveryVsPass, PlotStudyRecoveryByBucket, PlotStudyPaired} {
+		"chose them (the same samples picked the bucket), the other models' are not. " + latentMethod + "\n\n")
+	plots := []string{PlotStudyRecoveryVsPass, PlotStudyRecoveryByBucket, PlotStudyPaired}
+	if c.hasLatent() {
+		plots = append(plots, PlotStudyLatent)
+	}
+	for _, p := range plots {
 		fmt.Fprintf(&b, "![%s](%s.svg)\n\n", strings.ReplaceAll(p, "_", " "), p)
 	}
 	return b.String()

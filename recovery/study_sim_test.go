@@ -97,8 +97,8 @@ func studyReplicate(t testing.TB, problems []dataset.Problem, seed int64, k int)
 // population truth of each difference in ≥ 93 % of cases, and they must be
 // narrower than the intervals of two independent runs.
 func TestPairedDifferencesCoverThePopulationTruthAndAreNarrowerThanIndependentRuns(t *testing.T) {
-	if testing.Short() {
-		t.Skip("40 simulated studies; run without -short")
+	if testing.Short() || raceEnabled {
+		t.Skip("40 simulated studies; run without -short and without -race (.ci/run has a step for it)")
 	}
 	const reps, nProblems, k = 40, 80, 4
 	truth := studyTruth(t, []int64{9001, 9002})

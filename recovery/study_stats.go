@@ -111,6 +111,14 @@ type CompareOptions struct {
 	// from a statistics package); nil means ClusterCI and PairedDiffCI.
 	RateCI IntervalFunc
 	Paired PairedFunc
+	// Edges, if set, are the inner edges of latent buckets (increasing, in
+	// (0, 1)): each model then also gets latent rows per strategy
+	// (ModelRates.Latent), named after Buckets. A Study sets them from
+	// Base.Binner.
+	Edges []float64
+	// BootstrapReps is the number of cluster-bootstrap resamples behind the
+	// latent rows' intervals; 0 means BootstrapReps.
+	BootstrapReps int
 }
 
 // RateRow is one model's line for one strategy and bucket.
@@ -138,6 +146,11 @@ type RateRow struct {
 type ModelRates struct {
 	Model string    `json:"model"`
 	Rows  []RateRow `json:"rows"`
+	// Latent are the model's rows per strategy and latent bucket (with
+	// CompareOptions.Edges), under Prior, the prior fitted to the model's
+	// straight-shot counts.
+	Latent []LatentRow   `json:"latent,omitempty"`
+	Prior  *PriorSummary `json:"prior,omitempty"`
 }
 
 // PairedDifference is recovery of model A minus recovery of model B on the
@@ -239,6 +252,13 @@ func Compare(models []ModelCounts, opt CompareOptions) Comparison {
 				}
 				mr.Rows = append(mr.Rows, rateRow(m, st, b, ids, opt))
 			}
+		}
+		if len(opt.Edges) > 0 {
+			reps := opt.BootstrapReps
+			if reps <= 0 {
+				reps = BootstrapReps
+			}
+			mr.Latent, mr.Prior = latentRows(m, strats, opt.Buckets, opt.Edges, opt.Level, reps)
 		}
 		cmp.Models = append(cmp.Models, mr)
 	}

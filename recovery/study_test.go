@@ -69,9 +69,17 @@ func TestAStudyContinuesTheSamePrefixesWithEveryModelAndAddingAModelPaysOnlyForI
 	dir := t.TempDir()
 	problems := dataset.GSM8KTest()[:40]
 	s, counts, weak := studyFixture(dir, problems, 3, "sim:A", "sim:B", "sim:C")
+	// The three models run at the same time: each one's first call waits
+	// until all three have made one.
+	s.Parallel = 3
+	bar := newBarrier(len(s.Models))
+	for i := range s.Models {
+		s.Models[i].Completer = &barrierCompleter{next: s.Models[i].Completer, model: s.Models[i].Spec, b: bar}
+	}
 	res, err := RunStudy(ctx, s)
 	require.NoError(t, err)
 	require.Len(t, res.Models, 3)
+	assert.True(t, bar.met, "every model was in a call at the same time")
 	assert.Positive(t, weak.calls.Load(), "the shared stage calls the weak model")
 	firstWeak := weak.calls.Load()
 	for spec, c := range counts {
@@ -120,7 +128,25 @@ func TestAStudyContinuesTheSamePrefixesWithEveryModelAndAddingAModelPaysOnlyForI
 		}
 	}
 	assert.Equal(t, 3, pairs)
-	for _, f := range []string{StudyMD, StudyJSON, PlotStudyPaired + ".png", PlotStudyRecoveryVsPass + ".png", PlotStudyRecoveryByBucket + ".svg"} {
+	// Latent buckets per model and strategy beside the observed ones, in
+	// study.json and study.md.
+	for _, m := range res.Comparison.Models {
+		require.NotNil(t, m.Prior, m.Model)
+		for _, st := range []string{StrategyWeak, StrategyOnPolicy} {
+			rows := m.LatentRows(st)
+			require.Len(t, rows, 3, "%s %s", m.Model, st)
+			var expected float64
+			for _, r := range rows {
+				expected += r.Problems
+			}
+			assert.InDelta(t, len(problems), expected, 1e-6, "%s %s", m.Model, st)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(dir, StudyMD))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "Latent buckets (true difficulty, estimated)")
+	assert.Contains(t, string(md), "| sim:B | medium (true 0.2–0.8) |")
+	for _, f := range []string{StudyMD, StudyJSON, PlotStudyPaired + ".png", PlotStudyRecoveryVsPass + ".png", PlotStudyRecoveryByBucket + ".svg", PlotStudyLatent + ".png"} {
 		assert.FileExists(t, filepath.Join(dir, f))
 	}
 	assert.FileExists(t, filepath.Join(s.ModelDir("sim:B"), ReportMD))
@@ -182,14 +208,24 @@ func TestAStudyBudgetCapsTheWholeStudy(t *testing.T) {
 	require.NoError(t, err)
 	shared = total - shared // studySpent(ctx, "", "") counts the models only
 
+	// The two models run at the same time. Each costs about half of what
+	// the models cost together; with only its own cap of what the study
+	// had left when it started, each could finish alone and together they
+	// would spend past the cap: they share one budget.
 	s := pricedStudy(t.TempDir(), problems)
+	s.Parallel = 2
 	s.Base.BudgetUSD = shared + 0.6*(total-shared) // the shared stage and part of the models
 	_, err = RunStudy(ctx, s)
 	require.ErrorIs(t, err, providers.ErrBudgetExceeded)
 	spent, err := s.studySpent(ctx, filepath.Join(s.Dir, StudyShared), "")
 	require.NoError(t, err)
-	assert.LessOrEqual(t, spent, s.Base.BudgetUSD+1e-9, "never spends past the study's budget")
+	assert.LessOrEqual(t, spent, s.Base.BudgetUSD+1e-9, "never spends past the study's budget, models running at the same time")
 	assert.Greater(t, spent, shared, "the models spent part of the same budget")
+	byStore, err := s.spentByStore(ctx, filepath.Join(s.Dir, StudyShared))
+	require.NoError(t, err)
+	for _, m := range s.Models {
+		assert.Positive(t, byStore[s.ModelDir(m.Spec)], "%s spent part of the budget", m.Spec)
+	}
 
 	s.Base.BudgetUSD = total * 1.5
 	_, err = RunStudy(ctx, s)

@@ -105,6 +105,8 @@ type options struct {
 	plan, prior         string
 	planHalf, planDelta float64
 	temperature         *float64
+	// Issue 17: models of a study at the same time.
+	parallel int
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -115,6 +117,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.limit, "limit", 100, "use the first N problems (0 = all)")
 	fs.StringVar(&o.strong, "strong", "sim:strong", "strong model `SPEC` (provider:model); several, comma-separated, run a study: every model continues the same weak prefixes")
 	fs.StringVar(&o.reference, "reference", "", "in a study, bin every model by this strong model's calibration (common buckets)")
+	fs.IntVar(&o.parallel, "parallel", 1, "in a study, run up to `N` strong models at the same time (each with -concurrency calls in flight; one shared -budget)")
 	fs.StringVar(&o.weak, "weak", "sim:weak", "weak model `SPEC` (provider:model)")
 	fs.IntVar(&o.samples, "samples", recovery.DefaultSamples, "straight-shot samples per problem (the maximum with -adaptive)")
 	fs.BoolVar(&o.adaptive, "adaptive", false, "stop sampling a problem once its bucket is settled (difficulty.DefaultPlan with Max = -samples)")

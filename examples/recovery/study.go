@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rebound-lab/rebound/providers"
@@ -38,7 +39,10 @@ func strongSpecs(flag string) ([]string, error) {
 // runStudy runs -strong A,B,C as a recovery.Study in -out: the weak
 // prefixes once, each strong model continuing them, and the comparison.
 func runStudy(ctx context.Context, o options, specs []string, base recovery.Config, stdout, stderr io.Writer) error {
-	s := recovery.Study{Dir: o.out, Base: base, Reference: o.reference,
+	if o.parallel < 1 {
+		return fmt.Errorf("-parallel %d: want at least 1 (models of the study at the same time)", o.parallel)
+	}
+	s := recovery.Study{Dir: o.out, Base: base, Reference: o.reference, Parallel: o.parallel,
 		Title: fmt.Sprintf("Study: %s continuing %s's flawed prefixes on %s", strings.Join(specs, ", "), o.weak, o.dataset)}
 	prices := base.Prices
 	if prices == nil {
@@ -76,7 +80,33 @@ func runStudy(ctx context.Context, o options, specs []string, base recovery.Conf
 		s.Models = append(s.Models, m)
 	}
 	var bar *progress
-	if !o.quiet {
+	if !o.quiet && o.parallel > 1 {
+		// Several models at once: one line per finished stage and model
+		// instead of one bar.
+		var mu sync.Mutex
+		s.Progress = func(model string) {
+			if model == "" {
+				model = "shared stage (weak model)"
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(stderr, "— %s\n", model)
+		}
+		s.Base.Progress = func(e recovery.Event) {
+			if e.Done == e.Total {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintf(stderr, "  shared stage: %s %d/%d\n", e.Stage, e.Done, e.Total)
+			}
+		}
+		s.ModelProgress = func(model string, e recovery.Event) {
+			if e.Done == e.Total {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintf(stderr, "  %s: %s %d/%d, %s\n", model, e.Stage, e.Done, e.Total, e.Elapsed.Round(time.Millisecond))
+			}
+		}
+	} else if !o.quiet {
 		bar = newProgress(stderr, o.quiet, nil)
 		defer bar.finish()
 		s.Base.Progress = bar.event
@@ -126,6 +156,17 @@ func studyTable(r recovery.StudyResult) string {
 				continue
 			}
 			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s [%s, %s] | %s [%s, %s] |\n", m.Model, row.Strategy, row.Problems, row.PassRate,
+				row.Recovery, row.RecoveryCI[0], row.RecoveryCI[1], row.Normalized, row.NormalizedCI[0], row.NormalizedCI[1])
+		}
+	}
+	latent := false
+	for _, m := range r.Comparison.Models {
+		for _, row := range m.Latent {
+			if !latent {
+				b.WriteString("\n| model | strategy | latent bucket (true pass rate) | problems (expected) | pass rate | recovery (95% CI) | normalized (95% CI) |\n|---|---|---|---:|---:|---|---|\n")
+				latent = true
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %s | %s [%s, %s] | %s [%s, %s] |\n", m.Model, row.Strategy, row.Bucket, row.Problems, row.PassRate,
 				row.Recovery, row.RecoveryCI[0], row.RecoveryCI[1], row.Normalized, row.NormalizedCI[0], row.NormalizedCI[1])
 		}
 	}

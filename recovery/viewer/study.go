@@ -21,6 +21,19 @@ type StudyView struct {
 	Binning string
 	Rows    []StudyRow
 	Paired  []PairedRow
+	// Latent are the models' latent-bucket rows (true difficulty, estimated).
+	Latent []StudyLatentRow
+}
+
+// StudyLatentRow is one model's estimate for one strategy and latent bucket
+// (recovery.LatentRow). Rates are fractions; NaN is undefined.
+type StudyLatentRow struct {
+	Model, Strategy, Bucket string
+	Problems                float64
+	PassRate, Recovery      float64
+	Normalized              float64
+	PassCI, RecoveryCI      [2]float64
+	NormalizedCI            [2]float64
 }
 
 // StudyRow is one model's line for one strategy and bucket. Rates are
@@ -144,6 +157,7 @@ var studyPlotTitles = map[string]string{
 	recovery.PlotStudyRecoveryVsPass:   "Recovery against intrinsic pass rate, per model",
 	recovery.PlotStudyRecoveryByBucket: "Recovery per bucket, per model",
 	recovery.PlotStudyPaired:           "Paired differences between models (same prefixes)",
+	recovery.PlotStudyLatent:           "Recovery against true pass rate per latent bucket, per model",
 }
 
 func f64(r recovery.Rate) float64 { return float64(r) }
@@ -173,6 +187,13 @@ func (s *Study) Overview(ctx context.Context) (Overview, error) {
 					PassCI: ci64(r.PassRateCI), RecoveryCI: ci64(r.RecoveryCI), NormalizedCI: ci64(r.NormalizedCI)})
 			}
 		}
+		for _, m := range c.Models {
+			for _, r := range m.Latent {
+				sv.Latent = append(sv.Latent, StudyLatentRow{Model: m.Model, Strategy: r.Strategy, Bucket: r.Bucket, Problems: r.Problems,
+					PassRate: f64(r.PassRate), Recovery: f64(r.Recovery), Normalized: f64(r.Normalized),
+					PassCI: ci64(r.PassRateCI), RecoveryCI: ci64(r.RecoveryCI), NormalizedCI: ci64(r.NormalizedCI)})
+			}
+		}
 		for _, d := range c.Paired {
 			sv.Paired = append(sv.Paired, PairedRow{A: d.A, B: d.B, Strategy: d.Strategy, Bucket: d.Bucket, Problems: d.Problems,
 				Unpaired: d.Unpaired, Diff: f64(d.Diff), DiffCI: ci64(d.DiffCI), IndependentCI: ci64(d.IndependentCI), WidthRatio: f64(d.WidthRatio)})
@@ -195,7 +216,7 @@ func (s *Study) Overview(ctx context.Context) (Overview, error) {
 	if sv.Binning != "" {
 		ov.Params = append(ov.Params, Param{Name: "buckets", Value: sv.Binning})
 	}
-	for _, stem := range []string{recovery.PlotStudyRecoveryVsPass, recovery.PlotStudyRecoveryByBucket, recovery.PlotStudyPaired} {
+	for _, stem := range []string{recovery.PlotStudyRecoveryVsPass, recovery.PlotStudyRecoveryByBucket, recovery.PlotStudyPaired, recovery.PlotStudyLatent} {
 		for _, ext := range []string{".svg", ".png"} {
 			if _, err := s.root.Stat(stem + ext); err == nil {
 				ov.Plots = append(ov.Plots, FileRef{Name: stem + ext, Title: studyPlotTitles[stem]})

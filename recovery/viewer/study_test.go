@@ -52,7 +52,7 @@ func TestAStudyOverviewShowsTheComparisonAndAProblemShowsEveryModelsContinuation
 	h := New(st)
 
 	ov := getOK(t, h, "/")
-	for _, want := range []string{`id="comparison"`, `id="paired"`, "sim:A − sim:B", recovery.PlotStudyPaired + ".svg",
+	for _, want := range []string{`id="comparison"`, `id="latent"`, "medium (true 0.2–0.8)", `id="paired"`, "sim:A − sim:B", recovery.PlotStudyPaired + ".svg",
 		recovery.TidyContinuationsParquet, recovery.StudyMD} {
 		assert.Contains(t, ov, want)
 	}
