@@ -69,6 +69,13 @@ func (q *queuedCache) Put(ctx context.Context, key string, req providers.Request
 		drop()
 		return err
 	}
+	if c.CostKnown && c.CostUSD == 0 {
+		// A free answer (the simulator, a model priced at zero) needs no
+		// durability before use: a crash that loses it only makes the same
+		// free call again. Its row is committed with the next batch, with
+		// its sample row, instead of forcing a commit per call.
+		return nil
+	}
 	// A paid answer is durable before its caller sees it: wait for the
 	// writer to commit it (a group commit shared with every row queued
 	// meanwhile). A crash then loses at most the answers still in flight,

@@ -412,15 +412,20 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 	}
 	key := requestKey(r.Model, r.Request)
 	claim := s.ownCache.Load() && r.Cached && r.Error == "" && key != ""
+	var seed any // NULL: no seed was sent
+	if r.Seed != nil {
+		seed = *r.Seed
+	}
 	_, err := s.w.ExecContext(ctx, `WITH paid(first) AS (SELECT ?25 AND NOT EXISTS (SELECT 1 FROM samples o
 			WHERE o.request_key = ?26 AND o.error = '' AND o.cached = 0
 			AND NOT (o.stage = ?1 AND o.problem_id = ?2 AND o.prefix = ?3 AND o.sample = ?4)))
 		INSERT INTO samples(stage, problem_id, prefix, sample, model, provider, served_model,
 		request, response, finish_reason, correct, answer, reason, restarted, restart_reason, input_tokens, output_tokens,
-		cost_usd, prefill_method, latency_ms, cached, error, at, request_key, saved_usd)
+		cost_usd, prefill_method, latency_ms, cached, error, at, request_key, saved_usd,
+		seed, upstream, reasoning, rule, batch)
 		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
 			CASE WHEN first THEN ?24 ELSE ?18 END, ?19, ?20, CASE WHEN first THEN 0 ELSE ?21 END, ?22, ?23, ?26,
-			CASE WHEN first THEN 0 ELSE ?24 END
+			CASE WHEN first THEN 0 ELSE ?24 END, ?27, ?28, ?29, ?30, ?31
 		FROM paid WHERE true
 		ON CONFLICT(stage, problem_id, prefix, sample) DO UPDATE SET model = excluded.model, provider = excluded.provider,
 		served_model = excluded.served_model, request = excluded.request, response = excluded.response,
@@ -428,15 +433,17 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 		restarted = excluded.restarted, restart_reason = excluded.restart_reason, input_tokens = excluded.input_tokens,
 		output_tokens = excluded.output_tokens, cost_usd = excluded.cost_usd, prefill_method = excluded.prefill_method,
 		latency_ms = excluded.latency_ms, cached = excluded.cached, error = excluded.error, at = excluded.at,
-		request_key = excluded.request_key, saved_usd = excluded.saved_usd
+		request_key = excluded.request_key, saved_usd = excluded.saved_usd, seed = excluded.seed,
+		upstream = excluded.upstream, reasoning = excluded.reasoning, rule = excluded.rule, batch = excluded.batch
 		WHERE NOT (excluded.cached = 1 AND samples.cached = 0 AND samples.error = '')`,
 		r.Stage, r.ProblemID, r.Prefix, r.Sample, r.Model, r.Provider, r.ServedModel, r.Request, r.Response, r.FinishReason,
 		r.Correct, r.Answer, r.Reason, r.Restarted, r.RestartReason, r.InputTokens, r.OutputTokens, r.CostUSD,
-		r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, r.At.Format(time.RFC3339Nano), r.SavedUSD, claim, key)
+		r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, r.At.Format(time.RFC3339Nano), r.SavedUSD, claim, key,
+		seed, r.Upstream, r.Reasoning, r.Rule, r.Batch)
 	if err != nil {
 		return fmt.Errorf("recovery: store %s sample %d of %q: %w", r.Stage, r.Sample, r.ProblemID, err)
 	}
-	return s.putSampleExtras(ctx, r)
+	return nil
 }
 
 // requestKey identifies a request of one model: rows with equal keys were

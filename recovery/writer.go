@@ -218,6 +218,21 @@ func (w *writer) loop() {
 			}
 			timer.Stop()
 		}
+		// Group commit: whatever else is already queued (rows and the
+		// barriers of other callers waiting for theirs) joins this
+		// transaction, so N callers flushing at once cost one commit, not N.
+	drain:
+		for ok && len(batch) < FlushRows {
+			select {
+			case op, ok = <-w.ops:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, op)
+			default:
+				break drain
+			}
+		}
 		w.commit(batch)
 		clear(batch) // drop references to the rows' texts
 		if !ok {
