@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,9 @@ type Store struct {
 	// the prompt rows this Store has queued.
 	blobKeys bool
 	prompts  promptsSeen
+	// searchReady: the problem search index exists (search.go).
+	searchMu    sync.Mutex
+	searchReady bool
 }
 
 // Problem is a problem row: the problem itself and its calibration.
