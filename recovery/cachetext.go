@@ -125,7 +125,10 @@ type freshText struct {
 	lean            string // the row's lean completion JSON
 }
 
-const maxFreshTexts = 1 << 14
+// maxFreshTexts bounds the completions waiting for their sample row (a
+// short wait: the call's verification). One forgotten early keeps its
+// texts in cache_pending: correct, only not shared.
+const maxFreshTexts = 1 << 12
 
 func newFreshTexts() *freshTexts {
 	return &freshTexts{seed: maphash.MakeSeed(), m: map[uint64][]freshText{}}
@@ -219,7 +222,7 @@ var leanZeroFields = [][2]string{
 // with r's texts into a lean one referencing r's row.
 func (s *Store) shareTexts(r Sample) error {
 	qc := s.qc.Load()
-	if qc == nil || r.Error != "" {
+	if qc == nil {
 		return nil
 	}
 	for _, e := range qc.fresh.take(r.Response, r.Reasoning) {
