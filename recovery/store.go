@@ -463,9 +463,6 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 	return s.shareTexts(r)
 }
 
-// requestKeyArg (store_lean.go) identifies a request of one model: rows
-// with equal keys were answered by one cache entry.
-
 // PutPrefix upserts a prefix row keyed by (ProblemID, Strategy).
 func (s *Store) PutPrefix(ctx context.Context, r Prefix) error {
 	if r.At.IsZero() {

@@ -60,8 +60,9 @@ func migrateLean(db *sql.DB) (blobKeys bool, err error) {
 	return v == requestKeyBlob, err
 }
 
-// requestKeyArg is requestKey in the store's format: nil when the request
-// is unknown.
+// requestKeyArg identifies a request of one model, in the store's
+// request_key format: rows with equal keys were answered by one cache
+// entry. "" when the request is unknown.
 func (s *Store) requestKeyArg(model, request string) any {
 	if request == "" {
 		return ""
