@@ -190,3 +190,17 @@ func (b *Balancer) Complete(ctx context.Context, req Request) (Completion, error
 		last = err
 	}
 }
+
+var _ Preflighter = (*Balancer)(nil)
+
+// Preflight checks req against every replica (see Preflighter) and returns
+// the first error: the replicas serve one model, so a request one of them
+// cannot serve is refused before any is called.
+func (b *Balancer) Preflight(req Request) error {
+	for _, r := range b.reps {
+		if err := Preflight(r.c, req); err != nil {
+			return err
+		}
+	}
+	return nil
+}

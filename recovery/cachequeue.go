@@ -2,6 +2,8 @@ package recovery
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"sync"
 
 	"github.com/rebound-lab/rebound/providers"
@@ -20,6 +22,13 @@ type queuedCache struct {
 
 	mu      sync.Mutex
 	pending map[string]providers.Completion
+
+	// known answers most misses without a query (see keyFilter).
+	known *keyFilter
+	// fresh holds the completions put but not yet shared with their
+	// sample rows; get reads a row, rehydrating a lean one (cachetext.go).
+	fresh *freshTexts
+	get   *sql.Stmt
 }
 
 var _ providers.CacheStore = (*queuedCache)(nil)
@@ -27,9 +36,26 @@ var _ providers.CacheStore = (*queuedCache)(nil)
 // putRequestArg is the index of the request column in sqlitecache.PutArgs.
 const putRequestArg = 4
 
-func newQueuedCache(st *Store, cs *sqlitecache.Store) *queuedCache {
-	return &queuedCache{st: st, cs: cs, pending: map[string]providers.Completion{}}
+// putCompletionArg is the index of the completion column in sqlitecache.PutArgs.
+const putCompletionArg = 3
+
+// putCreatedArg is the index of the created_at column in sqlitecache.PutArgs.
+const putCreatedArg = 5
+
+func newQueuedCache(st *Store, cs *sqlitecache.Store) (*queuedCache, error) {
+	if err := migrateCacheText(st.db); err != nil {
+		return nil, fmt.Errorf("recovery: migrate %s in %s: %w", sqlitecache.Table, st.path, err)
+	}
+	get, err := st.db.Prepare(getSharedSQL)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: prepare the cache lookup in %s: %w", st.path, err)
+	}
+	return &queuedCache{st: st, cs: cs, pending: map[string]providers.Completion{}, known: newKeyFilter(),
+		fresh: newFreshTexts(), get: get}, nil
 }
+
+// loadFilter fills the key filter from the table in the background.
+func (q *queuedCache) loadFilter() { go q.known.load(context.Background(), q.st.db) }
 
 // Get answers from the queue, then from the table.
 func (q *queuedCache) Get(ctx context.Context, key string) (providers.Completion, bool, error) {
@@ -39,7 +65,10 @@ func (q *queuedCache) Get(ctx context.Context, key string) (providers.Completion
 	if ok {
 		return c, true, nil
 	}
-	return q.cs.Get(ctx, key)
+	if q.known.absent(key) {
+		return providers.Completion{}, false, nil
+	}
+	return q.getShared(ctx, key)
 }
 
 // Put queues the completion's row and waits until it is committed; it is
@@ -60,14 +89,36 @@ func (q *queuedCache) Put(ctx context.Context, key string, req providers.Request
 	}
 	q.pending[key] = c
 	q.mu.Unlock()
+	q.known.add(key) // before the row can be committed and its pending entry dropped
 	drop := func() {
 		q.mu.Lock()
 		delete(q.pending, key)
 		q.mu.Unlock()
 	}
-	if err := q.st.w.execAfter(sqlitecache.PutSQL, drop, args...); err != nil {
-		drop()
-		return err
+	ops := []writeOp{{query: sqlitecache.PutSQL, args: args, after: drop}}
+	if c.Text != "" || c.Reasoning != "" {
+		// Stored once (cachetext.go): the row lean, its texts pending
+		// until the call's sample row holds them.
+		if lean, err := leanCompletion(c); err == nil {
+			args[putCompletionArg] = lean
+			q.fresh.add(key, args[putCreatedArg].(string), lean, c)
+			ops[0].kind, ops[0].cacheKey = opCachePut, key
+			ops = append(ops, writeOp{query: putPendingSQL, args: []any{key, c.Text, c.Reasoning},
+				kind: opCachePending, cacheKey: key})
+		}
+	}
+	for _, op := range ops {
+		if err := q.st.w.queue(op); err != nil {
+			drop()
+			return err
+		}
+	}
+	if c.CostKnown && c.CostUSD == 0 {
+		// A free answer (the simulator, a model priced at zero) needs no
+		// durability before use: a crash that loses it only makes the same
+		// free call again. Its row is committed with the next batch, with
+		// its sample row, instead of forcing a commit per call.
+		return nil
 	}
 	// A paid answer is durable before its caller sees it: wait for the
 	// writer to commit it (a group commit shared with every row queued

@@ -549,10 +549,17 @@ func (st *Store) completionCache() (*queuedCache, error) {
 		return nil, err
 	}
 	st.ownCache.Store(true)
-	qc := newQueuedCache(st, cs)
+	qc, err := newQueuedCache(st, cs)
+	if err != nil {
+		cs.Close()
+		return nil, err
+	}
 	if !st.qc.CompareAndSwap(nil, qc) {
-		cs.Close()        // statements only: the database is st's
+		cs.Close() // statements only: the database is st's
+		qc.get.Close()
 		qc = st.qc.Load() // one queue of pending entries per store
+	} else {
+		qc.loadFilter()
 	}
 	return qc, nil
 }

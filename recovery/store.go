@@ -3,15 +3,14 @@ package recovery
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +49,13 @@ type Store struct {
 	// qc is the completion cache SQLiteCache queues through w, shared by
 	// every model's chain so a queued entry is seen by all of them.
 	qc atomic.Pointer[queuedCache]
+	// blobKeys: request_key is a 16-byte blob (store_lean.go); prompts
+	// the prompt rows this Store has queued.
+	blobKeys bool
+	prompts  promptsSeen
+	// searchReady: the problem search index exists (search.go).
+	searchMu    sync.Mutex
+	searchReady bool
 }
 
 // Problem is a problem row: the problem itself and its calibration.
@@ -234,7 +240,6 @@ CREATE TABLE IF NOT EXISTS samples (
 	saved_usd      REAL NOT NULL DEFAULT 0,
 	PRIMARY KEY (stage, problem_id, prefix, sample)
 );
-CREATE INDEX IF NOT EXISTS samples_problem ON samples(problem_id);
 CREATE INDEX IF NOT EXISTS samples_request ON samples(request_key);
 CREATE VIEW IF NOT EXISTS continuations AS SELECT * FROM samples WHERE stage = 'continue';
 CREATE TABLE IF NOT EXISTS prefixes (
@@ -290,7 +295,14 @@ func OpenStore(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("recovery: create schema in %s: %w", path, err)
 	}
-	return &Store{db: db, dir: dir, path: path, w: newWriter(db)}, nil
+	w := newWriter(db)
+	blobKeys, err := migrateLean(db)
+	if err != nil {
+		w.Close()
+		db.Close()
+		return nil, fmt.Errorf("recovery: migrate %s: %w", path, err)
+	}
+	return &Store{db: db, dir: dir, path: path, w: w, blobKeys: blobKeys}, nil
 }
 
 // DB returns the underlying database, e.g. to share it with
@@ -410,17 +422,26 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 	if r.At.IsZero() {
 		r.At = time.Now().UTC()
 	}
-	key := requestKey(r.Model, r.Request)
-	claim := s.ownCache.Load() && r.Cached && r.Error == "" && key != ""
-	_, err := s.w.ExecContext(ctx, `WITH paid(first) AS (SELECT ?25 AND NOT EXISTS (SELECT 1 FROM samples o
+	key := s.requestKeyArg(r.Model, r.Request)
+	claim := s.ownCache.Load() && r.Cached && r.Error == "" && r.Request != ""
+	request, messages, err := s.leanRequest(r.Request)
+	if err != nil {
+		return fmt.Errorf("recovery: store %s sample %d of %q: %w", r.Stage, r.Sample, r.ProblemID, err)
+	}
+	var seed any // NULL: no seed was sent
+	if r.Seed != nil {
+		seed = *r.Seed
+	}
+	_, err = s.w.ExecContext(ctx, `WITH paid(first) AS (SELECT ?25 AND NOT EXISTS (SELECT 1 FROM samples o
 			WHERE o.request_key = ?26 AND o.error = '' AND o.cached = 0
 			AND NOT (o.stage = ?1 AND o.problem_id = ?2 AND o.prefix = ?3 AND o.sample = ?4)))
 		INSERT INTO samples(stage, problem_id, prefix, sample, model, provider, served_model,
 		request, response, finish_reason, correct, answer, reason, restarted, restart_reason, input_tokens, output_tokens,
-		cost_usd, prefill_method, latency_ms, cached, error, at, request_key, saved_usd)
+		cost_usd, prefill_method, latency_ms, cached, error, at, request_key, saved_usd,
+		seed, upstream, reasoning, rule, batch, request_messages)
 		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
 			CASE WHEN first THEN ?24 ELSE ?18 END, ?19, ?20, CASE WHEN first THEN 0 ELSE ?21 END, ?22, ?23, ?26,
-			CASE WHEN first THEN 0 ELSE ?24 END
+			CASE WHEN first THEN 0 ELSE ?24 END, ?27, ?28, ?29, ?30, ?31, ?32
 		FROM paid WHERE true
 		ON CONFLICT(stage, problem_id, prefix, sample) DO UPDATE SET model = excluded.model, provider = excluded.provider,
 		served_model = excluded.served_model, request = excluded.request, response = excluded.response,
@@ -428,28 +449,18 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 		restarted = excluded.restarted, restart_reason = excluded.restart_reason, input_tokens = excluded.input_tokens,
 		output_tokens = excluded.output_tokens, cost_usd = excluded.cost_usd, prefill_method = excluded.prefill_method,
 		latency_ms = excluded.latency_ms, cached = excluded.cached, error = excluded.error, at = excluded.at,
-		request_key = excluded.request_key, saved_usd = excluded.saved_usd
+		request_key = excluded.request_key, saved_usd = excluded.saved_usd, seed = excluded.seed,
+		upstream = excluded.upstream, reasoning = excluded.reasoning, rule = excluded.rule, batch = excluded.batch,
+		request_messages = excluded.request_messages
 		WHERE NOT (excluded.cached = 1 AND samples.cached = 0 AND samples.error = '')`,
-		r.Stage, r.ProblemID, r.Prefix, r.Sample, r.Model, r.Provider, r.ServedModel, r.Request, r.Response, r.FinishReason,
+		r.Stage, r.ProblemID, r.Prefix, r.Sample, r.Model, r.Provider, r.ServedModel, request, r.Response, r.FinishReason,
 		r.Correct, r.Answer, r.Reason, r.Restarted, r.RestartReason, r.InputTokens, r.OutputTokens, r.CostUSD,
-		r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, r.At.Format(time.RFC3339Nano), r.SavedUSD, claim, key)
+		r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, r.At.Format(time.RFC3339Nano), r.SavedUSD, claim, key,
+		seed, r.Upstream, r.Reasoning, r.Rule, r.Batch, messages)
 	if err != nil {
 		return fmt.Errorf("recovery: store %s sample %d of %q: %w", r.Stage, r.Sample, r.ProblemID, err)
 	}
-	return s.putSampleExtras(ctx, r)
-}
-
-// requestKey identifies a request of one model: rows with equal keys were
-// answered by one cache entry. Empty when the request is unknown.
-func requestKey(model, request string) string {
-	if request == "" {
-		return ""
-	}
-	h := sha256.New()
-	h.Write([]byte(model))
-	h.Write([]byte{0})
-	h.Write([]byte(request))
-	return hex.EncodeToString(h.Sum(nil))
+	return s.shareTexts(r)
 }
 
 // PutPrefix upserts a prefix row keyed by (ProblemID, Strategy).
@@ -537,13 +548,13 @@ func (s *Store) Problem(ctx context.Context, id string) (p Problem, ok bool, err
 	return p, true, nil
 }
 
-const sampleCols = `stage, problem_id, prefix, sample, model, provider, served_model, request, response, finish_reason,
+const sampleCols = `stage, problem_id, prefix, sample, model, provider, served_model, ` + requestCol + `, response, finish_reason,
 	correct, answer, reason, restarted, restart_reason, input_tokens, output_tokens, cost_usd, prefill_method,
 	latency_ms, cached, error, at, seed, upstream, reasoning, rule, batch, behaviour`
 
 // leanSampleCols replaces the long text columns by markers: Response and
 // Error are "x" when non-empty, Request and the other texts empty.
-const leanSampleCols = `stage, problem_id, prefix, sample, '', '', '', '',
+const leanSampleCols = `stage, problem_id, prefix, sample, '', '', '', '', NULL,
 	CASE WHEN response = '' THEN '' ELSE 'x' END, '', correct, '', '', restarted, '', input_tokens, output_tokens,
 	cost_usd, '', 0, cached, CASE WHEN error = '' THEN '' ELSE 'x' END, '', NULL, '', '', '', 0, ''`
 
@@ -573,14 +584,18 @@ func (s *Store) eachSample(ctx context.Context, lean bool, where string, fn func
 		var r Sample
 		var at string
 		var seed sql.NullInt64
+		var messages sql.NullString
 		if err := rows.Scan(&r.Stage, &r.ProblemID, &r.Prefix, &r.Sample, &r.Model, &r.Provider, &r.ServedModel,
-			&r.Request, &r.Response, &r.FinishReason, &r.Correct, &r.Answer, &r.Reason, &r.Restarted,
+			&r.Request, &messages, &r.Response, &r.FinishReason, &r.Correct, &r.Answer, &r.Reason, &r.Restarted,
 			&r.RestartReason, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.PrefillMethod, &r.LatencyMS,
 			&r.Cached, &r.Error, &at, &seed, &r.Upstream, &r.Reasoning, &r.Rule, &r.Batch, &r.behaviour); err != nil {
 			return fmt.Errorf("recovery: read samples: %w", err)
 		}
 		if seed.Valid {
 			r.Seed = &seed.Int64
+		}
+		if messages.Valid {
+			r.Request = joinMessages(r.Request, messages.String)
 		}
 		if at != "" {
 			r.At, _ = time.Parse(time.RFC3339Nano, at)

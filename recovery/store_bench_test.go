@@ -34,24 +34,40 @@ func writtenBytes() int64 {
 	return -1
 }
 
-type fixedText struct{ text string }
+type fixedText struct {
+	text string
+	// vary: the answer to sample i is a prefix of text of length
+	// len(text)/4 + (i%10)*len(text)/12 (¼ to the whole), as real answers
+	// vary.
+	vary bool
+	// usd is each call's price (0: free, like the simulator).
+	usd float64
+}
 
 func (f fixedText) Complete(_ context.Context, req providers.Request) (providers.Completion, error) {
-	return providers.Completion{Text: f.text, Provider: "bench", Model: req.Model, FinishReason: "stop",
-		Usage: providers.Usage{InputTokens: 120, OutputTokens: len(f.text) / 4}, CostKnown: true}, nil
+	text := f.text
+	if f.vary {
+		text = text[:len(text)/4+(req.Sample%10)*len(text)/12]
+	}
+	return providers.Completion{Text: text, Provider: "bench", Model: req.Model, FinishReason: "stop",
+		Usage: providers.Usage{InputTokens: 120, OutputTokens: len(text) / 4}, CostUSD: f.usd, CostKnown: true}, nil
 }
 
 // BenchmarkStoreCall stores what one call leaves in a run: its completion
 // in the cache (SQLiteCache) and its sample row (PutSample), with answers
-// of the simulator's length (~300 B) and of a real model's (~1.5 KB). It
+// of the simulator's length (~300 B, free) and of a real model's (1.5 KB;
+// and 0.75-3 KB, paid, so each answer is committed before its row). It
 // reports the bytes written to disk per call (write(2) bytes: WAL,
 // checkpoints and database), the database's size per call once
-// checkpointed, and the CPU time per call.
+// checkpointed, the answer text per call, the database's size beyond that
+// text (the store's own cost of a call), and the time per call.
 func BenchmarkStoreCall(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		size int
-	}{{"sim-300B", 300}, {"real-1500B", 1500}} {
+		vary bool
+		usd  float64
+	}{{"sim-300B", 300, false, 0}, {"real-1500B", 1500, false, 0}, {"real-varied-paid", 1500, true, 0.001}} {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()
 			dir := b.TempDir()
@@ -64,10 +80,13 @@ func BenchmarkStoreCall(b *testing.B) {
 				b.Fatal(err)
 			}
 			text := strings.Repeat("Step: 12 + 30 = 42. ", c.size/20)
-			model := mw(fixedText{text})
+			if c.vary {
+				text += text
+			}
+			model := mw(fixedText{text: text, vary: c.vary, usd: c.usd})
 			b.ReportAllocs()
 			w0 := writtenBytes()
-			n := 0
+			n, texts := 0, 0
 			for b.Loop() {
 				id := "problem-" + strconv.Itoa(n/10)
 				req := providers.Request{Model: "m", Messages: []providers.Message{{Role: "user",
@@ -78,6 +97,7 @@ func BenchmarkStoreCall(b *testing.B) {
 				}
 				r := Sample{Stage: StageStrong, ProblemID: id, Sample: n % 10, Model: "bench:m", Request: requestJSON(req)}
 				fillCompletion(&r, cp)
+				texts += len(cp.Text)
 				r.Correct, r.Answer, r.Rule = true, "42", "boxed"
 				if err := st.PutSample(ctx, r); err != nil {
 					b.Fatal(err)
@@ -98,6 +118,8 @@ func BenchmarkStoreCall(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(size)/float64(n), "db-B/call")
+			b.ReportMetric(float64(texts)/float64(n), "text-B/call")
+			b.ReportMetric(float64(size-int64(texts))/float64(n), "beyond-text-B/call")
 		})
 	}
 }

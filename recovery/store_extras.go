@@ -1,7 +1,6 @@
 package recovery
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -48,26 +47,6 @@ func addColumns(db *sql.DB, table string, cols []struct{ name, decl string }) er
 		if _, err := db.Exec(`ALTER TABLE ` + table + ` ADD COLUMN ` + c.name + ` ` + c.decl); err != nil && !strings.Contains(err.Error(), "duplicate column") {
 			return fmt.Errorf("add column %s.%s: %w", table, c.name, err)
 		}
-	}
-	return nil
-}
-
-// putSampleExtras writes r's seed, upstream, reasoning, extraction rule and
-// batch flag onto its row (written just before by PutSample); rows with none
-// of them cost nothing.
-func (s *Store) putSampleExtras(ctx context.Context, r Sample) error {
-	if r.Seed == nil && r.Upstream == "" && r.Reasoning == "" && r.Rule == "" && !r.Batch {
-		return nil
-	}
-	var seed any
-	if r.Seed != nil {
-		seed = *r.Seed
-	}
-	_, err := s.w.ExecContext(ctx, `UPDATE samples SET seed = ?, upstream = ?, reasoning = ?, rule = ?, batch = ?
-		WHERE stage = ? AND problem_id = ? AND prefix = ? AND sample = ?`,
-		seed, r.Upstream, r.Reasoning, r.Rule, r.Batch, r.Stage, r.ProblemID, r.Prefix, r.Sample)
-	if err != nil {
-		return fmt.Errorf("recovery: store %s sample %d of %q (seed, upstream, reasoning, rule, batch): %w", r.Stage, r.Sample, r.ProblemID, err)
 	}
 	return nil
 }

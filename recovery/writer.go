@@ -70,7 +70,22 @@ type writeOp struct {
 	// barrier, if set, marks a Flush: it receives the writer's error once
 	// every op queued before it is committed.
 	barrier chan error
+	// cacheKey and kind mark the ops of a shared-text cache entry
+	// (cachetext.go): its lean insert, its pending texts and the share
+	// that points it at its sample row. When all fall in one batch, the row
+	// is inserted pointing at its sample row at once (see leanInserts).
+	cacheKey string
+	kind     opKind
 }
+
+type opKind uint8
+
+const (
+	opPlain opKind = iota
+	opCachePut
+	opCachePending
+	opCacheShare
+)
 
 // writer is a Store's single writer goroutine.
 type writer struct {
@@ -140,10 +155,15 @@ func (w *writer) ExecContext(_ context.Context, query string, args ...any) (sql.
 
 // execAfter is ExecContext with a callback run once the row is committed.
 func (w *writer) execAfter(query string, after func(), args ...any) error {
+	return w.queue(writeOp{query: query, args: args, after: after})
+}
+
+// queue is ExecContext for a prepared op.
+func (w *writer) queue(op writeOp) error {
 	if err := w.error(); err != nil {
 		return fmt.Errorf("an earlier queued write failed: %w", err)
 	}
-	return w.send(writeOp{query: query, args: args, after: after})
+	return w.send(op)
 }
 
 // Flush waits until every write queued before it is committed and returns
@@ -217,6 +237,21 @@ func (w *writer) loop() {
 				}
 			}
 			timer.Stop()
+		}
+		// Group commit: whatever else is already queued (rows and the
+		// barriers of other callers waiting for theirs) joins this
+		// transaction, so N callers flushing at once cost one commit, not N.
+	drain:
+		for ok && len(batch) < FlushRows {
+			select {
+			case op, ok = <-w.ops:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, op)
+			default:
+				break drain
+			}
 		}
 		w.commit(batch)
 		clear(batch) // drop references to the rows' texts
@@ -299,10 +334,19 @@ func (w *writer) execBatch(ctx context.Context, batch []writeOp) (err error) {
 			_, _ = w.conn.ExecContext(ctx, "ROLLBACK")
 		}
 	}()
+	leanAt := leanInserts(batch)
 	var changed int64
-	for _, op := range batch {
+	for i, op := range batch {
 		if op.barrier != nil {
 			continue
+		}
+		if j, ok := leanAt[i]; ok {
+			// The cache row and the sample row that takes over its texts
+			// commit together: insert the row pointing at it, skip its
+			// pending texts and the share.
+			op = writeOp{query: leanPutSQL, args: leanPutArgs(op.args, batch[j].args)}
+		} else if op.query == "" {
+			continue // done by a lean insert
 		}
 		st, err := w.stmt(ctx, op.query)
 		if err != nil {

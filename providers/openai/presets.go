@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -122,7 +123,7 @@ func init() {
 	for _, p := range presets {
 		name := p.Name
 		providers.Register(name, func(model string) (providers.Completer, error) {
-			return FromEnv(name, model)
+			return OpenReplicas(name, model) // several <NAME>_BASE_URL: balanced (replicas.go)
 		})
 		providers.DeclareSampleSeeds(name, p.SampleSeeds)
 	}
@@ -141,6 +142,19 @@ func FromEnv(preset, model string) (*Client, error) {
 		return nil, unknownPreset(preset)
 	}
 	env := p.EnvPrefix()
+	if u := os.Getenv(env + "_BASE_URL"); strings.Contains(u, ",") {
+		return nil, fmt.Errorf("openai: %s_BASE_URL names several base URLs (%q): a Client has one; open them with providers.Open or OpenReplicas, which balance the replicas", env, u)
+	}
+	return fromEnvAt(preset, model, os.Getenv(env+"_BASE_URL"))
+}
+
+// fromEnvAt is FromEnv with baseURL instead of <NAME>_BASE_URL.
+func fromEnvAt(preset, model, baseURL string) (*Client, error) {
+	p, ok := LookupPreset(preset)
+	if !ok {
+		return nil, unknownPreset(preset)
+	}
+	env := p.EnvPrefix()
 	var routing *Routing
 	if p.Name == "openrouter" {
 		var err error
@@ -151,7 +165,7 @@ func FromEnv(preset, model string) (*Client, error) {
 	return New(model, Options{
 		Routing:      routing,
 		Preset:       preset,
-		BaseURL:      os.Getenv(env + "_BASE_URL"),
+		BaseURL:      baseURL,
 		APIKey:       os.Getenv(env + "_API_KEY"),
 		Dialect:      providers.PrefillMethod(os.Getenv(env + "_PREFILL")),
 		ChatTemplate: os.Getenv(env + "_CHAT_TEMPLATE"),

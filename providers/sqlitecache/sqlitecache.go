@@ -122,12 +122,29 @@ func (s *Store) Get(ctx context.Context, key string) (providers.Completion, bool
 	if err != nil {
 		return providers.Completion{}, false, fmt.Errorf("sqlitecache: get %s: %w", key, err)
 	}
-	var c providers.Completion
-	if err := json.Unmarshal(raw, &c); err != nil {
+	var row struct {
+		providers.Completion
+		Shared bool `json:"text_in_samples"`
+	}
+	if err := json.Unmarshal(raw, &row); err != nil {
 		return providers.Completion{}, false, fmt.Errorf("sqlitecache: %s row %s: completion: %w", Table, key, err)
 	}
-	return c, true, nil
+	if row.Shared {
+		return providers.Completion{}, false, fmt.Errorf("sqlitecache: %s row %s keeps its text in a run's samples table (%q set by recovery.SQLiteCache): read this database through recovery.SQLiteCache: %w",
+			Table, key, SharedTextField, ErrSharedText)
+	}
+	return row.Completion, true, nil
 }
+
+// SharedTextField is the completion JSON field that marks a row whose
+// text and reasoning are kept elsewhere in the database (a recovery run
+// store keeps them once, in its samples table); Get refuses such a row
+// with ErrSharedText.
+const SharedTextField = "text_in_samples"
+
+// ErrSharedText is returned by Get for a row whose texts live elsewhere
+// (see SharedTextField).
+var ErrSharedText = errors.New("sqlitecache: completion text kept outside the cache row")
 
 // Put stores c (and req, for audit) under key unless the key is already
 // stored. The row is committed before Put returns.

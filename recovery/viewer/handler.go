@@ -240,6 +240,10 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		eff.Size = h.cfg.pageSize
 	}
 	eff.BucketOrder = bucketNames(ov)
+	if eff, err = eff.WithSearch(ctx, h.src); err != nil {
+		h.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	pg := eff.Apply(rows)
 	v := listView{Query: q, Page: pg, Outcomes: Outcomes, HealthConditions: HealthConditions}
 	for _, l := range behaviour.Labels {
@@ -447,6 +451,9 @@ func (h *handler) problem(w http.ResponseWriter, r *http.Request) {
 		size = h.cfg.pageSize
 	}
 	q.BucketOrder = bucketNames(ov)
+	if sq, err := q.WithSearch(ctx, h.src); err == nil {
+		q = sq // else the scan, for prev/next only
+	}
 	idx := q.Select(rows)
 	link := func(i int) string {
 		qq := q

@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"github.com/rebound-lab/rebound/behaviour"
 	"math"
@@ -70,6 +71,36 @@ type Query struct {
 	// easy; unknown names after, alphabetically). It is not part of the URL:
 	// the handler sets it from the overview's buckets.
 	BucketOrder []string
+
+	// hits, if set, are the only ids that can match Search (from a
+	// Searcher's index); Match then checks just those.
+	hits map[string]struct{}
+}
+
+// Searcher is implemented by a Source with a search index (Run: an FTS5
+// trigram index in run.db, see recovery.Store.SearchProblems). The viewer
+// then checks a search against the index's candidates only, instead of
+// every problem's text. ok false (a text too short to index) falls back to
+// the scan.
+type Searcher interface {
+	SearchIDs(ctx context.Context, text string) (ids map[string]struct{}, ok bool, err error)
+}
+
+// WithSearch returns q with its search narrowed by src's index, if src is
+// a Searcher and q searches.
+func (q Query) WithSearch(ctx context.Context, src Source) (Query, error) {
+	s, ok := src.(Searcher)
+	if !ok || q.Search == "" {
+		return q, nil
+	}
+	ids, ok, err := s.SearchIDs(ctx, q.Search)
+	if err != nil {
+		return q, err
+	}
+	if ok {
+		q.hits = ids
+	}
+	return q, nil
 }
 
 // ParseQuery reads a Query from URL parameters: q, bucket, strategy,
@@ -232,8 +263,13 @@ func (q Query) Match(s *ProblemSummary) bool {
 			return false
 		}
 	}
-	if q.Search != "" && !containsFold(s.ID, q.Search) && !containsFold(s.Question, q.Search) && !containsFold(s.Answer, q.Search) {
-		return false
+	if q.Search != "" {
+		if _, ok := q.hits[s.ID]; q.hits != nil && !ok {
+			return false
+		}
+		if !containsFold(s.ID, q.Search) && !containsFold(s.Question, q.Search) && !containsFold(s.Answer, q.Search) {
+			return false
+		}
 	}
 	return true
 }

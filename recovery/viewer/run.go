@@ -41,7 +41,16 @@ type Run struct {
 	refreshEvery time.Duration
 }
 
-var _ Source = (*Run)(nil)
+var (
+	_ Source   = (*Run)(nil)
+	_ Searcher = (*Run)(nil)
+)
+
+// SearchIDs looks text up in the run database's problem search index
+// (recovery.Store.SearchProblems).
+func (r *Run) SearchIDs(ctx context.Context, text string) (map[string]struct{}, bool, error) {
+	return r.store.SearchProblems(ctx, text)
+}
 
 // Files a run directory may hold that the overview offers for download,
 // besides plots.

@@ -1,0 +1,134 @@
+package recovery
+
+import (
+	"context"
+	"database/sql"
+	"hash/maphash"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rebound-lab/rebound/providers/sqlitecache"
+)
+
+// keyFilter answers "is this cache key certainly absent?" without a query:
+// a scalable Bloom filter (a list of filters, each twice the capacity of
+// the one before, about 1% false positives) over every key in the
+// completion cache. A cache miss is the common case of a new run (every
+// first call misses), and each miss that reaches SQLite costs a read
+// transaction on a connection whose page cache the writer's last commit
+// invalidated; the filter answers most of them from memory.
+//
+// It is correct only if it sees every key: it is loaded from the table
+// once (in the background; until then every lookup goes to SQLite), and
+// every write to completion_cache made by this process goes through the
+// queuedCache that owns it (SQLiteCache and the batch path both use the
+// store's one completionCache), which adds the key before the row is
+// queued. A key another process writes into the same run.db after the
+// load is not seen: that process's call is made again here (both answers
+// are kept apart; the first stored wins the cache). Two processes running
+// one run directory at once is not supported anyway (their stages would
+// both make every call). A false positive costs only the query it would
+// have cost without the filter.
+type keyFilter struct {
+	seed  maphash.Seed
+	ready atomic.Bool
+
+	mu     sync.RWMutex
+	levels []bloom
+}
+
+type bloom struct {
+	words    []uint64
+	mask     uint64 // len(words)*64 - 1
+	n, limit int
+}
+
+// bloomProbes and bloomBitsPerKey give about 1% false positives.
+const (
+	bloomProbes     = 7
+	bloomBitsPerKey = 10
+	bloomFirstKeys  = 1 << 14
+)
+
+func newBloom(keys int) bloom {
+	nbits := uint64(1) << bits.Len64(uint64(keys*bloomBitsPerKey-1))
+	return bloom{words: make([]uint64, nbits/64), mask: nbits - 1, limit: keys}
+}
+
+func (b *bloom) add(h1, h2 uint64) {
+	for i := range uint64(bloomProbes) {
+		p := (h1 + i*h2) & b.mask
+		b.words[p/64] |= 1 << (p % 64)
+	}
+	b.n++
+}
+
+func (b *bloom) has(h1, h2 uint64) bool {
+	for i := range uint64(bloomProbes) {
+		p := (h1 + i*h2) & b.mask
+		if b.words[p/64]&(1<<(p%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func newKeyFilter() *keyFilter {
+	return &keyFilter{seed: maphash.MakeSeed(), levels: []bloom{newBloom(bloomFirstKeys)}}
+}
+
+func (f *keyFilter) hash(key string) (uint64, uint64) {
+	h := maphash.String(f.seed, key)
+	return h, (h>>32 | h<<32) | 1
+}
+
+// add records key as present.
+func (f *keyFilter) add(key string) {
+	h1, h2 := f.hash(key)
+	f.mu.Lock()
+	last := &f.levels[len(f.levels)-1]
+	if last.n >= last.limit {
+		f.levels = append(f.levels, newBloom(2*last.limit))
+		last = &f.levels[len(f.levels)-1]
+	}
+	last.add(h1, h2)
+	f.mu.Unlock()
+}
+
+// absent reports whether key is certainly not in the cache: false until
+// the filter is loaded, and false for any key added.
+func (f *keyFilter) absent(key string) bool {
+	if !f.ready.Load() {
+		return false
+	}
+	h1, h2 := f.hash(key)
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for i := range f.levels {
+		if f.levels[i].has(h1, h2) {
+			return false
+		}
+	}
+	return true
+}
+
+// load adds every key already in the table and then marks the filter
+// ready; on an error it stays unready (every lookup goes to SQLite).
+func (f *keyFilter) load(ctx context.Context, db *sql.DB) {
+	rows, err := db.QueryContext(ctx, `SELECT key FROM `+sqlitecache.Table)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return
+		}
+		f.add(k)
+	}
+	if rows.Err() == nil {
+		f.ready.Store(true)
+	}
+}

@@ -1,0 +1,65 @@
+package recovery
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Every point query the store, the cache, resume and the viewer make per
+// problem or per call is answered by an index (EXPLAIN QUERY PLAN shows no
+// full SCAN); whole-stage reads search the primary key by stage.
+func TestPointQueriesUseAnIndex(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = st.completionCache()
+	require.NoError(t, err)
+	require.NoError(t, st.ensureSearch(ctx))
+	for _, q := range []struct {
+		name, sql string
+		args      []any
+	}{
+		{"Samples(id)", `SELECT ` + sampleCols + ` FROM samples WHERE stage IN ('strong', 'weak') AND problem_id = ? ORDER BY problem_id, stage, prefix, sample`, []any{"p"}},
+		{"Continuations(id)", `SELECT ` + sampleCols + ` FROM samples WHERE stage = 'continue' AND problem_id = ? ORDER BY problem_id, stage, prefix, sample`, []any{"p"}},
+		{"PerturbCalls(id)", `SELECT ` + sampleCols + ` FROM samples WHERE stage = 'perturb' AND problem_id = ? ORDER BY problem_id, stage, prefix, sample`, []any{"p"}},
+		{"StageSamples", `SELECT ` + leanSampleCols + ` FROM samples WHERE stage = ? ORDER BY stage, problem_id, prefix, sample`, []any{"strong"}},
+		{"Problem(id)", `SELECT ` + problemCols + ` FROM problems WHERE id = ?`, []any{"p"}},
+		{"Prefixes(id)", `SELECT * FROM prefixes WHERE problem_id = ? ORDER BY problem_id, strategy`, []any{"p"}},
+		{"PutSample claim", `SELECT 1 FROM samples o WHERE o.request_key = ? AND o.error = '' AND o.cached = 0`, []any{"k"}},
+		{"cache get", getSharedSQL, []any{"k"}},
+		{"cache share", `EXPLAIN QUERY PLAN ` + shareSQL, nil},
+		{"prompt insert", `SELECT messages FROM prompts WHERE hash = ?`, []any{[]byte("h")}},
+		{"trigger: cache rows of a sample row", `SELECT key FROM completion_cache WHERE text_stage = ? AND text_problem = ? AND text_prefix = ? AND text_sample = ?`, []any{"s", "p", "", 0}},
+		{"viewer continuations per problem", `SELECT problem_id, COUNT(*) FROM samples WHERE stage = ? AND error = '' GROUP BY problem_id`, []any{"continue"}},
+		{"behaviour label", `SELECT 1 FROM samples WHERE stage = 'continue' AND problem_id = ? AND prefix = ? AND sample = ?`, []any{"p", "weak", 0}},
+		{"search", `SELECT id FROM problems_search WHERE problems_search MATCH ?`, []any{`"abc"`}},
+	} {
+		sqlText := q.sql
+		if !strings.HasPrefix(sqlText, "EXPLAIN") {
+			sqlText = "EXPLAIN QUERY PLAN " + sqlText
+		}
+		args := q.args
+		if args == nil {
+			args = []any{"k", "{}", "s", "p", "", 0, "t", "r", "c"}
+		}
+		rows, err := st.DB().QueryContext(ctx, sqlText, args...)
+		require.NoError(t, err, q.name)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		require.NoError(t, rows.Close())
+		for _, d := range plan {
+			require.False(t, strings.HasPrefix(d, "SCAN ") && !strings.Contains(d, "VIRTUAL TABLE"),
+				"%s: %s (plan %q)", q.name, d, plan)
+		}
+		t.Logf("%s: %s", q.name, strings.Join(plan, "; "))
+	}
+}
