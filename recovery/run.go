@@ -422,57 +422,6 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 	return strong, weak, nil
 }
 
-func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers.Completer) error {
-	problems := cfg.Problems
-	ss := cfg.strongStage(exec, strong)
-	if cfg.Adaptive != nil {
-		plan, binner := *cfg.Adaptive, cfg.Binner
-		ss.Stop = func(k, n int) bool { return plan.Done(binner, k, n) }
-		ss.MinSamples = plan.Min
-	}
-	strongCals, err := ss.Run(ctx, problems)
-	if err != nil {
-		return err
-	}
-	if _, err := Bin(ctx, exec.Store, cfg.membershipBinner(strongCals), strongCals); err != nil {
-		return err
-	}
-	traces := map[string][]perturb.Trace{}
-	for _, c := range strongCals {
-		for _, s := range c.Samples {
-			if s.Error == "" {
-				traces[c.Problem.ID] = append(traces[c.Problem.ID],
-					perturb.Trace{Text: s.Response, Correct: s.Correct, Origin: cfg.StrongModel, Sample: s.Sample})
-			}
-		}
-	}
-	strongCals = nil // only the traces are needed from here on
-	if !cfg.NoWeak {
-		ws := cfg.weakStage(exec, weak)
-		if _, err := ws.Run(ctx, problems); err != nil {
-			return err
-		}
-	}
-	var prefixes []PrefixResult
-	for _, name := range cfg.Strategies {
-		p, err := cfg.perturber(name, Models{Strong: strong, Weak: weak,
-			Traces:      func(id string) []perturb.Trace { return traces[id] },
-			StrongModel: cfg.StrongModel, WeakModel: cfg.WeakModel, Verifier: cfg.Verifier, Seed: cfg.Seed, Cut: cfg.Cut})
-		if err != nil {
-			return err
-		}
-		ps := &PerturbStage{Exec: exec, Strategy: name, Perturber: p}
-		res, err := ps.Run(ctx, problems)
-		if err != nil {
-			return err
-		}
-		prefixes = append(prefixes, res...)
-	}
-	cs := cfg.continueStage(exec, strong)
-	_, err = cs.Run(ctx, prefixes)
-	return err
-}
-
 func (cfg *Config) perturber(name string, m Models) (perturb.Perturber, error) {
 	if f, ok := cfg.Perturbers[name]; ok {
 		p, err := f(m)
