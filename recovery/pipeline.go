@@ -235,69 +235,76 @@ func (pl *pipeline) settle() {
 	}
 }
 
-// problem takes one problem through every stage.
+// problem takes one problem through every stage. The weak model's
+// strategy needs only the weak straight shots (its first tries are their
+// requests, answered by the cache), so it starts as soon as they are done;
+// the other strategies wait for the strong ones (their traces).
 func (pl *pipeline) problem(ctx context.Context, p dataset.Problem, d *problemDone) error {
-	var cal Calibration
+	defer pl.traces.Delete(p.ID)
 	g, gctx := errgroup.WithContext(ctx)
+	strongDone := make(chan struct{})
 	g.Go(func() error {
-		c, err := pl.calibrate(gctx, pl.strong, pl.nStrong, p, d, pl.strongP, &pl.strongF, pl.strongG)
-		cal = c
-		if err == nil {
-			pl.strongN.Add(1)
-			pl.settle()
+		cal, err := pl.calibrate(gctx, pl.strong, pl.nStrong, p, d, pl.strongP, &pl.strongF, pl.strongG)
+		if err != nil {
+			return err
 		}
-		return err
+		var traces []perturb.Trace
+		for _, s := range cal.Samples {
+			traces = appendTrace(traces, s, pl.cfg.StrongModel)
+		}
+		pl.traces.Store(p.ID, traces)
+		pl.strongN.Add(1)
+		pl.settle()
+		close(strongDone)
+		return nil
 	})
 	if pl.weak != nil {
-		g.Go(func() error {
-			_, err := pl.calibrate(gctx, pl.weak, pl.cfg.WeakSamples, p, d, pl.weakP, &pl.weakF, pl.weakG)
-			if err == nil {
-				pl.weakN.Add(1)
-				pl.settle()
-			}
+		if _, err := pl.calibrate(gctx, pl.weak, pl.cfg.WeakSamples, p, d, pl.weakP, &pl.weakF, pl.weakG); err != nil {
+			_ = g.Wait()
 			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
+		}
+		pl.weakN.Add(1)
+		pl.settle()
 	}
 	if !pl.strongG.isOpen() || !pl.weakG.isOpen() {
 		// Wait for the stages to prove themselves without holding a
 		// problem slot, so the problems that can prove them get one.
 		pl.problems.release()
-		err := pl.strongG.wait(ctx)
+		err := pl.strongG.wait(gctx)
 		if err == nil {
-			err = pl.weakG.wait(ctx)
+			err = pl.weakG.wait(gctx)
 		}
 		if aerr := pl.problems.acquire(ctx); aerr != nil {
 			pl.problems.undo() // the deferred release balances this
-			return aerr
+			err = aerr
 		}
 		if err != nil {
+			_ = g.Wait()
 			return err
 		}
 	}
-	var traces []perturb.Trace
-	for _, s := range cal.Samples {
-		traces = appendTrace(traces, s, pl.cfg.StrongModel)
-	}
-	cal = Calibration{}
-	pl.traces.Store(p.ID, traces)
-	defer pl.traces.Delete(p.ID)
 
 	// The strategies' perturbations run at once; their continuations one
 	// strategy after another, in Config.Strategies order. Two strategies
 	// can build the same prefix (then the same requests): the earlier
 	// strategy pays for them and the later one is answered by the cache,
 	// as when each stage ran over every problem before the next.
-	g, gctx = errgroup.WithContext(ctx)
 	prev := make(chan struct{})
 	close(prev)
-	for i := range pl.perturbs {
+	for i, ps := range pl.perturbs {
+		_, custom := pl.cfg.Perturbers[ps.Strategy]
+		needStrong := custom || ps.Strategy != StrategyWeak
 		after, mine := prev, make(chan struct{})
 		prev = mine
 		g.Go(func() error {
 			defer close(mine)
+			if needStrong {
+				select {
+				case <-strongDone:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
 			r, err := pl.perturb(gctx, i, p, d)
 			if err != nil {
 				return err
