@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -202,7 +203,7 @@ func (pl *pipeline) feed(ctx context.Context, g *errgroup.Group, problems []data
 			return err
 		}
 		for _, p := range chunk {
-			if err := pl.problems.acquire(ctx); err != nil {
+			if err := pl.problems.acquire(ctx, 0); err != nil {
 				return err
 			}
 			d := done[p.ID]
@@ -274,7 +275,7 @@ func (pl *pipeline) problem(ctx context.Context, p dataset.Problem, d *problemDo
 		if err == nil {
 			err = pl.weakG.wait(gctx)
 		}
-		if aerr := pl.problems.acquire(ctx); aerr != nil {
+		if aerr := pl.problems.acquire(ctx, 0); aerr != nil {
 			pl.problems.undo() // the deferred release balances this
 			err = aerr
 		}
@@ -328,6 +329,10 @@ func (pl *pipeline) problem(ctx context.Context, p dataset.Problem, d *problemDo
 func (pl *pipeline) calibrate(ctx context.Context, s *StraightShot, n int, p dataset.Problem, d *problemDone,
 	prog *progress, fails *failures, g *gate) (Calibration, error) {
 	c := Calibration{Problem: p, Samples: make([]Sample, 0, n)}
+	prio := prioStrong
+	if s.Stage == StageWeak {
+		prio = prioWeak
+	}
 	count := n
 	if s.Stop != nil {
 		count = max(1, min(n, s.MinSamples))
@@ -346,7 +351,7 @@ func (pl *pipeline) calibrate(ctx context.Context, s *StraightShot, n int, p dat
 				continue
 			}
 			eg.Go(func() error {
-				if err := pl.calls.acquire(ectx); err != nil {
+				if err := pl.calls.acquire(ectx, prio); err != nil {
 					return err
 				}
 				r, err := s.sample(ectx, p, j)
@@ -399,7 +404,7 @@ func (pl *pipeline) perturb(ctx context.Context, i int, p dataset.Problem, d *pr
 		pl.perturbP.item(1, ps.Strategy, row.Calls)
 		return prefixResultFromRow(p, row), nil
 	}
-	if err := pl.calls.acquire(ctx); err != nil {
+	if err := pl.calls.acquire(ctx, prioPerturb); err != nil {
 		return PrefixResult{}, err
 	}
 	r, err := ps.one(ctx, p)
@@ -423,7 +428,7 @@ func (pl *pipeline) continueAll(ctx context.Context, it PrefixResult, d *problem
 			continue
 		}
 		g.Go(func() error {
-			if err := pl.calls.acquire(gctx); err != nil {
+			if err := pl.calls.acquire(gctx, prioContinue); err != nil {
 				return err
 			}
 			r, err := pl.cont.continueOne(gctx, it, j)
@@ -439,54 +444,114 @@ func (pl *pipeline) continueAll(ctx context.Context, it PrefixResult, d *problem
 	return g.Wait()
 }
 
+// Call priorities: when calls wait for a slot, the weak model's
+// sequential tries go first (a problem's longest chain), then the weak and
+// the strong straight shots (which the perturbations wait for), then the
+// continuations (leaves, left for last so the run ends with many of them
+// at once rather than a few chains of single calls).
+const (
+	prioContinue = iota
+	prioStrong
+	prioWeak
+	prioPerturb
+	nPrios
+)
+
 // slots is a counting semaphore whose size limit() may change while it is
-// in use (AutoConcurrency's limit follows the latency).
+// in use (AutoConcurrency's limit follows the latency); waiters are served
+// by priority, first come first served within one.
 type slots struct {
 	mu    sync.Mutex
-	cond  *sync.Cond
 	n     int
 	limit func() int
 	ctx   context.Context
+	queue [nPrios][]chan struct{}
 }
+
+// slotsRecheck is how often waiters are let in when the limit has grown
+// past the slots in use (a release lets one in at once).
+const slotsRecheck = 50 * time.Millisecond
 
 // newSlots returns slots that stop waiting (acquire fails) once ctx ends.
 func newSlots(ctx context.Context, limit func() int) *slots {
 	s := &slots{limit: limit, ctx: ctx}
-	s.cond = sync.NewCond(&s.mu)
-	context.AfterFunc(ctx, func() {
-		s.mu.Lock()
-		s.cond.Broadcast()
-		s.mu.Unlock()
-	})
+	go func() {
+		t := time.NewTicker(slotsRecheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			s.mu.Lock()
+			s.dispatch()
+			s.mu.Unlock()
+		}
+	}()
 	return s
 }
 
-// acquire takes a slot, waiting while all are taken; it fails only when
-// ctx (or the slots' own context) ends.
-func (s *slots) acquire(ctx context.Context) error {
+// dispatch hands free slots to the waiters, highest priority first.
+func (s *slots) dispatch() {
+	for p := nPrios - 1; p >= 0; p-- {
+		for len(s.queue[p]) > 0 && s.n < s.limit() {
+			ch := s.queue[p][0]
+			s.queue[p] = s.queue[p][1:]
+			s.n++
+			close(ch)
+		}
+	}
+}
+
+// acquire takes a slot at priority prio, waiting while all are taken; it
+// fails only when ctx (or the slots' own context) ends.
+func (s *slots) acquire(ctx context.Context, prio int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.n < s.limit() {
+		waiting := false
+		for q := prio; q < nPrios; q++ {
+			waiting = waiting || len(s.queue[q]) > 0
+		}
+		if !waiting {
+			s.n++
+			s.mu.Unlock()
+			return nil
+		}
+	}
+	ch := make(chan struct{})
+	s.queue[prio] = append(s.queue[prio], ch)
+	s.mu.Unlock()
+	var err error
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-s.ctx.Done():
+		err = s.ctx.Err()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.n >= s.limit() || ctx.Err() != nil {
-		if err := ctx.Err(); err != nil {
-			s.cond.Signal() // pass on a wake-up this waiter will not use
+	for i, c := range s.queue[prio] {
+		if c == ch {
+			s.queue[prio] = append(s.queue[prio][:i:i], s.queue[prio][i+1:]...)
 			return err
 		}
-		if err := s.ctx.Err(); err != nil {
-			return err
-		}
-		s.cond.Wait()
 	}
-	s.n++
-	if s.n < s.limit() {
-		s.cond.Signal() // the limit may have grown: let the next waiter check
-	}
-	return nil
+	// Granted while giving up: hand the slot on.
+	s.n--
+	s.dispatch()
+	return err
 }
 
 func (s *slots) release() {
 	s.mu.Lock()
 	s.n--
-	s.cond.Signal()
+	s.dispatch()
 	s.mu.Unlock()
 }
 

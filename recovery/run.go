@@ -98,7 +98,9 @@ type Config struct {
 	BudgetUSD float64               `json:"budget_usd"`
 	Prices    *providers.PriceTable `json:"-"`
 	// RPM and TPM limit requests and tokens per minute per model; 0 means
-	// unlimited.
+	// unlimited. Models on one endpoint (the same provider and base URL)
+	// share the limit, as they share the endpoint's ceiling: the stages
+	// of the strong and weak models overlap.
 	RPM int `json:"rpm"`
 	TPM int `json:"tpm"`
 	// Retry is the retry policy; the zero value means providers' defaults.
@@ -373,6 +375,22 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		budget = providers.NewBudget(providers.BudgetConfig{LimitUSD: cfg.BudgetUSD - spent, Prices: cfg.Prices,
 			DefaultMaxTokens: cfg.MaxTokens, AllowUnpriced: cfg.AllowUnpriced, Batch: cfg.Batch})
 	}
+	// Models served by one endpoint (same provider and base URL: one
+	// account or one server) share one rate limiter, so the two models'
+	// stages, which overlap, stay within the endpoint's ceiling together.
+	limiters := map[providers.Endpoint]providers.Middleware{}
+	limiter := func(c providers.Completer) providers.Middleware {
+		ep := providers.EndpointOf(c)
+		if ep.Provider == "" {
+			return providers.RateLimit(cfg.RPM, cfg.TPM) // unknown: its own
+		}
+		if rl, ok := limiters[ep]; ok {
+			return rl
+		}
+		rl := providers.RateLimit(cfg.RPM, cfg.TPM)
+		limiters[ep] = rl
+		return rl
+	}
 	chain := func(c providers.Completer, spec string) (providers.Completer, error) {
 		var mws []providers.Middleware
 		mws = append(mws, meter.Model(spec))
@@ -404,7 +422,7 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		}
 		mws = append(mws, providers.Retry(cfg.Retry))
 		if cfg.RPM > 0 || cfg.TPM > 0 {
-			mws = append(mws, providers.RateLimit(cfg.RPM, cfg.TPM))
+			mws = append(mws, limiter(c))
 		}
 		if auto != nil {
 			mws = append(mws, auto.Middleware())
