@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/rebound-lab/rebound/difficulty"
+	"github.com/rebound-lab/rebound/estimate"
 )
 
 // Bucketer sorts calibrated problems into fuzzy difficulty buckets.
@@ -54,4 +57,40 @@ func Bin(ctx context.Context, st *Store, b Bucketer, cals []Calibration) ([]Binn
 		}
 	}
 	return out, nil
+}
+
+// binStored assigns every stored problem its bucket from the strong counts
+// in the store, as Bin does with the calibrations in memory: the binner is
+// cfg.Binner with a prior fitted to all the counts (unless FixedPrior), so
+// it needs every problem calibrated and runs after the last calibration, as
+// a reporting step. It holds one count per problem, not the samples.
+func (cfg *Config) binStored(ctx context.Context, st *Store) error {
+	b := cfg.Binner
+	if !cfg.FixedPrior {
+		var counts []difficulty.Count
+		if err := st.eachStrongCount(ctx, func(_ string, c difficulty.Count) error {
+			counts = append(counts, c)
+			return nil
+		}); err != nil {
+			return err
+		}
+		// The same fit as membershipBinner's, on the same counts in the
+		// same order.
+		if fit, err := estimate.FitPrior(counts); err == nil {
+			b = cfg.Binner.WithMixture(fit.Mixture)
+		}
+	}
+	names := b.Buckets()
+	return st.eachStrongCount(ctx, func(id string, c difficulty.Count) error {
+		m := b.Membership(c.K, c.N)
+		if len(m) != len(names) {
+			return fmt.Errorf("recovery: bucketer gave %d memberships for %d buckets", len(m), len(names))
+		}
+		mem := make(map[string]float64, len(names))
+		for j, name := range names {
+			mem[name] = m[j]
+		}
+		bucket, _ := b.Assign(c.K, c.N)
+		return st.PutBucket(detach(ctx), id, bucket, mem)
+	})
 }

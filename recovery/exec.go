@@ -271,15 +271,21 @@ func SetAsideReason(err error) string {
 type progress struct {
 	exec  *Exec
 	stage string
-	total int
+	total atomic.Int64 // grows for a pipeline's continuations (see grow)
 	start time.Time
 	done  atomic.Int64
 	mu    sync.Mutex
 }
 
 func newProgress(e *Exec, stage string, total int) *progress {
-	return &progress{exec: e, stage: stage, total: total, start: time.Now()}
+	p := &progress{exec: e, stage: stage, start: time.Now()}
+	p.total.Store(int64(total))
+	return p
 }
+
+// grow adds n items to the stage's total: the pipeline learns how many
+// continuations there are as prefixes are built.
+func (p *progress) grow(n int) { p.total.Add(int64(n)) }
 
 func (p *progress) step(n int) { p.item(n, "", -1) }
 
@@ -294,13 +300,14 @@ func (p *progress) item(n int, strategy string, resumed int) {
 		return
 	}
 	el := time.Since(p.start)
+	total := int(p.total.Load())
 	var eta time.Duration
-	if done > 0 && done < p.total {
-		eta = time.Duration(float64(el) / float64(done) * float64(p.total-done))
+	if done > 0 && done < total {
+		eta = time.Duration(float64(el) / float64(done) * float64(total-done))
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.exec.Progress(Event{Stage: p.stage, Done: done, Total: p.total, Cost: p.exec.Meter.Totals(), Elapsed: el, ETA: eta,
+	p.exec.Progress(Event{Stage: p.stage, Done: done, Total: total, Cost: p.exec.Meter.Totals(), Elapsed: el, ETA: eta,
 		Strategy: strategy, Resumed: resumed >= 0})
 }
 

@@ -98,7 +98,9 @@ type Config struct {
 	BudgetUSD float64               `json:"budget_usd"`
 	Prices    *providers.PriceTable `json:"-"`
 	// RPM and TPM limit requests and tokens per minute per model; 0 means
-	// unlimited.
+	// unlimited. Models on one endpoint (the same provider and base URL)
+	// share the limit, as they share the endpoint's ceiling: the stages
+	// of the strong and weak models overlap.
 	RPM int `json:"rpm"`
 	TPM int `json:"tpm"`
 	// Retry is the retry policy; the zero value means providers' defaults.
@@ -377,6 +379,22 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		budget = providers.NewBudget(providers.BudgetConfig{LimitUSD: cfg.BudgetUSD - spent, Prices: cfg.Prices,
 			DefaultMaxTokens: cfg.MaxTokens, AllowUnpriced: cfg.AllowUnpriced, Batch: cfg.Batch})
 	}
+	// Models served by one endpoint (same provider and base URL: one
+	// account or one server) share one rate limiter, so the two models'
+	// stages, which overlap, stay within the endpoint's ceiling together.
+	limiters := map[providers.Endpoint]providers.Middleware{}
+	limiter := func(c providers.Completer) providers.Middleware {
+		ep := providers.EndpointOf(c)
+		if ep.Provider == "" {
+			return providers.RateLimit(cfg.RPM, cfg.TPM) // unknown: its own
+		}
+		if rl, ok := limiters[ep]; ok {
+			return rl
+		}
+		rl := providers.RateLimit(cfg.RPM, cfg.TPM)
+		limiters[ep] = rl
+		return rl
+	}
 	chain := func(c providers.Completer, spec string) (providers.Completer, error) {
 		var mws []providers.Middleware
 		mws = append(mws, meter.Model(spec))
@@ -411,7 +429,7 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		}
 		mws = append(mws, providers.Retry(cfg.Retry))
 		if cfg.RPM > 0 || cfg.TPM > 0 {
-			mws = append(mws, providers.RateLimit(cfg.RPM, cfg.TPM))
+			mws = append(mws, limiter(c))
 		}
 		if auto != nil {
 			mws = append(mws, auto.Middleware())
@@ -427,57 +445,6 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 		}
 	}
 	return strong, weak, nil
-}
-
-func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers.Completer) error {
-	problems := cfg.Problems
-	ss := cfg.strongStage(exec, strong)
-	if cfg.Adaptive != nil {
-		plan, binner := *cfg.Adaptive, cfg.Binner
-		ss.Stop = func(k, n int) bool { return plan.Done(binner, k, n) }
-		ss.MinSamples = plan.Min
-	}
-	strongCals, err := ss.Run(ctx, problems)
-	if err != nil {
-		return err
-	}
-	if _, err := Bin(ctx, exec.Store, cfg.membershipBinner(strongCals), strongCals); err != nil {
-		return err
-	}
-	traces := map[string][]perturb.Trace{}
-	for _, c := range strongCals {
-		for _, s := range c.Samples {
-			if s.Error == "" {
-				traces[c.Problem.ID] = append(traces[c.Problem.ID],
-					perturb.Trace{Text: s.Response, Correct: s.Correct, Origin: cfg.StrongModel, Sample: s.Sample})
-			}
-		}
-	}
-	strongCals = nil // only the traces are needed from here on
-	if !cfg.NoWeak {
-		ws := cfg.weakStage(exec, weak)
-		if _, err := ws.Run(ctx, problems); err != nil {
-			return err
-		}
-	}
-	var prefixes []PrefixResult
-	for _, name := range cfg.Strategies {
-		p, err := cfg.perturber(name, Models{Strong: strong, Weak: weak,
-			Traces:      func(id string) []perturb.Trace { return traces[id] },
-			StrongModel: cfg.StrongModel, WeakModel: cfg.WeakModel, Verifier: cfg.Verifier, Seed: cfg.Seed, Cut: cfg.Cut})
-		if err != nil {
-			return err
-		}
-		ps := &PerturbStage{Exec: exec, Strategy: name, Perturber: p}
-		res, err := ps.Run(ctx, problems)
-		if err != nil {
-			return err
-		}
-		prefixes = append(prefixes, res...)
-	}
-	cs := cfg.continueStage(exec, strong)
-	_, err = cs.Run(ctx, prefixes)
-	return err
 }
 
 func (cfg *Config) perturber(name string, m Models) (perturb.Perturber, error) {

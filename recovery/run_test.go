@@ -108,13 +108,14 @@ func TestAnInterruptedRunResumesWithoutRepeatingAnswersAndEndsWhereAnUninterrupt
 	straight := func(r providers.Request) bool { return r.Prefill == "" }
 	perturbTry := func(r providers.Request) bool { return r.Prefill == "" && r.Sample >= 5 } // beyond the 5 weak samples
 	continuation := func(r providers.Request) bool { return r.Prefill != "" }
-	// Interrupt in strong sampling, in perturbation and in continuation,
-	// then let the fourth run finish.
+	// Interrupt in perturbation, in strong sampling and in continuation,
+	// then let the fourth run finish. (The stages overlap and the weak
+	// model's tries go first, so the perturbation is interrupted first.)
 	interrupts := []struct {
 		strong bool
 		match  func(providers.Request) bool
 		after  int
-	}{{true, straight, 60}, {false, perturbTry, 5}, {true, continuation, 30}, {}}
+	}{{false, perturbTry, 5}, {true, straight, 30}, {true, continuation, 30}, {}}
 
 	dir := t.TempDir()
 	everReturned := map[string]bool{}

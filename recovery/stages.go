@@ -346,33 +346,43 @@ func (s *PerturbStage) Run(ctx context.Context, problems []dataset.Problem) ([]P
 			prog.item(1, s.Strategy, row.Calls)
 			return nil
 		}
-		t := &tally{store: s.Store, problem: p.ID, strategy: s.Strategy}
-		pre, err := s.Perturber.Perturb(context.WithValue(ctx, tallyKey{}, t), p)
-		r := PrefixResult{Problem: p, Strategy: s.Strategy, Prefix: pre, Cost: t.get()}
-		switch {
-		case err == nil:
-			if pre.Strategy == "" {
-				r.Prefix.Strategy = s.Strategy
-			}
-		case SetAsideReason(err) != "":
-			r.SetAside = SetAsideReason(err)
-		case IsFatal(err):
-			return fmt.Errorf("recovery: perturb (%s) problem %s: %w", s.Strategy, p.ID, err)
-		default:
-			r.Error = err.Error()
+		r, err := s.one(ctx, p)
+		if err != nil {
+			return err
 		}
 		fails.note(r.Error)
 		out[i] = r
 		prog.item(1, s.Strategy, -1)
-		if s.Store != nil {
-			return s.Store.PutPrefix(detach(ctx), prefixRow(r))
-		}
 		return nil
 	})
 	if err == nil {
 		err = fails.err(StagePerturb+" ("+s.Strategy+")", "its perturber")
 	}
 	return out, err
+}
+
+// one perturbs p and records the result in the store, if any; the error is
+// a fatal one (or the store's), every other outcome is in the result.
+func (s *PerturbStage) one(ctx context.Context, p dataset.Problem) (PrefixResult, error) {
+	t := &tally{store: s.Store, problem: p.ID, strategy: s.Strategy}
+	pre, err := s.Perturber.Perturb(context.WithValue(ctx, tallyKey{}, t), p)
+	r := PrefixResult{Problem: p, Strategy: s.Strategy, Prefix: pre, Cost: t.get()}
+	switch {
+	case err == nil:
+		if pre.Strategy == "" {
+			r.Prefix.Strategy = s.Strategy
+		}
+	case SetAsideReason(err) != "":
+		r.SetAside = SetAsideReason(err)
+	case IsFatal(err):
+		return r, fmt.Errorf("recovery: perturb (%s) problem %s: %w", s.Strategy, p.ID, err)
+	default:
+		r.Error = err.Error()
+	}
+	if s.Store != nil {
+		return r, s.Store.PutPrefix(detach(ctx), prefixRow(r))
+	}
+	return r, nil
 }
 
 func prefixRow(r PrefixResult) Prefix {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,10 +17,13 @@ import (
 // not a terminal.
 const plainEvery = 2 * time.Second
 
-// progress shows the run on stderr: on a terminal one bar per stage, else a
-// plain line every few seconds; either way a summary line per finished
-// stage that stays on screen. Its counts are the recovery.Cost definitions
-// (new calls, of which cached; resumed), the same the final lines print.
+// progress shows the run on stderr: on a terminal one bar over every
+// stage's items, else a plain line every few seconds; either way a summary
+// line per finished stage that stays on screen. The run's stages overlap
+// (a problem is perturbed and continued as soon as its own straight shots
+// are done), so every line shows each stage's own count. Its counts are the
+// recovery.Cost definitions (new calls, of which cached; resumed), the same
+// the final lines print.
 type progress struct {
 	w        io.Writer
 	quiet    bool
@@ -27,16 +31,17 @@ type progress struct {
 	plan     map[string]int
 	runStart time.Time
 
-	mu         sync.Mutex
-	stage      string
-	bar        *progressbar.ProgressBar
-	stageCost  recovery.Cost // totals when the stage started
-	stageStart time.Time
-	doneBefore int // items of finished stages
-	lastPlain  time.Time
-	ev         recovery.Event
-	have       bool
+	mu        sync.Mutex
+	last      map[string]recovery.Event
+	ended     map[string]bool
+	bar       *progressbar.ProgressBar
+	lastPlain time.Time
+	ev        recovery.Event // the latest event of any stage
+	have      bool
 }
+
+// stageOrder is the order the stages are shown in.
+var stageOrder = []string{recovery.StageStrong, recovery.StageWeak, recovery.StagePerturb, recovery.StageContinue}
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -48,36 +53,77 @@ func isTerminal(w io.Writer) bool {
 }
 
 func newProgress(w io.Writer, quiet bool, plan map[string]int) *progress {
-	return &progress{w: w, quiet: quiet, tty: isTerminal(w), plan: plan, runStart: time.Now()}
+	return &progress{w: w, quiet: quiet, tty: isTerminal(w), plan: plan, runStart: time.Now(),
+		last: map[string]recovery.Event{}, ended: map[string]bool{}}
 }
 
 func (p *progress) event(e recovery.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if e.Stage != p.stage {
-		p.endStage()
-		p.stage, p.stageStart, p.stageCost = e.Stage, time.Now().Add(-e.Elapsed), p.ev.Cost
-		if !p.quiet && p.tty {
-			p.bar = progressbar.NewOptions(e.Total, progressbar.OptionSetWriter(p.w), progressbar.OptionSetWidth(30),
-				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionSetElapsedTime(true),
-				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-		}
-	}
-	p.ev, p.have = e, true
+	p.last[e.Stage], p.ev, p.have = e, e, true
 	if p.quiet {
 		return
 	}
-	counts := p.counts(e.Cost)
-	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("%-8s so far %s · run ETA %s", e.Stage, counts, p.runETA(e)))
-		_ = p.bar.Set(e.Done)
-		return
-	}
-	if time.Since(p.lastPlain) >= plainEvery || e.Done == e.Total {
+	done, total := p.items()
+	if p.tty {
+		if p.bar == nil {
+			p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w), progressbar.OptionSetWidth(30),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionSetElapsedTime(true),
+				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		}
+		p.bar.ChangeMax(total)
+		p.bar.Describe(fmt.Sprintf("%s · so far %s · run ETA %s", p.stages(), p.counts(e.Cost), p.runETA()))
+		_ = p.bar.Set(done)
+	} else if time.Since(p.lastPlain) >= plainEvery || e.Done == e.Total {
 		p.lastPlain = time.Now()
-		fmt.Fprintf(p.w, "%-8s %d/%d (%.0f%%) · so far %s · stage ETA %s · run ETA %s\n", e.Stage, e.Done, e.Total,
-			100*float64(e.Done)/float64(max(1, e.Total)), counts, e.ETA.Round(time.Second), p.runETA(e))
+		fmt.Fprintf(p.w, "%s · so far %s · stage ETA %s · run ETA %s\n", p.stages(), p.counts(e.Cost),
+			e.ETA.Round(time.Second), p.runETA())
 	}
+	if e.Done == e.Total && e.Stage != recovery.StageContinue {
+		// The straight shots' and perturbations' totals are known from the
+		// start; the continuations' grows until the last prefix is built,
+		// so theirs is summarized at the end.
+		p.endStage(e.Stage)
+	}
+}
+
+// stages formats each stage's count, as "strong 30/30 · weak 12/30".
+func (p *progress) stages() string {
+	var b strings.Builder
+	for _, st := range stageOrder {
+		e, ok := p.last[st]
+		if !ok {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(" · ")
+		}
+		fmt.Fprintf(&b, "%s %d/%d", st, e.Done, e.Total)
+	}
+	return b.String()
+}
+
+// items is the items finished over every stage and the run's total so far:
+// a stage not heard from yet counts at its planned size, continuations at
+// the plan (an upper bound) until the perturbations are done.
+func (p *progress) items() (done, total int) {
+	perturbDone := false
+	if e, ok := p.last[recovery.StagePerturb]; ok && e.Done == e.Total {
+		perturbDone = true
+	}
+	for _, st := range stageOrder {
+		e, ok := p.last[st]
+		done += e.Done
+		switch {
+		case !ok:
+			total += p.plan[st]
+		case st == recovery.StageContinue && !perturbDone:
+			total += max(e.Total, p.plan[st])
+		default:
+			total += e.Total
+		}
+	}
+	return done, max(total, done)
 }
 
 // counts formats the run's new and resumed calls so far.
@@ -85,50 +131,43 @@ func (p *progress) counts(c recovery.Cost) string {
 	return fmt.Sprintf("%d new calls (%d cached), %d resumed, $%.4f", c.Calls, c.CachedCalls, c.Resumed, c.USD)
 }
 
-// runETA extrapolates the whole run from the items finished so far; later
-// stages count at their planned size (continuations as an upper bound).
-func (p *progress) runETA(e recovery.Event) string {
-	done := p.doneBefore + e.Done
+// runETA extrapolates the whole run from the items finished so far.
+func (p *progress) runETA() string {
+	done, total := p.items()
 	if done == 0 {
 		return "?"
-	}
-	total := p.doneBefore + e.Total
-	seen := false
-	for _, st := range []string{recovery.StageStrong, recovery.StageWeak, recovery.StagePerturb, recovery.StageContinue} {
-		if seen {
-			total += p.plan[st]
-		}
-		if st == e.Stage {
-			seen = true
-		}
 	}
 	el := time.Since(p.runStart)
 	left := time.Duration(float64(el) / float64(done) * float64(max(0, total-done)))
 	return "~" + left.Round(time.Second).String()
 }
 
-// endStage prints the finished stage's summary line.
-func (p *progress) endStage() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		p.bar = nil
-	}
-	if !p.have || p.stage == "" {
+// endStage prints a finished stage's summary line, once.
+func (p *progress) endStage(st string) {
+	if p.ended[st] {
 		return
 	}
-	e := p.ev
-	d := e.Cost
-	c := recovery.Cost{Calls: d.Calls - p.stageCost.Calls, CachedCalls: d.CachedCalls - p.stageCost.CachedCalls,
-		Resumed: d.Resumed - p.stageCost.Resumed, USD: d.USD - p.stageCost.USD}
-	p.doneBefore += e.Total
+	p.ended[st] = true
+	e := p.last[st]
 	if !p.quiet {
-		fmt.Fprintf(p.w, "%-8s done %d/%d in %s: %s\n", p.stage, e.Done, e.Total, time.Since(p.stageStart).Round(time.Millisecond), p.counts(c))
+		if p.bar != nil {
+			_ = p.bar.Clear()
+		}
+		fmt.Fprintf(p.w, "%-8s done %d/%d in %s (the run so far: %s)\n", st, e.Done, e.Total,
+			e.Elapsed.Round(time.Millisecond), p.counts(p.ev.Cost))
 	}
-	p.stage = ""
 }
 
 func (p *progress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.endStage()
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		p.bar = nil
+	}
+	for _, st := range stageOrder {
+		if _, ok := p.last[st]; ok {
+			p.endStage(st)
+		}
+	}
 }

@@ -1,0 +1,128 @@
+package recovery
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/rebound-lab/rebound/difficulty"
+)
+
+// Chunked and streaming reads for the pipeline (pipeline.go): what a chunk
+// of problems already finished, and the strong counts of every problem.
+// They go through the Store's own row scanners (eachSample, queryPrefixes)
+// and the problems table only, so they do not depend on where the long
+// texts are kept.
+
+// doneChunk is the most problems whose finished rows one query reads.
+const doneChunk = 256
+
+// sampleKey names one finished row of one problem.
+type sampleKey struct {
+	stage, prefix string
+	sample        int
+}
+
+// problemDone is what one problem already finished in the store: its
+// error-free straight-shot and continuation rows and its error-free
+// prefix rows by strategy. A nil *problemDone has nothing finished.
+type problemDone struct {
+	samples  map[sampleKey]Sample
+	prefixes map[string]Prefix
+}
+
+func (d *problemDone) sample(stage, prefix string, i int) (Sample, bool) {
+	if d == nil {
+		return Sample{}, false
+	}
+	r, ok := d.samples[sampleKey{stage, prefix, i}]
+	return r, ok
+}
+
+func (d *problemDone) prefix(strategy string) (Prefix, bool) {
+	if d == nil {
+		return Prefix{}, false
+	}
+	r, ok := d.prefixes[strategy]
+	return r, ok
+}
+
+// doneFor reads what the problems ids already finished: one query for
+// their straight-shot and continuation rows, one for their prefixes.
+// Problems with nothing finished are absent from the map.
+func (s *Store) doneFor(ctx context.Context, ids []string) (map[string]*problemDone, error) {
+	out := map[string]*problemDone{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	get := func(id string) *problemDone {
+		d := out[id]
+		if d == nil {
+			d = &problemDone{}
+			out[id] = d
+		}
+		return d
+	}
+	err := s.eachSample(ctx, false, `stage IN ('strong', 'weak', 'continue') AND problem_id IN `+in, func(r Sample) error {
+		if r.Error != "" {
+			return nil
+		}
+		d := get(r.ProblemID)
+		if d.samples == nil {
+			d.samples = map[sampleKey]Sample{}
+		}
+		r.Request = "" // in the store; not needed to resume
+		d.samples[sampleKey{r.Stage, r.Prefix, r.Sample}] = r
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	pres, err := s.queryPrefixes(ctx, `problem_id IN `+in, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range pres {
+		if r.Error != "" {
+			continue
+		}
+		d := get(r.ProblemID)
+		if d.prefixes == nil {
+			d.prefixes = map[string]Prefix{}
+		}
+		d.prefixes[r.Strategy] = r
+	}
+	return out, nil
+}
+
+// eachStrongCount calls fn with every stored problem's strong-model
+// straight-shot counts, in the problems' stored order, streaming.
+func (s *Store) eachStrongCount(ctx context.Context, fn func(id string, c difficulty.Count) error) error {
+	if err := s.Flush(ctx); err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, strong_k, strong_n FROM problems ORDER BY ord, id`)
+	if err != nil {
+		return fmt.Errorf("recovery: read calibrations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var c difficulty.Count
+		if err := rows.Scan(&id, &c.K, &c.N); err != nil {
+			return fmt.Errorf("recovery: read calibrations: %w", err)
+		}
+		if err := fn(id, c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("recovery: read calibrations: %w", err)
+	}
+	return nil
+}
