@@ -274,11 +274,13 @@ type progress struct {
 	total atomic.Int64 // grows for a pipeline's continuations (see grow)
 	start time.Time
 	done  atomic.Int64
-	mu    sync.Mutex
+	// mu serializes the calls to exec.Progress; the pipeline's stages
+	// share one (Exec.Progress is called one call at a time).
+	mu *sync.Mutex
 }
 
 func newProgress(e *Exec, stage string, total int) *progress {
-	p := &progress{exec: e, stage: stage, start: time.Now()}
+	p := &progress{exec: e, stage: stage, start: time.Now(), mu: &sync.Mutex{}}
 	p.total.Store(int64(total))
 	return p
 }

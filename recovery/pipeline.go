@@ -110,6 +110,12 @@ func (cfg *Config) newPipeline(ctx context.Context, exec Exec, strong, weak prov
 	pl.cont = cfg.continueStage(exec, strong)
 	pl.k = cfg.Continuations
 	pl.contP = newProgress(&pl.exec, StageContinue, 0) // grows as prefixes are built
+	// One lock for every stage's events: Exec.Progress hears one at a time.
+	for _, p := range []*progress{pl.strongP, pl.weakP, pl.perturbP, pl.contP} {
+		if p != nil {
+			p.mu = pl.strongP.mu
+		}
+	}
 
 	limit := func() int { return max(1, exec.Concurrency) }
 	if exec.Concurrency <= 0 {
