@@ -9,6 +9,9 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // CacheStore stores completions by cache key. Implementations must be safe
@@ -91,15 +94,22 @@ func ptrString[T any](p *T) string {
 // save a completion that was paid for, the completion is returned together
 // with the error so it is not lost.
 //
+// Identical requests in flight at the same time are sent once: the first
+// caller's call answers the others, which receive it as a cache hit (a
+// pipeline that reaches the same prefix through two strategies at once
+// would otherwise pay twice before either answer is stored). If that call
+// fails, each waiting caller makes its own.
+//
 // Place Cache outside Budget, Retry and rate limits, so hits skip them all.
 func Cache(store CacheStore) Middleware {
 	return func(next Completer) Completer { return &cached{next: next, store: store, ep: EndpointOf(next)} }
 }
 
 type cached struct {
-	next  Completer
-	store CacheStore
-	ep    Endpoint
+	next   Completer
+	store  CacheStore
+	ep     Endpoint
+	flight singleflight.Group
 }
 
 var (
@@ -119,14 +129,48 @@ func (c *cached) Complete(ctx context.Context, req Request) (Completion, error) 
 		return Completion{}, fmt.Errorf("providers: cache get: %w", err)
 	}
 	if ok {
-		hit.Cached = true
-		if hit.CostKnown {
-			hit.SavedUSD = hit.CostUSD
-		}
-		hit.CostUSD, hit.CostKnown = 0, true
-		hit.Latency = 0
-		return hit, nil
+		return asHit(hit), nil
 	}
+	var led atomic.Bool // set when this caller's call is the one made
+	ch := c.flight.DoChan(key, func() (any, error) {
+		led.Store(true)
+		return c.call(ctx, key, req)
+	})
+	var r singleflight.Result
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		if !led.Load() {
+			return Completion{}, ctx.Err() // a waiter gives up; the call goes on
+		}
+		r = <-ch // the call itself sees ctx; its answer (if paid) is returned
+	}
+	out, _ := r.Val.(Completion)
+	if led.Load() {
+		return out, r.Err
+	}
+	if r.Err != nil {
+		// The first caller's failure may be its own (its context, say):
+		// try again. Every round one caller (that round's) returns, so
+		// this ends.
+		return c.Complete(ctx, req)
+	}
+	return asHit(out), nil
+}
+
+// asHit marks a stored completion as answered from the cache.
+func asHit(hit Completion) Completion {
+	hit.Cached = true
+	if hit.CostKnown {
+		hit.SavedUSD = hit.CostUSD
+	}
+	hit.CostUSD, hit.CostKnown = 0, true
+	hit.Latency = 0
+	return hit
+}
+
+// call makes the request and stores its answer.
+func (c *cached) call(ctx context.Context, key string, req Request) (Completion, error) {
 	out, err := c.next.Complete(ctx, req)
 	if err != nil {
 		return out, err

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"math"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -249,4 +252,73 @@ func FuzzCacheKey(f *testing.F) {
 			t.Fatal("unset temperature collides with a set one")
 		}
 	})
+}
+
+func TestCacheSendsIdenticalRequestsInFlightOnce(t *testing.T) {
+	release := make(chan struct{})
+	m := mock.New(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		<-release
+		return providers.Completion{Text: "once", CostUSD: 0.5, CostKnown: true}, nil
+	})
+	c := providers.Cache(providers.NewMemoryCache())(m)
+	const callers = 6
+	var wg sync.WaitGroup
+	out := make([]providers.Completion, callers)
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			out[i], err = c.Complete(context.Background(), ask("same"))
+			assert.NoError(t, err)
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // let them all miss the empty cache first
+	close(release)
+	wg.Wait()
+	assert.Equal(t, 1, m.Calls(), "one call for identical requests in flight together")
+	paid := 0
+	for _, o := range out {
+		assert.Equal(t, "once", o.Text)
+		if !o.Cached {
+			paid++
+			assert.Equal(t, 0.5, o.CostUSD)
+		} else {
+			assert.Zero(t, o.CostUSD)
+			assert.Equal(t, 0.5, o.SavedUSD, "a waiter is a hit: it says what it saved")
+		}
+	}
+	assert.Equal(t, 1, paid, "exactly one caller paid")
+}
+
+func TestCacheWaitersCallThemselvesWhenTheSharedCallFails(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	m := mock.New(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		if calls.Add(1) == 1 {
+			close(entered)
+			<-release
+			return providers.Completion{}, errors.New("the first caller's own failure")
+		}
+		return providers.Completion{Text: "second try"}, nil
+	})
+	c := providers.Cache(providers.NewMemoryCache())(m)
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.Complete(context.Background(), ask("q"))
+		first <- err
+	}()
+	<-entered
+	waiter := make(chan providers.Completion, 1)
+	go func() {
+		got, err := c.Complete(context.Background(), ask("q"))
+		assert.NoError(t, err)
+		waiter <- got
+	}()
+	time.Sleep(20 * time.Millisecond) // the waiter joins the failing call
+	close(release)
+	require.Error(t, <-first, "the caller whose call failed gets its error")
+	got := <-waiter
+	assert.Equal(t, "second try", got.Text, "the waiter made its own call instead of inheriting the error")
+	assert.Equal(t, int32(2), calls.Load())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,6 +97,10 @@ func TestAPermanentErrorStopsTheRunFastNamingProviderModelAndStatus(t *testing.T
 	}
 	const concurrency = 8
 	problems := dataset.GSM8KTest()
+	// The strong and weak straight shots run at once (the per-problem
+	// pipeline), so the request that gets the permanent error may be
+	// either model's: the message must name the one it was.
+	var badModel atomic.Value
 	cases := []struct {
 		name   string
 		cfg    faultserver.Config
@@ -107,6 +112,7 @@ func TestAPermanentErrorStopsTheRunFastNamingProviderModelAndStatus(t *testing.T
 		{name: "a bad request (400) in the middle of the run", status: "400", after: 30, cfg: faultserver.Config{
 			Decide: func(a faultserver.Attempt) faultserver.Fault {
 				if a.N == 30 {
+					badModel.Store(a.Request.Model)
 					return faultserver.BadRequest
 				}
 				return faultserver.None
@@ -123,7 +129,14 @@ func TestAPermanentErrorStopsTheRunFastNamingProviderModelAndStatus(t *testing.T
 			st := srv.Stats()
 			t.Logf("exit %d after %d requests; stderr: %s", r.exit, st.Requests, r.stderr)
 			require.NotEqual(t, 0, r.exit)
-			for _, want := range []string{"openai-compatible", "strong", c.status, dir} {
+			model := "model strong"
+			if !strings.Contains(r.stderr, model) {
+				model = "model weak" // a 401 reaches whichever model calls first
+			}
+			if m, ok := badModel.Load().(string); ok && c.after > 0 {
+				model = "model " + m
+			}
+			for _, want := range []string{"openai-compatible", model, c.status, dir} {
 				assert.Contains(t, r.stderr, want, "the message names provider, model, status and where the work is")
 			}
 			// Those in flight at the error, plus at most one more per worker
