@@ -32,13 +32,17 @@ type PriorFit struct {
 	// Problems is the number of counts with n > 0 fitted.
 	Problems int `json:"problems"`
 
-	// Both candidate fits, kept to warm-start refits.
-	single, two difficulty.Mixture
+	// The candidate fits, kept to warm-start refits, and the parametric
+	// choice (Alternative of a smoothed fit).
+	single, two, param difficulty.Mixture
+	paramKind          string
+	smoothA            []float64
 }
 
 // FitPrior fits a prior to counts by maximum marginal (beta-binomial)
 // likelihood: one Beta, and a two-component Beta mixture by EM, keeping
-// the mixture only when it gains more than 3 in log-likelihood (AIC). Counts with n = 0 are ignored;
+// the mixture only when it gains more than selectGain in log-likelihood
+// (AIC: 3 for three more parameters). Counts with n = 0 are ignored;
 // none left is ErrNoData. It panics on invalid counts.
 //
 // Only the first n moments of the pass-rate distribution are identified by
@@ -93,10 +97,11 @@ func fitPrior(counts []difficulty.Count, start *PriorFit) (PriorFit, error) {
 	two := PriorFit{Mixture: mix, Kind: "beta-mixture", LogLik: ll2, BIC: -2*ll2 + 5*math.Log(float64(g)), Problems: g}
 	single.single, single.two = single.Mixture, mix
 	two.single, two.two = single.Mixture, mix
-	if mix != nil && (two.BIC < single.BIC) {
-		return two, nil
+	param := single
+	if mix != nil && ll2-ll1 > selectGain(g) {
+		param = two
 	}
-	return single, nil
+	return param, nil
 }
 
 func clampParam(x float64) float64 { return math.Min(maxParam, math.Max(minParam, math.Exp(x))) }

@@ -15,7 +15,7 @@ import (
 // straight-shot counts (empirical Bayes), in summary.json as "prior" and
 // inside "latent".
 type PriorSummary struct {
-	// Kind is "beta" or "beta-mixture" (two Betas, chosen by BIC).
+	// Kind is "beta" or "beta-mixture" (two Betas, chosen when they gain more than 3 in log-likelihood).
 	Kind    string             `json:"kind"`
 	Mixture difficulty.Mixture `json:"mixture"`
 	// Text is Mixture in words, e.g. "0.31·Beta(0.60, 4.10) + 0.69·Beta(5.20, 0.80)".
