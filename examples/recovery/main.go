@@ -260,7 +260,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if o.plan != "" {
-		return plan(o, stdout)
+		return plan(ctx, o, stdout)
 	}
 	problems, err := loadProblems(o.dataset, o.limit)
 	if err != nil {
@@ -464,7 +464,7 @@ func explain(err error, dir string, budget float64) error {
 }
 
 // plan prints a study plan from a pilot run's summary.json.
-func plan(o options, stdout io.Writer) error {
+func plan(ctx context.Context, o options, stdout io.Writer) error {
 	f, err := os.Open(filepath.Join(o.plan, recovery.SummaryJSON))
 	if err != nil {
 		return fmt.Errorf("-plan %s: %w (point it at a finished run directory)", o.plan, err)
@@ -480,6 +480,21 @@ func plan(o options, stdout io.Writer) error {
 	}
 	a.HalfWidth, a.Delta = o.planHalf, o.planDelta
 	a.K = o.continuations // the planned study's K (-continuations), not the pilot's
+	// Dollars from the provider price table (-prices, else the built-in
+	// one) at the pilot's tokens per call per stage; the pilot's own cost
+	// per call only when its store cannot be read.
+	if st, err := recovery.OpenStore(o.plan); err == nil {
+		var cfg recovery.Config
+		if err := o.configure(&cfg); err != nil {
+			st.Close()
+			return err
+		}
+		a.Stages, err = recovery.PilotStages(ctx, st, cfg.Prices)
+		st.Close()
+		if err != nil {
+			return fmt.Errorf("-plan %s: %w", o.plan, err)
+		}
+	}
 
 	p, err := recovery.PlanStudy(a)
 	if err != nil {
@@ -489,6 +504,14 @@ func plan(o options, stdout io.Writer) error {
 		o.plan, a.K, a.Samples, a.Strategies)
 	for _, b := range a.Buckets {
 		fmt.Fprintf(stdout, "  %s: share %.2f, recovery %.3f, ICC %.2f\n", b.Name, b.Share, b.Rate, b.ICC)
+	}
+	for _, ps := range a.Stages {
+		price := "no price in the table"
+		if ps.Priced {
+			price = fmt.Sprintf("$%g/M input, $%g/M output", ps.Price.InputPerM, ps.Price.OutputPerM)
+		}
+		fmt.Fprintf(stdout, "  stage %s (%s): %.0f input + %.0f output tokens per call in the pilot; %s\n",
+			ps.Stage, ps.Model, ps.InputPerCall, ps.OutputPerCall, price)
 	}
 	fmt.Fprintf(stdout, "\n%s", p)
 	return nil
