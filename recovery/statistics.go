@@ -407,7 +407,7 @@ func (s Summary) statisticsNote() string {
 	if len(shaky) > 0 {
 		fmt.Fprintf(&b, "**Normalized recovery in %s divides by a model-based pass rate below 0.2 from fewer than 100 problems**: "+
 			"it is unstable and biased upward (measured on the simulator at 30 problems: its mean over replications was "+
-			"0.92–1.22 where the truth was 0.8). Read recovery − pass there instead.\n\n", strings.Join(shaky, ", "))
+			"0.87–0.96 where the truth was 0.8). Read recovery − pass there instead.\n\n", strings.Join(shaky, ", "))
 	}
 	if s.Prior != nil {
 		fmt.Fprintf(&b, "Fitted prior (%s, %d problems): %s.", s.Prior.Kind, s.Prior.Problems, s.Prior.Text)
