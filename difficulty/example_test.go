@@ -28,7 +28,7 @@ func ExampleBinner_Membership() {
 
 func ExamplePlan_Done() {
 	// Sample until the bucket is settled: a problem the model keeps solving
-	// stops after 6 samples, a mixed one runs to the maximum.
+	// stops after 4 samples, a mixed one stops once medium is settled.
 	plan, b := difficulty.DefaultPlan(), difficulty.DefaultBinner()
 	for _, outcomes := range []string{"1111111111", "1101101011"} {
 		k, n := 0, 0
@@ -42,8 +42,8 @@ func ExamplePlan_Done() {
 		fmt.Printf("%s: stopped at %d/%d, %s (%.2f)\n", outcomes, k, n, name, p)
 	}
 	// Output:
-	// 1111111111: stopped at 6/6, easy (0.91)
-	// 1101101011: stopped at 7/10, medium (0.79)
+	// 1111111111: stopped at 4/4, easy (0.83)
+	// 1101101011: stopped at 5/8, medium (0.88)
 }
 
 func ExampleQuantileBinner() {

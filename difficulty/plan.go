@@ -9,9 +9,9 @@ import "fmt"
 // Under adaptive stopping a streak ends sampling early, so the raw k/n and
 // the Wilson interval lean toward 0 and 1; report the posterior (Mean, CI95,
 // Membership), which stays valid because the stopping rule depends only on
-// the data seen. Under the Jeffreys prior and the default buckets, no
-// outcome settles a bucket at 0.9 before 6 samples (0/5 and 5/5 give
-// 0.875), so Min = 3 only binds for looser confidences or stronger priors.
+// the data seen. Under the Jeffreys prior and the default buckets, 0/4 and
+// 4/4 are the first outcomes to settle a bucket at 0.8 (0.83), and 2/4 the
+// first to settle medium (0.85).
 //
 // Start from DefaultPlan. The zero Plan stops at once (Max 0); a Plan with
 // Min = Max is a fixed-N plan. Plans are plain values, safe to copy and share.
@@ -21,8 +21,13 @@ type Plan struct {
 	Confidence float64 // stop when the top bucket's membership ≥ this
 }
 
-// DefaultPlan returns Min 3, Max 10, Confidence 0.9.
-func DefaultPlan() Plan { return Plan{Min: 3, Max: 10, Confidence: 0.9} }
+// DefaultPlan returns Min 2, Max 12, Confidence 0.8: measured on the
+// difficulty benchmark's bimodal mix (5,000 problems, estimate's adaptive
+// test), it draws 41 % fewer strong calls than a fixed N = 10 at 1.2 points
+// better bucket accuracy. It was chosen by a sweep (Confidence 0.75–0.9,
+// Max 10–30) on seed 7 and checked on held-out seed 8 (−41.8 %, +1.2 points).
+// Until session 3 it was Min 3, Max 10, Confidence 0.9 (−24 %).
+func DefaultPlan() Plan { return Plan{Min: 2, Max: 12, Confidence: 0.8} }
 
 // Fixed returns the plan that always draws n samples.
 func Fixed(n int) Plan { return Plan{Min: n, Max: n, Confidence: 1} }

@@ -10,7 +10,7 @@ import (
 )
 
 func TestDefaultPlan(t *testing.T) {
-	assert.Equal(t, difficulty.Plan{Min: 3, Max: 10, Confidence: 0.9}, difficulty.DefaultPlan())
+	assert.Equal(t, difficulty.Plan{Min: 2, Max: 12, Confidence: 0.8}, difficulty.DefaultPlan())
 	assert.NoError(t, difficulty.DefaultPlan().Validate())
 }
 
@@ -35,15 +35,15 @@ func TestPlanNeverStopsBeforeMinAndAlwaysStopsAtMax(t *testing.T) {
 
 func TestDefaultPlanStopsOnStreaksAndContinuesOnMixedResults(t *testing.T) {
 	p, b := difficulty.DefaultPlan(), difficulty.DefaultBinner()
-	// Under Jeffreys, P(rate > 0.8 | n of n) first reaches 0.9 at n = 6.
-	assert.False(t, p.Done(b, 3, 3))
-	assert.False(t, p.Done(b, 5, 5))
-	assert.True(t, p.Done(b, 6, 6))
-	assert.True(t, p.Done(b, 0, 6))
-	assert.False(t, p.Done(b, 5, 6), "one failure keeps an easy-looking problem open")
-	assert.False(t, p.Done(b, 2, 4), "2 of 4 leaves medium at about 0.85")
-	assert.True(t, p.Done(b, 4, 9), "4 of 9 settles medium")
-	assert.True(t, p.Done(b, 4, 10), "Max")
+	// Under Jeffreys, P(rate > 0.8 | n of n) first reaches 0.8 at n = 4 (0.83).
+	assert.False(t, p.Done(b, 3, 3), "3 of 3 is easy at 0.77 only")
+	assert.True(t, p.Done(b, 4, 4))
+	assert.True(t, p.Done(b, 0, 4))
+	assert.False(t, p.Done(b, 4, 5), "one failure keeps an easy-looking problem open")
+	assert.False(t, p.Done(b, 2, 3), "2 of 3 leaves medium at about 0.72")
+	assert.True(t, p.Done(b, 2, 4), "2 of 4 settles medium (0.85)")
+	assert.False(t, p.Done(b, 3, 10), "3 of 10 sits on the hard/medium edge")
+	assert.True(t, p.Done(b, 3, 12), "Max")
 }
 
 func TestFixedPlanDrawsExactlyN(t *testing.T) {

@@ -4,7 +4,7 @@
 //   - FitPrior fits the population's distribution of true pass rates to
 //     per-problem counts (k correct of n) by maximum marginal likelihood —
 //     empirical Bayes — choosing between one Beta and a two-component Beta
-//     mixture by BIC.
+//     mixture chosen when it gains more than 3 in log-likelihood (AIC).
 //   - ClusterRate is a pooled rate's interval clustered by problem, with the
 //     CR2 small-sample variance and Bell–McCaffrey degrees of freedom.
 //   - Latent fits recovery per LATENT difficulty bucket (the bucket of the

@@ -288,8 +288,13 @@ func Column(draws [][]float64, j int) []float64 {
 // percentile interval's two arms about point, each scaled by
 // t_{G−1}/z · sqrt(G/(G−1)) — the bootstrap's variance is the plug-in
 // (1/G) one and its tails are normal-like, so with few clusters plain
-// percentiles undercover. Bounds are clipped to [lo, hi]. Fewer than 20
-// usable draws give an undefined interval.
+// percentiles undercover — and each arm is at least t_{G−1} times the
+// bootstrap standard error (also scaled by sqrt(G/(G−1))): with 200 draws
+// a 2.5 % tail holds 5 of them, so percentile arms alone are noisy and on
+// average short (measured: the overall strong pass rate covered its
+// population truth in 91 % of 120 replications with percentile arms, 94–98 %
+// with the floor). Bounds are clipped to [lo, hi]. Fewer than 20 usable
+// draws give an undefined interval.
 func BootstrapCI(point float64, draws []float64, level float64, clusters int, lo, hi float64) Interval {
 	if len(draws) < 20 || math.IsNaN(point) || clusters < 2 {
 		return noInterval
@@ -301,8 +306,12 @@ func BootstrapCI(point float64, draws []float64, level float64, clusters int, lo
 	med := quantile(xs, 0.5)
 	g := float64(clusters)
 	f := tQ(level, g-1) / normalQ(level) * math.Sqrt(g/(g-1))
-	l := point - f*(med-ql)
-	h := point + f*(qh-med)
+	// Each arm is at least the Student-t arm on the bootstrap standard
+	// error: 200 draws put 5 in each 2.5 % tail, so the percentile arms are
+	// noisy and, on average over replications, too short.
+	sd := tQ(level, g-1) * math.Sqrt(Var(xs)*g/(g-1))
+	l := point - math.Max(f*(med-ql), sd)
+	h := point + math.Max(f*(qh-med), sd)
 	return Interval{Lo: math.Max(lo, math.Min(l, point)), Hi: math.Min(hi, math.Max(h, point))}
 }
 

@@ -32,13 +32,17 @@ type PriorFit struct {
 	// Problems is the number of counts with n > 0 fitted.
 	Problems int `json:"problems"`
 
-	// Both candidate fits, kept to warm-start refits.
-	single, two difficulty.Mixture
+	// The candidate fits, kept to warm-start refits, and the parametric
+	// choice (Alternative of a smoothed fit).
+	single, two, param difficulty.Mixture
+	paramKind          string
+	smoothA            []float64
 }
 
 // FitPrior fits a prior to counts by maximum marginal (beta-binomial)
 // likelihood: one Beta, and a two-component Beta mixture by EM, keeping
-// the mixture only when it gains more than 3 in log-likelihood (AIC). Counts with n = 0 are ignored;
+// the mixture only when it gains more than selectGain in log-likelihood
+// (AIC: 3 for three more parameters). Counts with n = 0 are ignored;
 // none left is ErrNoData. It panics on invalid counts.
 //
 // Only the first n moments of the pass-rate distribution are identified by
@@ -93,13 +97,30 @@ func fitPrior(counts []difficulty.Count, start *PriorFit) (PriorFit, error) {
 	two := PriorFit{Mixture: mix, Kind: "beta-mixture", LogLik: ll2, BIC: -2*ll2 + 5*math.Log(float64(g)), Problems: g}
 	single.single, single.two = single.Mixture, mix
 	two.single, two.two = single.Mixture, mix
-	if mix != nil && (two.BIC < single.BIC) {
-		return two, nil
+	param := single
+	if mix != nil && ll2-ll1 > selectGain(g) {
+		param = two
 	}
-	return single, nil
+	return param, nil
 }
 
-func clampParam(x float64) float64 { return math.Min(maxParam, math.Max(minParam, math.Exp(x))) }
+func clampParam(x float64) float64 { return clampAt(x, minParam, maxParam) }
+
+func clampAt(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, math.Exp(x))) }
+
+// A mixture component's α and β stay in [mixMin, mixMax]: at a few dozen
+// problems the unconstrained EM collapses a component into a spike — e.g.
+// 0.13·Beta(0.05, 1000) on four 0/10 problems — whose posterior mean for 0/n
+// is ~0.007, and normalized recovery divided by it read 40 (measured in
+// recovery's population tests). The bounds keep components unimodal-ish
+// humps no narrower than Beta(50, 50); one Beta keeps the wide bounds.
+// Measured (120 replications, linear scenario, truth 0.8): normalized
+// recovery in hard at N = 10 read 1.22 on average (Monte Carlo SE 0.35)
+// unbounded and 0.90 (0.07) bounded; coverage unchanged.
+const (
+	mixMin = 0.5
+	mixMax = 50.0
+)
 
 // bbTerm is log B(a+k, b+n−k) − log B(a, b).
 func bbTerm(a, b float64, c difficulty.Count) float64 {
@@ -124,6 +145,12 @@ func bbTerm(a, b float64, c difficulty.Count) float64 {
 // fitBetaBinomial maximises Σ w·bbTerm over (a, b) by a compass search in
 // log space, from a grid when grid is set, else from (a0, b0).
 func fitBetaBinomial(cs []difficulty.Count, ws []float64, a0, b0 float64, grid bool) (a, b, ll float64) {
+	return fitBetaBinomialIn(cs, ws, a0, b0, grid, minParam, maxParam)
+}
+
+// fitBetaBinomialIn is fitBetaBinomial with α and β bounded to [lo, hi].
+func fitBetaBinomialIn(cs []difficulty.Count, ws []float64, a0, b0 float64, grid bool, lo, hi float64) (a, b, ll float64) {
+	clampParam := func(x float64) float64 { return clampAt(x, lo, hi) }
 	f := func(x, y float64) float64 {
 		a, b := clampParam(x), clampParam(y)
 		s := 0.0
@@ -206,7 +233,7 @@ func fitMixture2(cs []difficulty.Count, ws []float64, start *PriorFit) (difficul
 			if sj < 1e-9 {
 				return nil, math.Inf(-1)
 			}
-			a, b, _ := fitBetaBinomial(cs, wj, m[j].Prior.Alpha, m[j].Prior.Beta, false)
+			a, b, _ := fitBetaBinomialIn(cs, wj, m[j].Prior.Alpha, m[j].Prior.Beta, false, mixMin, mixMax)
 			m[j] = difficulty.Component{Weight: sj / tot, Prior: difficulty.Prior{Alpha: a, Beta: b}}
 		}
 	}
@@ -235,8 +262,8 @@ func polishMixture2(cs []difficulty.Count, ws []float64, m difficulty.Mixture) (
 		w := 1 / (1 + math.Exp(-x[0]))
 		w = math.Min(1-1e-6, math.Max(1e-6, w))
 		return difficulty.Mixture{
-			{Weight: w, Prior: difficulty.Prior{Alpha: clampParam(x[1]), Beta: clampParam(x[2])}},
-			{Weight: 1 - w, Prior: difficulty.Prior{Alpha: clampParam(x[3]), Beta: clampParam(x[4])}},
+			{Weight: w, Prior: difficulty.Prior{Alpha: clampAt(x[1], mixMin, mixMax), Beta: clampAt(x[2], mixMin, mixMax)}},
+			{Weight: 1 - w, Prior: difficulty.Prior{Alpha: clampAt(x[3], mixMin, mixMax), Beta: clampAt(x[4], mixMin, mixMax)}},
 		}
 	}
 	f := func(x []float64) float64 {

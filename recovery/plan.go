@@ -1,12 +1,16 @@
 package recovery
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/rebound-lab/rebound/estimate"
+	"github.com/rebound-lab/rebound/providers"
 )
 
 // PlanBucket is what a study plan assumes about one bucket: its share of
@@ -31,8 +35,93 @@ type PlanAssumptions struct {
 	// interval; Delta, if positive, a difference in recovery between two
 	// buckets (or strategies) to detect at Power (default 0.8).
 	HalfWidth, Delta, Power float64
-	// USDPerCall prices a call (0: cost in calls only).
+	// USDPerCall prices a call (0: cost in calls only) when Stages is
+	// empty or unpriced.
 	USDPerCall float64
+	// Stages, if any stage is Priced, price the plan from a provider price
+	// table instead: each stage's planned calls × its tokens per call ×
+	// its price (PilotStages reads them from a pilot).
+	Stages []PlanStage
+}
+
+// PlanStage is one stage of a pilot (strong, weak, perturb, continue): the
+// model that served it, its mean tokens per call, and its price from a
+// provider price table.
+type PlanStage struct {
+	Stage string
+	// Model is the stage's spec as recorded ("openai:gpt-4o"); several
+	// models in one stage are reported as separate PlanStages.
+	Model string
+	// Calls and Problems are the pilot's calls in this stage and the
+	// problems they were for (CallsPerProblem = Calls/Problems prices the
+	// perturb stage, whose calls the plan does not otherwise count).
+	Calls, Problems int
+	// InputPerCall and OutputPerCall are mean tokens per call (calls that
+	// failed without tokens excluded).
+	InputPerCall, OutputPerCall float64
+	// Price is the table's price for Model; Priced is false when the table
+	// has none (the plan then says so and counts the stage at $0).
+	Price  providers.Price
+	Priced bool
+}
+
+// PilotStages reads a pilot's store: per stage and model, the calls, the
+// mean input and output tokens per call, and the price of the model in
+// table (a provider price table: providers.DefaultPrices or -prices).
+func PilotStages(ctx context.Context, st *Store, table *providers.PriceTable) ([]PlanStage, error) {
+	if err := st.Flush(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := st.db.QueryContext(ctx, `SELECT stage, model, COUNT(*), COUNT(DISTINCT problem_id),
+		COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0)
+		FROM samples WHERE NOT (error != '' AND input_tokens = 0 AND output_tokens = 0) GROUP BY stage, model`)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: pilot tokens per stage: %w", err)
+	}
+	defer rows.Close()
+	var out []PlanStage
+	for rows.Next() {
+		var ps PlanStage
+		var in, outTok int64
+		if err := rows.Scan(&ps.Stage, &ps.Model, &ps.Calls, &ps.Problems, &in, &outTok); err != nil {
+			return nil, fmt.Errorf("recovery: pilot tokens per stage: %w", err)
+		}
+		if ps.Calls > 0 {
+			ps.InputPerCall, ps.OutputPerCall = float64(in)/float64(ps.Calls), float64(outTok)/float64(ps.Calls)
+		}
+		if provider, model, err := providers.ParseSpec(ps.Model); err == nil {
+			ps.Price, ps.Priced = table.Lookup(provider, model)
+		}
+		out = append(out, ps)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recovery: pilot tokens per stage: %w", err)
+	}
+	slices.SortFunc(out, func(a, b PlanStage) int {
+		return strings.Compare(a.Stage+"\x00"+a.Model, b.Stage+"\x00"+b.Model)
+	})
+	return out, nil
+}
+
+// plannedCalls is a stage's calls per problem in the plan: the straight-shot
+// samples, the continuations, or the pilot's rate for the perturb stage.
+func (a PlanAssumptions) plannedCalls(ps PlanStage) float64 {
+	switch ps.Stage {
+	case StageStrong:
+		return float64(a.Samples)
+	case StageWeak:
+		return float64(a.WeakSamples)
+	case StageContinue:
+		return float64(a.Strategies * a.K)
+	}
+	if ps.Problems == 0 {
+		return 0
+	}
+	return float64(ps.Calls) / float64(ps.Problems)
+}
+
+func (a PlanAssumptions) priced() bool {
+	return slices.ContainsFunc(a.Stages, func(ps PlanStage) bool { return ps.Priced })
 }
 
 // PlanRow is one bucket's line of a StudyPlan.
@@ -55,6 +144,13 @@ type StudyPlan struct {
 	USD      float64
 	// Notes explain the arithmetic (e.g. that more samples do not help).
 	Notes []string
+	// Pricing says where USD came from: "price table" (per stage, tokens
+	// per call × the provider price table), "pilot cost per call", or
+	// "none".
+	Pricing string
+	// StageUSD is the priced plan's cost per stage and model ("continue
+	// openai:gpt-4o"); nil unless Pricing is "price table".
+	StageUSD map[string]float64
 }
 
 // PilotAssumptions reads a pilot run's summary into plan assumptions:
@@ -145,6 +241,31 @@ func PlanStudy(a PlanAssumptions) (StudyPlan, error) {
 	perProblem := a.Samples + a.WeakSamples + a.Strategies*a.K
 	p.Calls = p.Problems * perProblem
 	p.USD = float64(p.Calls) * a.USDPerCall
+	p.Pricing = "pilot cost per call"
+	if a.USDPerCall == 0 {
+		p.Pricing = "none"
+	}
+	if a.priced() {
+		p.Pricing, p.USD, p.StageUSD = "price table", 0, map[string]float64{}
+		var unpriced []string
+		for _, ps := range a.Stages {
+			calls := a.plannedCalls(ps) * float64(p.Problems)
+			if ps.Stage == StagePerturb {
+				p.Calls += int(math.Round(calls))
+			}
+			if !ps.Priced {
+				unpriced = append(unpriced, ps.Stage+" "+ps.Model)
+				continue
+			}
+			// Fresh input throughout: a planned study's calls are new.
+			usd := calls * (ps.InputPerCall*ps.Price.InputPerM + ps.OutputPerCall*ps.Price.OutputPerM) / 1e6
+			p.StageUSD[ps.Stage+" "+ps.Model] += usd
+			p.USD += usd
+		}
+		if len(unpriced) > 0 {
+			p.Notes = append(p.Notes, "No price in the table for "+strings.Join(unpriced, ", ")+": counted at $0 (pass -prices FILE).")
+		}
+	}
 	p.Notes = append(p.Notes,
 		"Straight-shot samples per problem do not enter a recovery interval; continuations per problem help only until "+
 			"(K−1)·ICC dominates 1. Only more problems narrow recovery intervals.")
@@ -158,9 +279,22 @@ func (p StudyPlan) String() string {
 	for _, r := range p.Rows {
 		fmt.Fprintf(&b, "| %s | %d | %d | %.3f | %.3f |\n", r.Bucket, r.Problems, r.Total, r.HalfWidth, r.MinDetectable)
 	}
-	fmt.Fprintf(&b, "\nPlan: %d problems, %d calls, $%.2f.\n", p.Problems, p.Calls, p.USD)
+	fmt.Fprintf(&b, "\nPlan: %d problems, %d calls, $%.2f (%s).\n", p.Problems, p.Calls, p.USD, p.pricingText())
+	for _, k := range slices.Sorted(maps.Keys(p.StageUSD)) {
+		fmt.Fprintf(&b, "  %s: $%.2f\n", k, p.StageUSD[k])
+	}
 	for _, n := range p.Notes {
 		b.WriteString("\n" + n + "\n")
 	}
 	return b.String()
+}
+
+func (p StudyPlan) pricingText() string {
+	switch p.Pricing {
+	case "price table":
+		return "priced from the provider price table: each stage's planned calls × the pilot's tokens per call"
+	case "pilot cost per call":
+		return "priced at the pilot's observed cost per call"
+	}
+	return "no prices"
 }

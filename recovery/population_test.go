@@ -2,8 +2,10 @@ package recovery
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -198,6 +200,9 @@ type popResult struct {
 	cov                map[string]*coverage
 	passErr, passN     map[string]float64 // Σ(estimate − truth) of strong pass by bucket
 	nr, nrN            map[string]float64 // Σ normalized recovery by bucket
+	nr2                map[string]float64 // Σ of its squares
+	nrAll              map[string][]float64
+	byBucket           map[string]*coverage // per-bucket tallies (logged, not asserted)
 	latentMedium       coverage
 	naive              coverage
 	calls, correctBins int
@@ -208,7 +213,8 @@ type popResult struct {
 func runPopulation(t *testing.T, sc popScenario, reps int) popResult {
 	g := newPopGrid()
 	res := popResult{cov: map[string]*coverage{}, passErr: map[string]float64{}, passN: map[string]float64{},
-		nr: map[string]float64{}, nrN: map[string]float64{}}
+		nr: map[string]float64{}, nrN: map[string]float64{}, nr2: map[string]float64{}, nrAll: map[string][]float64{},
+		byBucket: map[string]*coverage{}}
 	for _, q := range []string{"recovery_ci", "strong_pass_ci", "normalized_recovery_ci", "recovery_minus_pass_ci",
 		"latent.strong_pass_ci", "latent.recovery_ci"} {
 		res.cov[q] = &coverage{}
@@ -224,6 +230,7 @@ func runPopulation(t *testing.T, sc popScenario, reps int) popResult {
 			rec, pass := tr.recovery[bs.Name], tr.pass[bs.Name]
 			res.cov["recovery_ci"].add(bs.RecoveryCI, rec)
 			res.cov["strong_pass_ci"].add(bs.StrongPassCI, pass)
+			res.bucket("strong_pass_ci "+bs.Name).add(bs.StrongPassCI, pass)
 			res.cov["normalized_recovery_ci"].add(bs.NormalizedRecoveryCI, rec/pass)
 			res.cov["recovery_minus_pass_ci"].add(bs.RecoveryMinusPassCI, rec-pass)
 			if bs.StrongPassRate.Defined() {
@@ -232,6 +239,8 @@ func runPopulation(t *testing.T, sc popScenario, reps int) popResult {
 			}
 			if bs.NormalizedRecovery.Defined() {
 				res.nr[bs.Name] += float64(bs.NormalizedRecovery)
+				res.nr2[bs.Name] += float64(bs.NormalizedRecovery) * float64(bs.NormalizedRecovery)
+				res.nrAll[bs.Name] = append(res.nrAll[bs.Name], float64(bs.NormalizedRecovery))
 				res.nrN[bs.Name]++
 			}
 			if bs.Name != "overall" {
@@ -260,6 +269,7 @@ func runPopulation(t *testing.T, sc popScenario, reps int) popResult {
 		require.NotNil(t, s.Latent)
 		for j, l := range s.Latent.Buckets {
 			res.cov["latent.strong_pass_ci"].add(l.StrongPassCI, tr.latentPass[j])
+			res.bucket(fmt.Sprintf("latent.strong_pass_ci %d", j)).add(l.StrongPassCI, tr.latentPass[j])
 			res.cov["latent.recovery_ci"].add(l.RecoveryCI, tr.latentRec[j])
 			if j == 1 {
 				res.latentMedium.add(l.RecoveryCI, tr.latentRec[j])
@@ -272,11 +282,21 @@ func runPopulation(t *testing.T, sc popScenario, reps int) popResult {
 	return res
 }
 
+func (r *popResult) bucket(q string) *coverage {
+	if r.byBucket[q] == nil {
+		r.byBucket[q] = &coverage{}
+	}
+	return r.byBucket[q]
+}
+
 func (r popResult) String() string {
 	var b strings.Builder
 	for _, q := range []string{"recovery_ci", "strong_pass_ci", "normalized_recovery_ci", "recovery_minus_pass_ci",
 		"latent.strong_pass_ci", "latent.recovery_ci"} {
 		fmt.Fprintf(&b, "%s %d/%d (%.1f%%); ", q, r.cov[q].hit, r.cov[q].n, 100*r.cov[q].rate())
+	}
+	for _, q := range slices.Sorted(maps.Keys(r.byBucket)) {
+		fmt.Fprintf(&b, "%s %d/%d; ", q, r.byBucket[q].hit, r.byBucket[q].n)
 	}
 	fmt.Fprintf(&b, "latent medium %d/%d; unclustered Wilson %d/%d (%.1f%%)", r.latentMedium.hit, r.latentMedium.n,
 		r.naive.hit, r.naive.n, 100*r.naive.rate())
@@ -290,11 +310,20 @@ var popScenarios = []popScenario{
 	{name: "all-or-nothing", curve: &sim.RecoveryCurve{Kind: sim.CurveLinear, Slope: 0.8, AllOrNothing: true}, samples: 5},
 }
 
-const popReps = 40
+// popReps is 120, not the acceptance's minimum of 40: a coverage of 0.95
+// measured on 40 replications × 4 rows has a Monte Carlo SE of about 1.7
+// points and the replications share seeds, so 40 cannot tell a 95 %
+// interval from a 91 % one (measured: strong_pass_ci in the linear scenario
+// read 92 % on seeds 0–39 and 96.8 % on 0–119). The tests skip under -race
+// (too slow there); .ci/run runs them in a separate non-race step.
+const popReps = 120
 
 func TestIntervalsCoverThePopulationTruth(t *testing.T) {
 	if testing.Short() {
-		t.Skip("40 replications per scenario; run without -short")
+		t.Skip("120 replications per scenario; run without -short")
+	}
+	if raceEnabled {
+		t.Skip("too slow under -race; .ci/run runs it in its non-race step")
 	}
 	for _, sc := range popScenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -302,24 +331,12 @@ func TestIntervalsCoverThePopulationTruth(t *testing.T) {
 			r := runPopulation(t, sc, popReps)
 			t.Logf("%s: %v", sc.name, r)
 			for q, c := range r.cov {
-				want := 0.93
-				if q == "strong_pass_ci" || q == "latent.strong_pass_ci" {
-					// KNOWN SHORTFALL (measured, see report-13): with 30
-					// problems the fitted prior is nearly always one Beta,
-					// whose shape biases pass rates inside medium by ~0.03;
-					// coverage is 90–91 % in the linear scenario.
-					want = 0.88
-				}
-				assert.GreaterOrEqual(t, c.rate(), want, "%s: %s covered its population truth in %d of %d", sc.name, q, c.hit, c.n)
+				assert.GreaterOrEqual(t, c.rate(), 0.93, "%s: %s covered its population truth in %d of %d", sc.name, q, c.hit, c.n)
 			}
 			for b, e := range r.passErr {
 				mean := e / r.passN[b]
 				t.Logf("%s: strong pass %s mean error %+.4f", sc.name, b, mean)
-				tol := 0.03
-				if b == "medium" {
-					tol = 0.04 // KNOWN SHORTFALL: −0.034 in the linear scenario (prior shape)
-				}
-				assert.InDelta(t, 0, mean, tol, "%s: strong pass rate in %s is unbiased for the population", sc.name, b)
+				assert.InDelta(t, 0, mean, 0.03, "%s: strong pass rate in %s is unbiased for the population", sc.name, b)
 			}
 			ratio := r.halfWidth / r.planned
 			t.Logf("%s: achieved mean half-width %.4f, planned %.4f (ratio %.3f over %d bucket-runs)", sc.name,
@@ -338,13 +355,16 @@ func TestIntervalsCoverThePopulationTruth(t *testing.T) {
 
 func TestNormalizedRecoveryIsUnbiasedInTheLinearScenario(t *testing.T) {
 	if testing.Short() {
-		t.Skip("40 replications per design; run without -short")
+		t.Skip("120 replications per design; run without -short")
 	}
-	plan := difficulty.DefaultPlan()
+	if raceEnabled {
+		t.Skip("too slow under -race; .ci/run runs it in its non-race step")
+	}
+	plan := difficulty.DefaultPlan() // what -adaptive runs
 	for _, sc := range []popScenario{
 		{name: "N=5", curve: sim.LinearRecovery(0.8), samples: 5},
 		{name: "N=10", curve: sim.LinearRecovery(0.8), samples: 10},
-		{name: "adaptive", curve: sim.LinearRecovery(0.8), samples: 10, plan: &plan},
+		{name: "adaptive", curve: sim.LinearRecovery(0.8), samples: plan.Max, plan: &plan},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
@@ -352,16 +372,22 @@ func TestNormalizedRecoveryIsUnbiasedInTheLinearScenario(t *testing.T) {
 			t.Logf("%s: %v", sc.name, r)
 			for b, s := range r.nr {
 				mean := s / r.nrN[b]
-				t.Logf("%s: normalized recovery %s mean %.3f over %v replications (truth 0.8)", sc.name, b, mean, r.nrN[b])
-				tol := 0.05
-				if sc.plan != nil || b == "hard" {
-					// KNOWN SHORTFALL (measured, see report-13): hard at N = 5
-					// reads 0.85 and adaptive reads 0.68 (hard) / 0.89
-					// (medium); the ±0.05 acceptance is met at N = 10 and in
-					// medium/easy/overall at N = 5. (Before issue 13: 1.7–3.4×.)
-					tol = 0.15
+				mcse := math.Sqrt((r.nr2[b]/r.nrN[b] - mean*mean) / r.nrN[b])
+				xs := slices.Sorted(slices.Values(r.nrAll[b]))
+				med := xs[len(xs)/2]
+				t.Logf("%s: normalized recovery %s mean %.3f (Monte Carlo SE %.3f), median %.3f over %v replications (truth 0.8)",
+					sc.name, b, mean, mcse, med, r.nrN[b])
+				if b == "hard" {
+					// KNOWN SHORTFALL (measured, see report3-13): in hard the
+					// denominator is a model-based pass rate near 0.1 from a
+					// few problems, and the ratio's right tail makes its mean
+					// over replications unstable (Monte Carlo SE 0.07–0.5 over
+					// 120). The median is asserted, loosely; report.md flags
+					// the hard row and points at recovery − pass.
+					assert.InDelta(t, 0.8, med, 0.15, "%s: median normalized recovery in hard", sc.name)
+					continue
 				}
-				assert.InDelta(t, 0.8, mean, tol, "%s: normalized recovery in %s", sc.name, b)
+				assert.InDelta(t, 0.8, mean, 0.05, "%s: normalized recovery in %s", sc.name, b)
 			}
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/rebound-lab/rebound/difficulty"
+	"github.com/rebound-lab/rebound/estimate"
 )
 
 // Rate is a proportion that may be undefined (no denominator); an undefined
@@ -143,6 +144,14 @@ type BucketSummary struct {
 	// ContinuedProblems is the number of problems with at least one
 	// verified continuation (the clusters of RecoveryCI).
 	ContinuedProblems int `json:"continued_problems"`
+	// WeakPassCI is WeakPassRate's 95 % interval: Student-t over the
+	// problems' k/n (each problem one observation, so clustered by
+	// construction). The weak samples did not choose the bucket, so this
+	// rate has no winner's curse; it is conditional on the bucket.
+	WeakPassCI [2]Rate `json:"weak_pass_ci"`
+	// RestartCI is RestartRate's 95 % interval, clustered by problem like
+	// RecoveryCI.
+	RestartCI [2]Rate `json:"restart_ci"`
 }
 
 // DepthSummary is recovery among prefixes cut at one truncation depth
@@ -228,7 +237,9 @@ type acc struct {
 	setAside           map[string]int
 	y, m               map[string]int
 	restarts           int
-	members            []string // calibrated problems (IDs) of the row's bucket(s)
+	members            []string       // calibrated problems (IDs) of the row's bucket(s)
+	weakRates          []float64      // per-problem weak k/n, for WeakPassCI
+	rs                 map[string]int // restarted continuations per problem
 }
 
 // Aggregate computes the Summary from store rows: problems (with their
@@ -260,7 +271,9 @@ func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 			order = append(order, b)
 		}
 	}
-	newAcc := func() *acc { return &acc{setAside: map[string]int{}, y: map[string]int{}, m: map[string]int{}} }
+	newAcc := func() *acc {
+		return &acc{setAside: map[string]int{}, y: map[string]int{}, m: map[string]int{}, rs: map[string]int{}}
+	}
 	accs := map[string]*acc{}
 	for _, b := range order {
 		accs[b] = newAcc()
@@ -292,6 +305,7 @@ func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 			if p.WeakN > 0 {
 				a.weakSum += p.WeakRate()
 				a.weakN++
+				a.weakRates = append(a.weakRates, p.WeakRate())
 			}
 		}
 		s.addPassCounts(bucketOf[p.ID], p)
@@ -355,6 +369,7 @@ func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 			}
 			if r.Restarted {
 				a.restarts++
+				a.rs[r.ProblemID]++
 			}
 		}
 		if d, ok := depthOf[[2]string{r.ProblemID, r.Prefix}]; ok {
@@ -404,6 +419,12 @@ func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 			bs.NormalizedRecovery = bs.RecoveryRate / bs.StrongPassRate
 		}
 		bs.RestartRate = rateOf(a.restarts, bs.Continuations)
+		_, bs.RestartCI = clusteredCI(a.rs, a.m)
+		bs.WeakPassCI = noCI
+		if len(a.weakRates) > 1 {
+			w := estimate.MeanCI(a.weakRates, 0.95).CI
+			bs.WeakPassCI = [2]Rate{Rate(math.Max(0, w.Lo)), Rate(math.Min(1, w.Hi))}
+		}
 		return bs
 	}
 	s.Buckets = []BucketSummary{}
@@ -420,7 +441,7 @@ func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 				from = all
 			}
 			a.problems, a.strongSum, a.strongN, a.weakSum, a.weakN = from.problems, from.strongSum, from.strongN, from.weakSum, from.weakN
-			a.members = from.members
+			a.members, a.weakRates = from.members, from.weakRates
 			if b == "" {
 				ss.Overall = finish("overall", a)
 			} else {
@@ -603,18 +624,18 @@ func (s Summary) Table() string { return bucketTable(s.Buckets, s.Overall) }
 
 func bucketTable(buckets []BucketSummary, overall BucketSummary) string {
 	var b strings.Builder
-	b.WriteString("| observed bucket | problems | membership | strong pass (95% CI) | weak pass | set aside | continuations | recovered | recovery (95% CI) | normalized (95% CI) | recovery − pass (95% CI) | restarts |\n")
-	b.WriteString("|---|---:|---:|---|---:|---|---:|---:|---|---|---|---:|\n")
+	b.WriteString("| observed bucket | problems | membership | strong pass (95% CI) | weak pass (95% CI) | set aside | continuations | recovered | recovery (95% CI) | normalized (95% CI) | recovery − pass (95% CI) | restarts (95% CI) |\n")
+	b.WriteString("|---|---:|---:|---|---|---|---:|---:|---|---|---|---|\n")
 	for _, bs := range append(slices.Clone(buckets), overall) {
 		var aside []string
 		for _, r := range slices.Sorted(mapsKeys(bs.SetAside)) {
 			aside = append(aside, fmt.Sprintf("%s %d", r, bs.SetAside[r]))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s %s | %s | %s | %d | %d | %s %s | %s %s | %s %s | %s |\n", bs.Label(), bs.Problems,
-			bs.Confidence, bs.StrongPassRate, ciText(bs.StrongPassCI), bs.WeakPassRate, strings.Join(aside, ", "),
+		fmt.Fprintf(&b, "| %s | %d | %s | %s %s | %s %s | %s | %d | %d | %s %s | %s %s | %s %s | %s %s |\n", bs.Label(), bs.Problems,
+			bs.Confidence, bs.StrongPassRate, ciText(bs.StrongPassCI), bs.WeakPassRate, ciText(bs.WeakPassCI), strings.Join(aside, ", "),
 			bs.Continuations, bs.Recovered, bs.RecoveryRate, ciText(bs.RecoveryCI),
 			bs.NormalizedRecovery, ciText(bs.NormalizedRecoveryCI), bs.RecoveryMinusPass, ciText(bs.RecoveryMinusPassCI),
-			bs.RestartRate)
+			bs.RestartRate, ciText(bs.RestartCI))
 	}
 	return b.String()
 }

@@ -144,7 +144,8 @@ func TestSummaryJSONHasTheStableSchema(t *testing.T) {
 		"recovered", "recovery_rate", "recovery_ci", "normalized_recovery", "restart_rate",
 		// Added by issue 13.
 		"observed", "confidence", "strong_pass_rate_observed", "strong_pass_ci", "normalized_recovery_ci",
-		"recovery_minus_pass", "recovery_minus_pass_ci", "icc", "min_detectable_diff", "continued_problems"}
+		"recovery_minus_pass", "recovery_minus_pass_ci", "icc", "min_detectable_diff", "continued_problems",
+		"weak_pass_ci", "restart_ci"}
 	assert.ElementsMatch(t, rateKeys, keys(m["buckets"].([]any)[0]))
 	assert.ElementsMatch(t, rateKeys, keys(m["overall"]))
 	assert.ElementsMatch(t, []string{"calls", "cached_calls", "input_tokens", "output_tokens", "usd"}, keys(m["cost"]))

@@ -9,9 +9,10 @@ import (
 )
 
 // canStopEarly reports an adaptive plan that can never stop before Max
-// under b: then -adaptive silently does nothing (with the default buckets
-// and Jeffreys' prior no outcome settles a bucket at 0.9 before 6 samples,
-// so Max 5 is a fixed N = 5).
+// under b: then -adaptive silently does nothing (with the default buckets,
+// Jeffreys' prior and the default plan's confidence 0.8 no outcome settles a
+// bucket before 4 samples, so Max 3 is a fixed N = 3; at confidence 0.9 none
+// does before 6).
 func canStopEarly(p difficulty.Plan, b *difficulty.Binner) error {
 	for n := max(p.Min, 1); n < p.Max; n++ {
 		for k := 0; k <= n; k++ {
@@ -21,7 +22,7 @@ func canStopEarly(p difficulty.Plan, b *difficulty.Binner) error {
 		}
 	}
 	return fmt.Errorf("no outcome settles a bucket at confidence %.2f before the maximum of %d samples, so adaptive "+
-		"sampling would draw exactly %d for every problem; raise the maximum (-samples 10 or more) or drop -adaptive",
+		"sampling would draw exactly %d for every problem; raise the maximum (-samples; the default plan's is 12) or drop -adaptive",
 		p.Confidence, p.Max, p.Max)
 }
 

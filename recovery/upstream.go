@@ -19,25 +19,45 @@ type UpstreamStat struct {
 	Continuations int  `json:"continuations"`
 	Recovered     int  `json:"recovered"`
 	RecoveryRate  Rate `json:"recovery_rate"`
+	// Problems is the number of problems with a verified continuation
+	// served by this host, and RecoveryCI the 95 % interval of
+	// RecoveryRate clustered by problem (estimate.ClusterRate: CR2,
+	// Bell–McCaffrey degrees of freedom).
+	Problems   int     `json:"problems"`
+	RecoveryCI [2]Rate `json:"recovery_ci"`
+}
+
+// upstreamCI sets u's Problems and RecoveryCI from per-problem recovered
+// (y) and verified (m) continuation counts.
+func (u *UpstreamStat) upstreamCI(y, m map[string]int) {
+	u.RecoveryCI = noCI
+	if len(m) == 0 {
+		return
+	}
+	u.Problems, u.RecoveryCI = clusteredCI(y, m)
 }
 
 // UpstreamBreakdown counts samples by upstream host, largest first; it is
 // empty when no row names one (no router in the run).
 func UpstreamBreakdown(samples []Sample) []UpstreamStat {
 	by := map[string]*UpstreamStat{}
+	ys, ms := map[string]map[string]int{}, map[string]map[string]int{}
 	named := false
 	for _, r := range samples {
 		u := by[r.Upstream]
 		if u == nil {
 			u = &UpstreamStat{Upstream: r.Upstream}
 			by[r.Upstream] = u
+			ys[r.Upstream], ms[r.Upstream] = map[string]int{}, map[string]int{}
 		}
 		named = named || r.Upstream != ""
 		u.Calls++
 		if r.Stage == StageContinue && r.Error == "" {
 			u.Continuations++
+			ms[r.Upstream][r.ProblemID]++
 			if r.Correct {
 				u.Recovered++
+				ys[r.Upstream][r.ProblemID]++
 			}
 		}
 	}
@@ -45,8 +65,9 @@ func UpstreamBreakdown(samples []Sample) []UpstreamStat {
 		return nil
 	}
 	out := make([]UpstreamStat, 0, len(by))
-	for _, u := range by {
+	for name, u := range by {
 		u.RecoveryRate = rateOf(u.Recovered, u.Continuations)
+		u.upstreamCI(ys[name], ms[name])
 		out = append(out, *u)
 	}
 	sortUpstreams(out)
@@ -61,15 +82,16 @@ func UpstreamMarkdown(stats []UpstreamStat) string {
 	}
 	var b strings.Builder
 	b.WriteString("## Calls by upstream host\n\nThe router named the host that served each call; hosts can differ in " +
-		"quantization and in how they honour a prefill. Recovery here is pooled over buckets, with no interval " +
-		"(compare hosts with care: they may have served different problems).\n\n" +
-		"| upstream | calls | continuations | recovered | recovery |\n|---|---:|---:|---:|---:|\n")
+		"quantization and in how they honour a prefill. Recovery here is pooled over buckets; its 95 % interval is " +
+		"clustered by problem (CR2, Bell–McCaffrey). Compare hosts with care: they may have served different problems.\n\n" +
+		"| upstream | calls | problems | continuations | recovered | recovery (95% CI) |\n|---|---:|---:|---:|---:|---|\n")
 	for _, u := range stats {
 		name := u.Upstream
 		if name == "" {
 			name = "(not named)"
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %s |\n", name, u.Calls, u.Continuations, u.Recovered, u.RecoveryRate)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %s %s |\n", name, u.Calls, u.Problems, u.Continuations, u.Recovered,
+			u.RecoveryRate, ciText(u.RecoveryCI))
 	}
 	return b.String() + "\n"
 }
@@ -80,29 +102,48 @@ func upstreamSection(ctx context.Context, st *Store) (string, error) {
 	if err := st.Flush(ctx); err != nil {
 		return "", err
 	}
-	rows, err := st.db.QueryContext(ctx, `SELECT upstream, COUNT(*),
+	// Per (upstream, problem): the interval is clustered by problem.
+	rows, err := st.db.QueryContext(ctx, `SELECT upstream, problem_id, COUNT(*),
 		COALESCE(SUM(stage = 'continue' AND error = ''), 0), COALESCE(SUM(stage = 'continue' AND error = '' AND correct), 0)
-		FROM samples GROUP BY upstream`)
+		FROM samples GROUP BY upstream, problem_id`)
 	if err != nil {
 		return "", fmt.Errorf("recovery: count samples by upstream: %w", err)
 	}
 	defer rows.Close()
-	var stats []UpstreamStat
+	by := map[string]*UpstreamStat{}
+	ys, ms := map[string]map[string]int{}, map[string]map[string]int{}
 	named := false
 	for rows.Next() {
-		var u UpstreamStat
-		if err := rows.Scan(&u.Upstream, &u.Calls, &u.Continuations, &u.Recovered); err != nil {
+		var up, id string
+		var calls, cont, rec int
+		if err := rows.Scan(&up, &id, &calls, &cont, &rec); err != nil {
 			return "", fmt.Errorf("recovery: count samples by upstream: %w", err)
 		}
-		u.RecoveryRate = rateOf(u.Recovered, u.Continuations)
-		named = named || u.Upstream != ""
-		stats = append(stats, u)
+		u := by[up]
+		if u == nil {
+			u = &UpstreamStat{Upstream: up}
+			by[up] = u
+			ys[up], ms[up] = map[string]int{}, map[string]int{}
+		}
+		u.Calls += calls
+		u.Continuations += cont
+		u.Recovered += rec
+		if cont > 0 {
+			ys[up][id], ms[up][id] = rec, cont
+		}
+		named = named || up != ""
 	}
 	if err := rows.Err(); err != nil {
 		return "", fmt.Errorf("recovery: count samples by upstream: %w", err)
 	}
 	if !named {
 		return "", nil
+	}
+	stats := make([]UpstreamStat, 0, len(by))
+	for name, u := range by {
+		u.RecoveryRate = rateOf(u.Recovered, u.Continuations)
+		u.upstreamCI(ys[name], ms[name])
+		stats = append(stats, *u)
 	}
 	sortUpstreams(stats)
 	return UpstreamMarkdown(stats), nil

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rebound-lab/rebound/estimate"
 	"github.com/rebound-lab/rebound/providers"
 
 	"github.com/stretchr/testify/assert"
@@ -43,12 +44,19 @@ func TestUpstreamBreakdownInTheReport(t *testing.T) {
 		assert.Equal(t, want[i].Recovered, got[i].Recovered)
 	}
 	assert.False(t, got[2].RecoveryRate.Defined())
+	assert.False(t, got[2].RecoveryCI[0].Defined(), "no continuations, no interval")
+	// The interval is clustered by problem: DeepInfra's two continuations
+	// are one problem's, so it is one cluster's interval.
+	want0 := estimate.ClusterRate([]int{1}, []int{2}, 0.95).CI
+	assert.Equal(t, 1, got[0].Problems)
+	assert.InDelta(t, want0.Lo, float64(got[0].RecoveryCI[0]), 1e-12)
+	assert.InDelta(t, want0.Hi, float64(got[0].RecoveryCI[1]), 1e-12)
 
 	md, err := upstreamSection(ctx, st)
 	require.NoError(t, err)
 	assert.Equal(t, UpstreamMarkdown(got), md, "the query and the in-memory count agree")
-	assert.Contains(t, md, "| DeepInfra | 3 | 2 | 1 | 0.500 |")
-	assert.Contains(t, md, "| (not named) | 1 | 0 | 0 |")
+	assert.Contains(t, md, "| DeepInfra | 3 | 1 | 2 | 1 | 0.500 ["+got[0].RecoveryCI[0].String())
+	assert.Contains(t, md, "| (not named) | 1 | 0 | 0 | 0 |")
 
 	assert.Empty(t, UpstreamBreakdown([]Sample{{Stage: StageStrong}}), "no router, no section")
 }
