@@ -264,11 +264,7 @@ func StudyLatentPlot(c Comparison, strategy string) (*plot.Plot, error) {
 			if r.Problems < 1 || !r.Recovery.Defined() || !r.PassRate.Defined() {
 				continue
 			}
-			pts.XYs = append(pts.XYs, plotter.XY{X: float64(r.PassRate), Y: float64(r.Recovery)})
-			xl, xh := errOf(r.PassRate, r.PassRateCI)
-			yl, yh := errOf(r.Recovery, r.RecoveryCI)
-			pts.XErrors = append(pts.XErrors, struct{ Low, High float64 }{xl, xh})
-			pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{yl, yh})
+			pts.add(r.PassRate, r.PassRateCI, r.Recovery, r.RecoveryCI)
 		}
 		if err := addErrPoints(p, pts, modelColor(i), modelGlyph(i), m.Model, true); err != nil {
 			return nil, err

@@ -219,6 +219,15 @@ type xyErr struct {
 	plotter.YErrors
 }
 
+// add appends a point at (x, y) with both rates' intervals as error bars.
+func (pts *xyErr) add(x Rate, xci [2]Rate, y Rate, yci [2]Rate) {
+	pts.XYs = append(pts.XYs, plotter.XY{X: float64(x), Y: float64(y)})
+	xl, xh := errOf(x, xci)
+	yl, yh := errOf(y, yci)
+	pts.XErrors = append(pts.XErrors, struct{ Low, High float64 }{xl, xh})
+	pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{yl, yh})
+}
+
 func addErrPoints(p *plot.Plot, pts xyErr, c color.Color, g draw.GlyphDrawer, label string, line bool) error {
 	if len(pts.XYs) == 0 {
 		return nil
@@ -297,11 +306,7 @@ func StudyRecoveryVsPassPlot(c Comparison, strategy string) (*plot.Plot, error) 
 			if row.Strategy != strategy || row.Bucket == "overall" || !row.Recovery.Defined() || !row.PassRate.Defined() {
 				continue
 			}
-			pts.XYs = append(pts.XYs, plotter.XY{X: float64(row.PassRate), Y: float64(row.Recovery)})
-			xl, xh := errOf(row.PassRate, row.PassRateCI)
-			yl, yh := errOf(row.Recovery, row.RecoveryCI)
-			pts.XErrors = append(pts.XErrors, struct{ Low, High float64 }{xl, xh})
-			pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{yl, yh})
+			pts.add(row.PassRate, row.PassRateCI, row.Recovery, row.RecoveryCI)
 		}
 		if err := addErrPoints(p, pts, modelColor(i), modelGlyph(i), m.Model, true); err != nil {
 			return nil, err
