@@ -422,7 +422,14 @@ func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 		_, bs.RestartCI = clusteredCI(a.rs, a.m)
 		bs.WeakPassCI = noCI
 		if len(a.weakRates) > 1 {
-			w := estimate.MeanCI(a.weakRates, 0.95).CI
+			e := estimate.MeanCI(a.weakRates, 0.95)
+			w := e.CI
+			if !(w.Hi > w.Lo) {
+				// Every problem read the same (all 0/n, say): the t interval
+				// has no width, yet the rate is not known exactly; use the
+				// Wilson interval at one observation per problem.
+				w = estimate.WilsonT(e.Value, float64(len(a.weakRates)), 0.95)
+			}
 			bs.WeakPassCI = [2]Rate{Rate(math.Max(0, w.Lo)), Rate(math.Min(1, w.Hi))}
 		}
 		return bs

@@ -49,3 +49,16 @@ func TestWeakPassAndRestartRatesHaveClusteredIntervals(t *testing.T) {
 	assert.Greater(t, float64(bs.RestartCI[1]-bs.RestartCI[0]), naive.Hi-naive.Lo, "clustered: wider than 16 independent trials")
 	assert.Contains(t, s.Table(), "| 0.250 ["+bs.RestartCI[0].String())
 }
+
+func TestAWeakPassRateEveryProblemAgreesOnStillHasAnInterval(t *testing.T) {
+	var problems []Problem
+	for i := range 16 {
+		problems = append(problems, Problem{ID: fmt.Sprintf("p%d", i), StrongK: 0, StrongN: 5, WeakK: 0, WeakN: 5, Bucket: "hard"})
+	}
+	bs := Aggregate(problems, nil, nil, []string{"hard"}).Buckets[0]
+	assert.Zero(t, float64(bs.WeakPassRate))
+	assert.Zero(t, float64(bs.WeakPassCI[0]))
+	assert.Greater(t, float64(bs.WeakPassCI[1]), 0.1, "16 problems all at 0/5 do not prove the rate is exactly 0")
+	w := estimate.WilsonT(0, 16, 0.95)
+	assert.InDelta(t, w.Hi, float64(bs.WeakPassCI[1]), 1e-12)
+}
