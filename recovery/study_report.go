@@ -97,11 +97,19 @@ func (r StudyResult) Markdown(title string) string {
 			b.WriteString("\n")
 		}
 	}
-	b.WriteString("## Method\n\n" +
-		"Pass rate is the model's pooled straight-shot rate Σk/Σn over the bucket's problems (with adaptive sampling this " +
+	rates := "Pass rate is the model's pooled straight-shot rate Σk/Σn over the bucket's problems (with adaptive sampling this " +
 		"differs from report.md's mean of per-problem rates). Recovery is the share of verified continuations whose full " +
 		"trace reaches the answer. Pass-rate and recovery intervals are clustered by problem (ClusterCI: CR2 variance, " +
-		"Bell–McCaffrey degrees of freedom, Wilson at the effective sample size); normalized recovery (recovery ÷ pass rate) has a delta-method interval clustered by problem. " +
+		"Bell–McCaffrey degrees of freedom, Wilson at the effective sample size); normalized recovery (recovery ÷ pass rate) has a delta-method interval clustered by problem. "
+	if c.hasLatent() {
+		rates = "Pass rate is the mean posterior pass rate of the bucket's problems under the prior fitted to the model's own " +
+			"straight-shot counts (as in report.md: the pooled k/n of problems the same samples put in a bucket would read 0 in hard " +
+			"and 1 in easy), with a cluster-bootstrap interval over problems that refits the prior. Recovery is the share of verified " +
+			"continuations whose full trace reaches the answer, with an interval clustered by problem (ClusterCI: CR2 variance, " +
+			"Bell–McCaffrey degrees of freedom, Wilson at the effective sample size). Normalized recovery divides recovery by the " +
+			"posterior pass rate of the same problems it continued (not of every problem in the bucket), with a cluster-bootstrap interval. "
+	}
+	b.WriteString("## Method\n\n" + rates +
 		"A paired difference is A's recovery minus B's over the problems whose prefix text both continued (shared strategies " +
 		"only), with a cluster-robust interval of the difference (PairedDiffCI); the independent-runs interval adds the two " +
 		"variances without their covariance, which is what two separate runs would report. Width ratio = paired ÷ independent. " +

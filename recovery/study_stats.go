@@ -127,7 +127,10 @@ type RateRow struct {
 	Bucket   string `json:"bucket"`
 	Problems int    `json:"problems"`
 	// PassRate is the model's pooled straight-shot pass rate Σk/Σn over the
-	// bucket's calibrated problems, with its clustered interval.
+	// bucket's calibrated problems, with its clustered interval; with
+	// CompareOptions.Edges (every study) it is instead the mean posterior
+	// pass rate under the model's fitted prior, free of the winner's curse,
+	// with a cluster-bootstrap interval (see observedRates).
 	PassRate   Rate    `json:"pass_rate"`
 	PassRateCI [2]Rate `json:"pass_rate_ci"`
 	// Recovery is Σy/Σm over the strategy's continuations in the bucket.
@@ -136,7 +139,9 @@ type RateRow struct {
 	Recovery      Rate    `json:"recovery"`
 	RecoveryCI    [2]Rate `json:"recovery_ci"`
 	// Normalized is Recovery ÷ PassRate, with a delta-method interval
-	// clustered by problem (the two rates share problems).
+	// clustered by problem (the two rates share problems); with
+	// CompareOptions.Edges it divides by the posterior pass rate of the
+	// continued problems only, with a cluster-bootstrap interval.
 	Normalized   Rate    `json:"normalized_recovery"`
 	NormalizedCI [2]Rate `json:"normalized_recovery_ci"`
 }
@@ -239,6 +244,7 @@ func Compare(models []ModelCounts, opt CompareOptions) Comparison {
 	for i := range models {
 		m := &models[i]
 		mr := ModelRates{Model: m.Model, Rows: []RateRow{}}
+		var rowIDs [][]string
 		for _, st := range strats {
 			for _, b := range append(slices.Clone(order), "overall") {
 				var ids []string
@@ -251,6 +257,7 @@ func Compare(models []ModelCounts, opt CompareOptions) Comparison {
 					continue
 				}
 				mr.Rows = append(mr.Rows, rateRow(m, st, b, ids, opt))
+				rowIDs = append(rowIDs, ids)
 			}
 		}
 		if len(opt.Edges) > 0 {
@@ -259,6 +266,9 @@ func Compare(models []ModelCounts, opt CompareOptions) Comparison {
 				reps = BootstrapReps
 			}
 			mr.Latent, mr.Prior = latentRows(m, strats, opt.Buckets, opt.Edges, opt.Level, reps)
+			if mr.Latent != nil { // the fitted prior study.md's method describes
+				observedRates(m, mr.Rows, rowIDs, opt.Level, reps)
+			}
 		}
 		cmp.Models = append(cmp.Models, mr)
 	}
