@@ -202,12 +202,7 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 
 	// Per row: the indices of its calibrated members, and of those with
 	// continuations with their (y, m).
-	type rowData struct {
-		members []int
-		cont    []int
-		y, m    []int
-	}
-	rd := make([]rowData, len(rows))
+	rd := make([]statRows, len(rows))
 	for j, r := range rows {
 		for _, id := range r.a.members {
 			if i, ok := index[id]; ok {
@@ -236,28 +231,8 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 		pm := estimate.PosteriorMeans(counts, f.Mixture)
 		out := make([]float64, 0, perRow*len(rows)+4*nb)
 		for j := range rows {
-			var sw, sp float64
-			for _, i := range rd[j].members {
-				sw += mult[i]
-				sp += mult[i] * pm[i]
-			}
-			var Y, M, S, G float64
-			for c, i := range rd[j].cont {
-				Y += mult[i] * float64(rd[j].y[c])
-				M += mult[i] * float64(rd[j].m[c])
-				S += mult[i] * pm[i]
-				G += mult[i]
-			}
-			sv, nr, diff, sc := math.NaN(), math.NaN(), math.NaN(), math.NaN()
-			if sw > 0 {
-				sv = sp / sw
-			}
-			if M > 0 && S > 0 {
-				nr = (Y / M) / (S / G)
-				diff = Y/M - S/G
-				sc = S / G
-			}
-			out = append(out, sv, nr, diff, sc)
+			sv, rec, sc := rd[j].rates(mult, pm)
+			out = append(out, sv, rec/sc, rec-sc, sc)
 		}
 		if latent {
 			us := make([]estimate.Unit, len(idx))
@@ -371,6 +346,42 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 }
 
 // rowYM returns a row's per-problem continuation counts in ID order.
+// statRows are one summary row's problems, as indices into the fitted
+// counts: members (its calibrated problems) and cont (those continued, with
+// their recovered y and continuations m).
+type statRows struct {
+	members []int
+	cont    []int
+	y, m    []int
+}
+
+// rates returns, with each problem weighted by mult (its bootstrap
+// multiplicity), the mean posterior pass rate pm of the members, the
+// recovery of the continued problems and their mean posterior pass rate;
+// NaN where undefined (no members; no continuation or a zero pass rate).
+func (r statRows) rates(mult, pm []float64) (pass, recovery, contPass float64) {
+	pass, recovery, contPass = math.NaN(), math.NaN(), math.NaN()
+	var sw, sp float64
+	for _, i := range r.members {
+		sw += mult[i]
+		sp += mult[i] * pm[i]
+	}
+	if sw > 0 {
+		pass = sp / sw
+	}
+	var Y, M, S, G float64
+	for c, i := range r.cont {
+		Y += mult[i] * float64(r.y[c])
+		M += mult[i] * float64(r.m[c])
+		S += mult[i] * pm[i]
+		G += mult[i]
+	}
+	if M > 0 && S > 0 {
+		recovery, contPass = Y/M, S/G
+	}
+	return pass, recovery, contPass
+}
+
 func rowYM(a *acc) (ys, ms []int) {
 	ids := make([]string, 0, len(a.m))
 	for id := range a.m {

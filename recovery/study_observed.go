@@ -37,8 +37,7 @@ func observedRates(m *ModelCounts, rows []RateRow, ids [][]string, level float64
 	if err != nil {
 		return
 	}
-	type rowData struct{ members, cont, y, m []int }
-	rd := make([]rowData, len(rows))
+	rd := make([]statRows, len(rows))
 	for j, r := range rows {
 		for _, id := range ids[j] {
 			i, ok := index[id]
@@ -62,26 +61,8 @@ func observedRates(m *ModelCounts, rows []RateRow, ids [][]string, level float64
 		pm := estimate.PosteriorMeans(counts, f.Mixture)
 		out := make([]float64, 0, 2*len(rows))
 		for j := range rows {
-			var sw, sp float64
-			for _, i := range rd[j].members {
-				sw += mult[i]
-				sp += mult[i] * pm[i]
-			}
-			var Y, M, S, G float64
-			for c, i := range rd[j].cont {
-				Y += mult[i] * float64(rd[j].y[c])
-				M += mult[i] * float64(rd[j].m[c])
-				S += mult[i] * pm[i]
-				G += mult[i]
-			}
-			pass, nr := math.NaN(), math.NaN()
-			if sw > 0 {
-				pass = sp / sw
-			}
-			if M > 0 && S > 0 {
-				nr = (Y / M) / (S / G)
-			}
-			out = append(out, pass, nr)
+			pass, rec, sc := rd[j].rates(mult, pm)
+			out = append(out, pass, rec/sc)
 		}
 		return out
 	}
