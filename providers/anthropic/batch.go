@@ -205,27 +205,16 @@ type resultLine struct {
 // parseResults parses the results JSONL; blank lines are skipped, a
 // malformed line is an error naming it.
 func parseResults(data []byte) ([]resultLine, error) {
-	var out []resultLine
-	for i, line := range bytes.Split(data, []byte("\n")) {
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		var l resultLine
-		if err := json.Unmarshal(line, &l); err != nil {
-			return nil, fmt.Errorf("line %d: %w", i+1, err)
-		}
+	return wire.Lines(data, func(l resultLine) error {
 		if l.CustomID == "" {
-			return nil, fmt.Errorf("line %d: no custom_id", i+1)
+			return errors.New("no custom_id")
 		}
 		switch l.Result.Type {
 		case "succeeded", "errored", "canceled", "expired":
-		default:
-			return nil, fmt.Errorf("line %d: unknown result type %q", i+1, l.Result.Type)
+			return nil
 		}
-		out = append(out, l)
-	}
-	return out, nil
+		return fmt.Errorf("unknown result type %q", l.Result.Type)
+	})
 }
 
 // errorStatus is the HTTP status the live API answers each error type with

@@ -335,22 +335,12 @@ func (c *Client) BatchResults(ctx context.Context, id string, items []providers.
 // parseBatchOutput parses an output or error file: one JSON object per
 // line; blank lines are skipped; a malformed line is an error naming it.
 func parseBatchOutput(data []byte) ([]batchLineOut, error) {
-	var out []batchLineOut
-	for i, line := range bytes.Split(data, []byte("\n")) {
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		var l batchLineOut
-		if err := json.Unmarshal(line, &l); err != nil {
-			return nil, fmt.Errorf("line %d: %w", i+1, err)
-		}
+	return wire.Lines(data, func(l batchLineOut) error {
 		if l.CustomID == "" {
-			return nil, fmt.Errorf("line %d: no custom_id", i+1)
+			return errors.New("no custom_id")
 		}
-		out = append(out, l)
-	}
-	return out, nil
+		return nil
+	})
 }
 
 func (c *Client) decodeLine(ctx context.Context, id string, req providers.Request, l batchLineOut) providers.BatchLine {
