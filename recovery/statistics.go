@@ -245,24 +245,16 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 		}
 		return out
 	}
-	ident := make([]int, len(counts))
-	for i := range ident {
-		ident[i] = i
-	}
-	point := stat(ident, fit)
-	// The other prior model's estimates: pass-rate intervals are widened to
-	// include them (model uncertainty that resampling one model misses).
-	alt := point
-	if a, ok := fit.Alternative(); ok {
-		alt = stat(ident, a)
-	}
+	// alt: the other prior model's estimates: pass-rate intervals are
+	// widened to include them (model uncertainty that resampling one model
+	// misses).
+	point, alt, draws := bootstrapStat(counts, fit, BootstrapReps, stat)
 	widen := func(iv estimate.Interval, x float64) estimate.Interval {
 		if math.IsNaN(iv.Lo) || math.IsNaN(x) {
 			return iv
 		}
 		return estimate.Interval{Lo: math.Min(iv.Lo, x), Hi: math.Max(iv.Hi, x)}
 	}
-	draws := estimate.Bootstrap(counts, fit, BootstrapReps, 1, stat)
 	rate := func(x float64) Rate {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return NoRate
@@ -346,6 +338,22 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 }
 
 // rowYM returns a row's per-problem continuation counts in ID order.
+// bootstrapStat evaluates stat on every problem under fit (point) and
+// under the other prior model (alt; point itself when there is none), and
+// draws reps cluster-bootstrap resamples of it that refit the prior.
+func bootstrapStat(counts []difficulty.Count, fit estimate.PriorFit, reps int, stat estimate.Stat) (point, alt []float64, draws [][]float64) {
+	all := make([]int, len(counts))
+	for i := range all {
+		all[i] = i
+	}
+	point = stat(all, fit)
+	alt = point
+	if a, ok := fit.Alternative(); ok {
+		alt = stat(all, a)
+	}
+	return point, alt, estimate.Bootstrap(counts, fit, reps, 1, stat)
+}
+
 // statRows are one summary row's problems, as indices into the fitted
 // counts: members (its calibrated problems) and cont (those continued, with
 // their recovered y and continuations m).

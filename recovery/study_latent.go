@@ -109,16 +109,7 @@ func latentRows(m *ModelCounts, strategies, names []string, edges []float64, lev
 		}
 		return out
 	}
-	ident := make([]int, len(counts))
-	for i := range ident {
-		ident[i] = i
-	}
-	point := stat(ident, fit)
-	alt := point
-	if a, ok := fit.Alternative(); ok {
-		alt = stat(ident, a)
-	}
-	draws := estimate.Bootstrap(counts, fit, reps, 1, stat)
+	point, alt, draws := bootstrapStat(counts, fit, reps, stat)
 	rate := func(x float64) Rate {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return NoRate

@@ -66,16 +66,7 @@ func observedRates(m *ModelCounts, rows []RateRow, ids [][]string, level float64
 		}
 		return out
 	}
-	all := make([]int, len(counts))
-	for i := range all {
-		all[i] = i
-	}
-	point := stat(all, fit)
-	alt := point
-	if a, ok := fit.Alternative(); ok {
-		alt = stat(all, a)
-	}
-	draws := estimate.Bootstrap(counts, fit, reps, 1, stat)
+	point, alt, draws := bootstrapStat(counts, fit, reps, stat)
 	rate := func(x float64) Rate {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return NoRate
