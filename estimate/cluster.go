@@ -312,3 +312,53 @@ func WilsonT(p, n, level float64) Interval {
 	}
 	return wilson(p, n, tQ(level, math.Max(1, n-1)))
 }
+
+// BealeRatio is Beale's bias-corrected ratio of means (Beale 1962; Cochran,
+// Sampling Techniques, 3rd ed., §6.9): num/den × (1 + cov/(num·den)) ÷
+// (1 + varDen/den²), where varDen is the sampling variance of den and cov
+// that of num with den (see Jackknife and JackknifeCov). The plain ratio's
+// bias is of order varDen/den²: it is large exactly when the denominator is
+// a small, noisy rate (a hard bucket's pass rate), where the ratio's right
+// tail makes its mean overshoot. The correction only shrinks a ratio whose
+// denominator is noisy, so unlike a jackknife bias correction of the ratio
+// itself (tried: its mean over replications read 1.4 where the truth was
+// 0.8) it cannot blow up. It returns num/den when a variance is not a
+// number, and NaN when den is not positive.
+func BealeRatio(num, den, varDen, cov float64) float64 {
+	if !(den > 0) || math.IsNaN(num) {
+		return math.NaN()
+	}
+	r := num / den
+	if num == 0 || math.IsNaN(varDen) || math.IsNaN(cov) {
+		return r
+	}
+	return r * (1 + cov/(num*den)) / (1 + math.Max(0, varDen)/(den*den))
+}
+
+// JackknifeCov is the jackknife estimate of the sampling covariance of two
+// statistics from their delete-a-group values a[k], b[k] over g groups
+// (Efron & Stein 1981; see Jackknife): (g−1)/g · Σ (a_k − ā)(b_k − b̄).
+// Pairs with a NaN or an infinity are skipped; NaN with fewer than two left.
+func JackknifeCov(a, b []float64) float64 {
+	var xs, ys []float64
+	for i := range min(len(a), len(b)) {
+		if !math.IsNaN(a[i]) && !math.IsNaN(b[i]) && !math.IsInf(a[i], 0) && !math.IsInf(b[i], 0) {
+			xs, ys = append(xs, a[i]), append(ys, b[i])
+		}
+	}
+	n := float64(len(xs))
+	if n < 2 {
+		return math.NaN()
+	}
+	var ma, mb float64
+	for i := range xs {
+		ma += xs[i]
+		mb += ys[i]
+	}
+	ma, mb = ma/n, mb/n
+	var c float64
+	for i := range xs {
+		c += (xs[i] - ma) * (ys[i] - mb)
+	}
+	return (n - 1) / n * c
+}

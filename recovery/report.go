@@ -106,7 +106,8 @@ type BucketSummary struct {
 	// NormalizedRecovery is RecoveryRate ÷ the mean posterior-mean strong
 	// pass rate of the SAME problems (those with continuations in this
 	// row): recovery relative to how often the strong model solves these
-	// problems from scratch.
+	// problems from scratch. The statistics pass replaces the plain ratio
+	// with Beale's bias-corrected one (estimate.BealeRatio).
 	NormalizedRecovery Rate `json:"normalized_recovery"`
 	// RestartRate is the share of continuations flagged as starting over.
 	RestartRate Rate `json:"restart_rate"`

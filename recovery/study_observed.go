@@ -52,21 +52,23 @@ func observedRates(m *ModelCounts, rows []RateRow, ids [][]string, level float64
 			}
 		}
 	}
-	// stat: per row [pass rate, normalized recovery].
+	// stat: per row [pass rate, normalized recovery, recovery, pass rate of
+	// the continued problems].
 	stat := func(idx []int, f estimate.PriorFit) []float64 {
 		mult := make([]float64, len(counts))
 		for _, i := range idx {
 			mult[i]++
 		}
 		pm := estimate.PosteriorMeans(counts, f.Mixture)
-		out := make([]float64, 0, 2*len(rows))
+		out := make([]float64, 0, 4*len(rows))
 		for j := range rows {
 			pass, rec, sc := rd[j].rates(mult, pm)
-			out = append(out, pass, rec/sc)
+			out = append(out, pass, rec/sc, rec, sc)
 		}
 		return out
 	}
 	point, alt, draws := bootstrapStat(counts, fit, reps, stat)
+	jack := estimate.Jackknife(counts, fit, JackknifeGroups, stat)
 	rate := func(x float64) Rate {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return NoRate
@@ -76,7 +78,7 @@ func observedRates(m *ModelCounts, rows []RateRow, ids [][]string, level float64
 	iv := func(v estimate.Interval) [2]Rate { return [2]Rate{rate(v.Lo), rate(v.Hi)} }
 	for j := range rows {
 		r := &rows[j]
-		k := 2 * j
+		k := 4 * j
 		r.PassRate, r.PassRateCI = rate(point[k]), [2]Rate{NoRate, NoRate}
 		if g := len(rd[j].members); g > 0 {
 			v := estimate.BootstrapCI(point[k], estimate.Column(draws, k), level, g, 0, 1)
@@ -85,10 +87,16 @@ func observedRates(m *ModelCounts, rows []RateRow, ids [][]string, level float64
 			}
 			r.PassRateCI = iv(v)
 		}
-		r.Normalized, r.NormalizedCI = rate(point[k+1]), [2]Rate{NoRate, NoRate}
+		// Beale's correction, as in a run's rows (statistics.go).
+		nr := math.NaN()
+		if !math.IsNaN(point[k+1]) {
+			num, den := jackColumn(jack, k+2), jackColumn(jack, k+3)
+			nr = estimate.BealeRatio(point[k+2], point[k+3], estimate.JackknifeCov(den, den), estimate.JackknifeCov(num, den))
+		}
+		r.Normalized, r.NormalizedCI = rate(nr), [2]Rate{NoRate, NoRate}
 		if r.Normalized.Defined() {
 			r.NormalizedCI = [2]Rate{Rate(0), Rate(math.Inf(1))} // unbounded unless the bootstrap bounds it
-			if v := estimate.BootstrapCI(point[k+1], estimate.Column(draws, k+1), level, len(rd[j].cont), 0, math.Inf(1)); !math.IsNaN(v.Lo) {
+			if v := estimate.BootstrapCI(nr, estimate.Column(draws, k+1), level, len(rd[j].cont), 0, math.Inf(1)); !math.IsNaN(v.Lo) {
 				r.NormalizedCI = iv(v)
 			}
 		}
