@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rebound-lab/rebound/internal/e2e"
 	"github.com/rebound-lab/rebound/internal/faultserver"
+	"github.com/rebound-lab/rebound/providers"
 )
 
 // jittered answers after an extra delay in [0, spread), drawn from the
@@ -52,8 +54,9 @@ func wholeRun(tb testing.TB, rpm, n int) (whole, busiest float64, st faultserver
 	require.NoError(tb, f.Close())
 
 	m := newModels(problems, "strong", "weak")
+	tl := &timeline{start: time.Now()}
 	srv := faultserver.New(faultserver.Config{RPM: rpm, Latency: 2 * time.Second,
-		Answer: jittered(m.answer, 2*time.Second)})
+		Answer: tl.record(jittered(m.answer, 2*time.Second))})
 	tb.Cleanup(srv.Close)
 
 	// Sample the server's answered count every 100 ms.
@@ -88,6 +91,9 @@ func wholeRun(tb testing.TB, rpm, n int) (whole, busiest float64, st faultserver
 	<-done
 	require.Equal(tb, 0, r.exit, r.stderr)
 	st = srv.Stats()
+	if path := os.Getenv("REBOUND_RATE_TIMELINE"); path != "" {
+		require.NoError(tb, tl.write(fmt.Sprintf("%s-%d.csv", path, rpm)))
+	}
 
 	var first, last time.Time
 	for _, p := range points {
@@ -129,4 +135,61 @@ func BenchmarkWholeRunRate(b *testing.B) {
 			b.ReportMetric(float64(st.RateLimited), "429s")
 		})
 	}
+}
+
+// timeline records when each answer of the whole-run server was computed,
+// by kind: the probe's canaries, the strong model's straight shots and
+// continuations (a trailing assistant message: the prefill), the weak
+// model's calls.
+type timeline struct {
+	start time.Time
+	mu    sync.Mutex
+	at    []tlPoint
+}
+
+type tlPoint struct {
+	at   time.Duration
+	kind int
+}
+
+var tlKinds = []string{"canary", "strong", "continue", "weak"}
+
+func (tl *timeline) record(answer faultserver.AnswerFunc) faultserver.AnswerFunc {
+	return func(ctx context.Context, req faultserver.Request) (faultserver.Reply, error) {
+		rep, err := answer(ctx, req)
+		kind := 3
+		switch _, canary := canaryReply(req, false); {
+		case canary:
+			kind = 0
+		case req.Model == "strong" && len(req.Messages) > 0 && req.Messages[len(req.Messages)-1].Role == providers.RoleAssistant:
+			kind = 2
+		case req.Model == "strong":
+			kind = 1
+		}
+		tl.mu.Lock()
+		tl.at = append(tl.at, tlPoint{time.Since(tl.start), kind})
+		tl.mu.Unlock()
+		return rep, err
+	}
+}
+
+// write writes answers per second by kind as CSV (second, then one column
+// per kind, then the total).
+func (tl *timeline) write(path string) error {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	var rows [][4]int
+	for _, p := range tl.at {
+		s := int(p.at / time.Second)
+		for len(rows) <= s {
+			rows = append(rows, [4]int{})
+		}
+		rows[s][p.kind]++
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "second,%s,total\n", strings.Join(tlKinds, ","))
+	for s, r := range rows {
+		fmt.Fprintf(&b, "%d,%d,%d,%d,%d,%d\n", s, r[0], r[1], r[2], r[3], r[0]+r[1]+r[2]+r[3])
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
