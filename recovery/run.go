@@ -382,16 +382,24 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 	// Models served by one endpoint (same provider and base URL: one
 	// account or one server) share one rate limiter, so the two models'
 	// stages, which overlap, stay within the endpoint's ceiling together.
+	// Its waiters are let in by the pipeline's call priority (rateQueue).
 	limiters := map[providers.Endpoint]providers.Middleware{}
+	newLimiter := func() providers.Middleware {
+		rl := providers.RateLimit(cfg.RPM, cfg.TPM)
+		if cfg.RPM > 0 {
+			rl = newRateQueue(cfg.RPM).limit(rl)
+		}
+		return rl
+	}
 	limiter := func(c providers.Completer) providers.Middleware {
 		ep := providers.EndpointOf(c)
 		if ep.Provider == "" {
-			return providers.RateLimit(cfg.RPM, cfg.TPM) // unknown: its own
+			return newLimiter() // unknown: its own
 		}
 		if rl, ok := limiters[ep]; ok {
 			return rl
 		}
-		rl := providers.RateLimit(cfg.RPM, cfg.TPM)
+		rl := newLimiter()
 		limiters[ep] = rl
 		return rl
 	}
