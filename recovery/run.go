@@ -100,7 +100,9 @@ type Config struct {
 	// RPM and TPM limit requests and tokens per minute per model; 0 means
 	// unlimited. Models on one endpoint (the same provider and base URL)
 	// share the limit, as they share the endpoint's ceiling: the stages
-	// of the strong and weak models overlap.
+	// of the strong and weak models overlap. With RPM set, the calls
+	// waiting for the limit are sent in the pipeline's priority order
+	// (the weak model's tries first, continuations last).
 	RPM int `json:"rpm"`
 	TPM int `json:"tpm"`
 	// Retry is the retry policy; the zero value means providers' defaults.
