@@ -73,6 +73,21 @@ func NewAutoConcurrency(rpm int) *AutoConcurrency {
 		now: time.Now}
 }
 
+// rateLimiters is how many rate limits of cfg.RPM the run's calls share
+// (see wrap): one when the models are on one endpoint (the same provider
+// and base URL), else one per model, so the run may send RPM per model and
+// automatic concurrency must be sized for their sum.
+func (cfg *Config) rateLimiters() int {
+	if cfg.NoWeak || cfg.Weak == nil {
+		return 1
+	}
+	s, w := providers.EndpointOf(cfg.Strong), providers.EndpointOf(cfg.Weak)
+	if s.Provider != "" && s == w {
+		return 1
+	}
+	return 2
+}
+
 // autoMax is the most items in flight a soft memory limit of limit bytes
 // allows.
 func autoMax(limit int64) int {

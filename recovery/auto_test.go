@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rebound-lab/rebound/providers"
+	"github.com/rebound-lab/rebound/providers/openai"
 )
 
 func TestAutoConcurrencyLimitFollowsRateTimesLatency(t *testing.T) {
@@ -165,4 +166,26 @@ func TestRunWithRPMAndNoConcurrencySizesItselfAutomatically(t *testing.T) {
 	_, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
 	assert.Greater(t, f.max.Load(), int64(DefaultConcurrency), "more than the fixed default in flight")
+}
+
+// Models on two endpoints each get cfg.RPM (wrap gives each its own
+// limiter), so automatic concurrency is sized for both rates.
+func TestAutoConcurrencyIsSizedForEveryRateLimitTheRunHas(t *testing.T) {
+	open := func(url string) providers.Completer {
+		c, err := openai.New("m", openai.Options{Preset: "openai-compatible", APIKey: "k", BaseURL: url})
+		require.NoError(t, err)
+		return c
+	}
+	cfg := simConfig(t, t.TempDir(), 2, 1)
+	assert.Equal(t, 2, cfg.rateLimiters(), "the two simulators are two endpoints (sim://strong…, sim://weak…)")
+	cfg.Strong, cfg.Weak = open("http://a.invalid/v1"), open("http://a.invalid/v1")
+	assert.Equal(t, 1, cfg.rateLimiters(), "one base URL")
+	cfg.Weak = open("http://b.invalid/v1")
+	assert.Equal(t, 2, cfg.rateLimiters(), "two base URLs, a limit each")
+	cfg.Weak = providers.CompleterFunc(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		return providers.Completion{}, nil
+	})
+	assert.Equal(t, 2, cfg.rateLimiters(), "an unknown endpoint has its own limiter")
+	cfg.NoWeak = true
+	assert.Equal(t, 1, cfg.rateLimiters(), "no weak model")
 }

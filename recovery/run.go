@@ -330,7 +330,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	meter := &Meter{}
 	var auto *AutoConcurrency
 	if cfg.Concurrency == 0 && cfg.RPM > 0 {
-		auto = NewAutoConcurrency(cfg.RPM)
+		auto = NewAutoConcurrency(cfg.RPM * cfg.rateLimiters())
 	}
 	strong, weak, err := cfg.wrap(ctx, st, meter, auto)
 	if err != nil {
