@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // ProbeVerdict classifies how an endpoint treats a prefill.
@@ -128,8 +129,8 @@ func ProbeMaxTokens(n int) ProbeOption {
 func ProbeCanaries(cs ...ProbeCanary) ProbeOption { return func(c *probeConfig) { c.canaries = cs } }
 
 // ProbePrefill checks whether c really continues a prefill for model, with
-// one cheap call per canary (temperature 0, a few output tokens). Each call
-// is classified:
+// one cheap call per canary (temperature 0, a few output tokens), all sent
+// at once (c must be safe for concurrent use). Each call is classified:
 //
 //   - rejected: the call failed with ErrPrefillUnsupported (or an HTTP 400
 //     that names prefill);
@@ -143,8 +144,10 @@ func ProbeCanaries(cs ...ProbeCanary) ProbeOption { return func(c *probeConfig) 
 //
 // The verdict is the worst outcome over the canaries, except that
 // inconclusive calls only decide when nothing else failed. Other errors
-// (network, auth, rate limits) abort the probe and are returned with the
-// evidence gathered so far.
+// (network, auth, rate limits) abort the probe (the canaries still in
+// flight are cancelled) and are returned with the evidence in canary order
+// up to the first canary that failed; Usage and CostUSD still sum every
+// completion received.
 func ProbePrefill(ctx context.Context, c Completer, model string, opts ...ProbeOption) (ProbeResult, error) {
 	cfg := probeConfig{maxTokens: 12, canaries: DefaultCanaries}
 	// A reasoning model spends its first tokens reasoning, and OpenAI's
@@ -161,31 +164,76 @@ func ProbePrefill(ctx context.Context, c Completer, model string, opts ...ProbeO
 		o(&cfg)
 	}
 	res := ProbeResult{Endpoint: EndpointOf(c), Model: model, Method: cfg.method}
-	counts := map[ProbeVerdict]int{}
-	for _, can := range cfg.canaries {
-		call := ProbeCall{Canary: can.Name, Prefill: can.Prefill}
-		comp, err := c.Complete(ctx, Request{
-			Model:         model,
-			Messages:      []Message{{Role: RoleUser, Content: can.Question}},
-			Prefill:       can.Prefill,
-			PrefillMethod: cfg.method,
-			Temperature:   temperature,
-			MaxTokens:     cfg.maxTokens,
-		})
-		if err != nil {
-			call.Err = err.Error()
-			if !rejectsPrefill(err) {
-				res.Calls = append(res.Calls, call)
-				res.Verdict = ProbeInconclusive
-				res.Reason = fmt.Sprintf("canary %s failed: %v", can.Name, err)
-				return res, fmt.Errorf("providers: probe %s: canary %s: %w", model, can.Name, err)
+	// The canaries are sent at once, so the probe costs one latency, not
+	// one per canary: it runs before any paid call of a run, which waits
+	// for its verdict.
+	type answer struct {
+		comp Completion
+		err  error
+	}
+	answers := make([]answer, len(cfg.canaries))
+	pctx, abort := context.WithCancel(ctx)
+	defer abort()
+	var wg sync.WaitGroup
+	for i, can := range cfg.canaries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			comp, err := c.Complete(pctx, Request{
+				Model:         model,
+				Messages:      []Message{{Role: RoleUser, Content: can.Question}},
+				Prefill:       can.Prefill,
+				PrefillMethod: cfg.method,
+				Temperature:   temperature,
+				MaxTokens:     cfg.maxTokens,
+			})
+			if err != nil && !rejectsPrefill(err) {
+				abort() // the probe fails: the other canaries need not finish
 			}
+			answers[i] = answer{comp, err}
+		}()
+	}
+	wg.Wait()
+	// Every completion received is paid for, whatever the others did.
+	for _, a := range answers {
+		if a.err == nil {
+			res.Usage = res.Usage.Add(a.comp.Usage)
+			res.CostUSD += a.comp.CostUSD
+		}
+	}
+	// The evidence is read in canary order, as if they had been sent one
+	// after another: up to the first canary that failed for another reason
+	// than refusing the prefill (the others were cancelled because of it).
+	counts := map[ProbeVerdict]int{}
+	failedAt := -1
+	for i, a := range answers {
+		if a.err == nil || rejectsPrefill(a.err) {
+			continue
+		}
+		// A canary cancelled because another failed is not the failure.
+		if failedAt < 0 || (aborted(ctx, answers[failedAt].err) && !aborted(ctx, a.err)) {
+			failedAt = i
+		}
+	}
+	for i, can := range cfg.canaries {
+		a := answers[i]
+		call := ProbeCall{Canary: can.Name, Prefill: can.Prefill}
+		if i == failedAt {
+			call.Err = a.err.Error()
+			res.Calls = append(res.Calls, call)
+			res.Verdict = ProbeInconclusive
+			res.Reason = fmt.Sprintf("canary %s failed: %v", can.Name, a.err)
+			return res, fmt.Errorf("providers: probe %s: canary %s: %w", model, can.Name, a.err)
+		}
+		if a.err != nil && !rejectsPrefill(a.err) {
+			continue // cancelled by a later canary's failure
+		}
+		if a.err != nil {
+			call.Err = a.err.Error()
 			call.Outcome, call.Reason = ProbeRejected, "the endpoint refused the prefill"
 		} else {
-			res.Usage = res.Usage.Add(comp.Usage)
-			res.CostUSD += comp.CostUSD
-			call.Text, call.Method = comp.Text, comp.PrefillMethod
-			call.Outcome, call.Reason, call.Echoed = classify(can, comp)
+			call.Text, call.Method = a.comp.Text, a.comp.PrefillMethod
+			call.Outcome, call.Reason, call.Echoed = classify(can, a.comp)
 		}
 		counts[call.Outcome]++
 		res.Calls = append(res.Calls, call)
@@ -209,6 +257,12 @@ func ProbePrefill(ctx context.Context, c Completer, model string, opts ...ProbeO
 		res.Reason = fmt.Sprintf("%d/%d canaries continued in place", n, n)
 	}
 	return res, nil
+}
+
+// aborted reports a canary's error caused by the probe's own abort (its
+// context cancelled while the caller's was not).
+func aborted(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && ctx.Err() == nil
 }
 
 // rejectsPrefill reports an error that means "this endpoint will not take a

@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -160,9 +163,12 @@ func TestProbePrefillInstructedAndInfrastructureErrors(t *testing.T) {
 		assert.Len(t, res.Calls, 1)
 	})
 	t.Run("requests are cheap and deterministic", func(t *testing.T) {
+		var mu sync.Mutex
 		var seen []providers.Request
 		c := providers.CompleterFunc(func(ctx context.Context, r providers.Request) (providers.Completion, error) {
+			mu.Lock()
 			seen = append(seen, r)
+			mu.Unlock()
 			return providers.Completion{Text: honours(r.Messages[0].Content, r.Prefill), PrefillMethod: providers.PrefillNative}, nil
 		})
 		res, err := providers.ProbePrefill(context.Background(), c, "sim", providers.ProbeMaxTokens(5))
@@ -175,4 +181,71 @@ func TestProbePrefillInstructedAndInfrastructureErrors(t *testing.T) {
 			assert.Equal(t, "sim", r.Model)
 		}
 	})
+}
+
+// The canaries are sent at once: a barrier answers none until all have
+// arrived, so a probe sending them one after another would time out. The
+// probe then costs one latency before a run, not one per canary.
+func TestProbePrefillSendsTheCanariesAtOnce(t *testing.T) {
+	var arrived sync.WaitGroup
+	arrived.Add(len(providers.DefaultCanaries))
+	all := make(chan struct{})
+	go func() { arrived.Wait(); close(all) }()
+	c := providers.CompleterFunc(func(ctx context.Context, r providers.Request) (providers.Completion, error) {
+		arrived.Done()
+		select {
+		case <-all:
+		case <-time.After(5 * time.Second):
+			return providers.Completion{}, fmt.Errorf("canary %q waited 5 s for the others: sent one at a time", r.Messages[0].Content)
+		case <-ctx.Done():
+			return providers.Completion{}, ctx.Err()
+		}
+		return providers.Completion{Text: honours(r.Messages[0].Content, r.Prefill), CostUSD: 0.001,
+			Usage: providers.Usage{InputTokens: 30, OutputTokens: 6}}, nil
+	})
+	res, err := providers.ProbePrefill(context.Background(), c, "m")
+	require.NoError(t, err)
+	assert.Equal(t, providers.ProbeHonoured, res.Verdict)
+	require.Len(t, res.Calls, len(providers.DefaultCanaries))
+	for i, call := range res.Calls {
+		assert.Equal(t, providers.DefaultCanaries[i].Name, call.Canary, "the evidence is in canary order")
+	}
+	assert.InDelta(t, 0.003, res.CostUSD, 1e-12)
+	assert.Equal(t, 90, res.Usage.InputTokens)
+}
+
+// A canary that fails for a reason other than the prefill cancels the
+// others and is the error, however the canaries finish; every completion
+// received still counts in the cost.
+func TestProbePrefillAFailingCanaryCancelsTheOthersAndPaidOnesCount(t *testing.T) {
+	var cancelled atomic.Int64
+	c := providers.CompleterFunc(func(ctx context.Context, r providers.Request) (providers.Completion, error) {
+		switch q := r.Messages[0].Content; {
+		case strings.HasPrefix(q, "Count"): // the first canary: answered
+			return providers.Completion{Text: honours(q, r.Prefill), CostUSD: 0.002}, nil
+		case strings.HasPrefix(q, "Write"): // the second: fails at once
+			return providers.Completion{}, &providers.APIError{StatusCode: 401, Message: "bad key"}
+		}
+		select { // the third would hang
+		case <-ctx.Done():
+			cancelled.Add(1)
+			return providers.Completion{}, ctx.Err()
+		case <-time.After(10 * time.Second):
+			return providers.Completion{Text: "24"}, nil
+		}
+	})
+	start := time.Now()
+	res, err := providers.ProbePrefill(context.Background(), c, "m")
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 5*time.Second, "the hanging canary was cancelled")
+	assert.Equal(t, int64(1), cancelled.Load())
+	var apiErr *providers.APIError
+	require.ErrorAs(t, err, &apiErr, "the failure, not the cancellation it caused")
+	assert.Contains(t, err.Error(), "canary mid-word")
+	assert.Equal(t, providers.ProbeInconclusive, res.Verdict)
+	require.Len(t, res.Calls, 2, "the evidence up to the failed canary")
+	assert.Equal(t, "count", res.Calls[0].Canary)
+	assert.Equal(t, providers.ProbeHonoured, res.Calls[0].Outcome)
+	assert.Equal(t, "mid-word", res.Calls[1].Canary)
+	assert.InDelta(t, 0.002, res.CostUSD, 1e-12, "the answered canary was paid for")
 }

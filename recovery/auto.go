@@ -32,7 +32,17 @@ const autoMaxUnknown = 16384
 // through its Middleware (an exponentially weighted average of successful
 // calls, rate-limit waits excluded when it is placed inside RateLimit) and
 // its Limit follows: twice that product (headroom for verifying and storing
-// results and for latency jitter), at least DefaultConcurrency. There is no
+// results and for latency jitter), at least DefaultConcurrency.
+//
+// Before the first latency is observed the limit does not wait at a small
+// default: a call still unanswered t seconds after the first one was sent
+// takes at least t, so the latency is taken to be the time since the first
+// call (at least autoStartLatency, 1 s: the rate limiter's burst is one
+// second of the rate). Twice RPM/60 × that never holds back the calls the
+// rate limiter lets through while the first answers are awaited — the
+// limiter sets the pace from the first second — and it grows with the wait
+// rather than starting at a guess, so a fast endpoint does not get a deep
+// queue of calls waiting for the limiter. There is no
 // fixed cap: the only upper bound is memory, a quarter of the process's
 // soft memory limit (runtime/debug.SetMemoryLimit; the harness sizes it
 // from the machine) at 64 KiB an item, or 16,384 items when no limit is
@@ -43,16 +53,39 @@ const autoMaxUnknown = 16384
 type AutoConcurrency struct {
 	rps      float64
 	min, max int
+	now      func() time.Time
 
 	mu      sync.Mutex
-	latency float64 // seconds, exponentially weighted; 0 before any call
+	latency float64   // seconds, exponentially weighted; 0 before any call
+	first   time.Time // when the first call was sent; zero before
 }
+
+// autoStartLatency is the least latency assumed before one is observed:
+// one second, the rate limiter's burst (providers.RateLimit allows RPM/60
+// at once), so the first second's calls are never held back.
+const autoStartLatency = time.Second
 
 // NewAutoConcurrency returns an AutoConcurrency for rpm requests per minute
 // that allows at least DefaultConcurrency items in flight and at most what
 // memory allows (see AutoConcurrency).
 func NewAutoConcurrency(rpm int) *AutoConcurrency {
-	return &AutoConcurrency{rps: float64(max(rpm, 1)) / 60, min: DefaultConcurrency, max: autoMax(debug.SetMemoryLimit(-1))}
+	return &AutoConcurrency{rps: float64(max(rpm, 1)) / 60, min: DefaultConcurrency, max: autoMax(debug.SetMemoryLimit(-1)),
+		now: time.Now}
+}
+
+// rateLimiters is how many rate limits of cfg.RPM the run's calls share
+// (see wrap): one when the models are on one endpoint (the same provider
+// and base URL), else one per model, so the run may send RPM per model and
+// automatic concurrency must be sized for their sum.
+func (cfg *Config) rateLimiters() int {
+	if cfg.NoWeak || cfg.Weak == nil {
+		return 1
+	}
+	s, w := providers.EndpointOf(cfg.Strong), providers.EndpointOf(cfg.Weak)
+	if s.Provider != "" && s == w {
+		return 1
+	}
+	return 2
 }
 
 // autoMax is the most items in flight a soft memory limit of limit bytes
@@ -86,13 +119,31 @@ func (a *AutoConcurrency) Latency() time.Duration {
 	return time.Duration(a.latency * float64(time.Second))
 }
 
-// Limit returns the items allowed in flight now: DefaultConcurrency until
-// a call has been observed, then ceil(2 × RPM/60 × latency), at least
-// DefaultConcurrency and at most Max.
+// started records that a call is being sent (the first one starts the
+// clock of the latency assumed before one is observed).
+func (a *AutoConcurrency) started() {
+	a.mu.Lock()
+	if a.first.IsZero() {
+		a.first = a.now()
+	}
+	a.mu.Unlock()
+}
+
+// Limit returns the items allowed in flight now: ceil(2 × RPM/60 ×
+// latency), at least DefaultConcurrency and at most Max. Until a call has
+// been observed the latency is the time since the first call was sent, at
+// least one second (see AutoConcurrency).
 func (a *AutoConcurrency) Limit() int {
 	a.mu.Lock()
-	want := math.Ceil(2 * a.rps * a.latency)
+	lat := a.latency
+	if lat == 0 {
+		lat = autoStartLatency.Seconds()
+		if !a.first.IsZero() {
+			lat = max(lat, a.now().Sub(a.first).Seconds())
+		}
+	}
 	a.mu.Unlock()
+	want := math.Ceil(2 * a.rps * lat)
 	if want > float64(a.max) {
 		return a.max
 	}
@@ -115,6 +166,7 @@ var _ providers.Completer = (*observed)(nil)
 var _ providers.Describer = (*observed)(nil)
 
 func (o *observed) Complete(ctx context.Context, req providers.Request) (providers.Completion, error) {
+	o.a.started()
 	start := time.Now()
 	c, err := o.next.Complete(ctx, req)
 	if err == nil && !c.Cached {

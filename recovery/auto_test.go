@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -12,11 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rebound-lab/rebound/providers"
+	"github.com/rebound-lab/rebound/providers/openai"
 )
 
 func TestAutoConcurrencyLimitFollowsRateTimesLatency(t *testing.T) {
 	a := NewAutoConcurrency(6000)
-	assert.Equal(t, DefaultConcurrency, a.Limit(), "the default until a call is seen")
+	assert.Equal(t, 200, a.Limit(), "2 × 100/s × 1 s until a call is seen")
 	a.Observe(200 * time.Millisecond)
 	assert.Equal(t, 40, a.Limit(), "2 × 100/s × 0.2 s")
 	for range 100 {
@@ -32,6 +34,43 @@ func TestAutoConcurrencyLimitFollowsRateTimesLatency(t *testing.T) {
 	b := NewAutoConcurrency(60)
 	b.Observe(time.Second)
 	assert.Equal(t, DefaultConcurrency, b.Limit(), "never below the default")
+}
+
+// Before any latency is observed the limit is the rate times the time
+// since the first call was sent (at least 1 s), twice: a call unanswered
+// for t seconds takes at least t, so the rate limiter, not this limit,
+// sets the pace from the start; the first observation replaces it.
+func TestAutoConcurrencyStartsFromTheRateAndTheTimeWaited(t *testing.T) {
+	for _, c := range []struct{ rpm, at0, at5s, after int }{
+		{1200, 40, 200, 120},     // 20/s: 2 × 20 × 1 s, 2 × 20 × 5 s, then 2 × 20 × 3 s
+		{6000, 200, 1000, 600},   // 100/s
+		{20000, 667, 3334, 2000}, // 333.3/s: Little's law needs 1,000 at 3 s
+		{60, 8, 10, 8},           // 1/s: never below DefaultConcurrency
+	} {
+		clock := time.Unix(1000, 0)
+		a := NewAutoConcurrency(c.rpm)
+		a.now = func() time.Time { return clock }
+		assert.Equal(t, c.at0, a.Limit(), "rpm %d before any call", c.rpm)
+		f := providers.Chain(providers.CompleterFunc(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+			return providers.Completion{}, errors.New("fails") // not observed: failures have no latency
+		}), a.Middleware())
+		_, _ = f.Complete(context.Background(), providers.Request{})
+		assert.Equal(t, c.at0, a.Limit(), "rpm %d as the first call is sent", c.rpm)
+		clock = clock.Add(500 * time.Millisecond)
+		assert.Equal(t, c.at0, a.Limit(), "rpm %d at 0.5 s: at least 1 s assumed", c.rpm)
+		clock = clock.Add(4500 * time.Millisecond)
+		assert.Equal(t, min(a.Max(), c.at5s), a.Limit(), "rpm %d 5 s after the first call, none answered", c.rpm)
+		a.Observe(3 * time.Second)
+		assert.Equal(t, min(a.Max(), c.after), a.Limit(), "rpm %d after a 3 s answer", c.rpm)
+		clock = clock.Add(time.Hour)
+		assert.Equal(t, min(a.Max(), c.after), a.Limit(), "rpm %d: the observed latency, not the time since the start", c.rpm)
+	}
+	a := NewAutoConcurrency(20000)
+	clock := time.Unix(1000, 0)
+	a.now = func() time.Time { return clock }
+	a.started()
+	clock = clock.Add(24 * time.Hour)
+	assert.Equal(t, a.Max(), a.Limit(), "memory bounds the start too")
 }
 
 // inFlight counts concurrent calls and answers after a delay.
@@ -100,7 +139,9 @@ func TestExecWithAutoStopsOnAFatalItemAndOnCancellation(t *testing.T) {
 		return nil
 	})
 	require.ErrorIs(t, err, context.Canceled)
-	assert.LessOrEqual(t, started.Load(), int64(DefaultConcurrency+1), "no item starts after the failure")
+	// The first Limit() items (200: 100/s × 1 s, twice) start at once,
+	// before item 3 fails; none after.
+	assert.LessOrEqual(t, started.Load(), int64(e.Auto.Limit()+1), "no item starts after the failure")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(10*time.Millisecond, cancel)
@@ -125,4 +166,26 @@ func TestRunWithRPMAndNoConcurrencySizesItselfAutomatically(t *testing.T) {
 	_, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
 	assert.Greater(t, f.max.Load(), int64(DefaultConcurrency), "more than the fixed default in flight")
+}
+
+// Models on two endpoints each get cfg.RPM (wrap gives each its own
+// limiter), so automatic concurrency is sized for both rates.
+func TestAutoConcurrencyIsSizedForEveryRateLimitTheRunHas(t *testing.T) {
+	open := func(url string) providers.Completer {
+		c, err := openai.New("m", openai.Options{Preset: "openai-compatible", APIKey: "k", BaseURL: url})
+		require.NoError(t, err)
+		return c
+	}
+	cfg := simConfig(t, t.TempDir(), 2, 1)
+	assert.Equal(t, 2, cfg.rateLimiters(), "the two simulators are two endpoints (sim://strong…, sim://weak…)")
+	cfg.Strong, cfg.Weak = open("http://a.invalid/v1"), open("http://a.invalid/v1")
+	assert.Equal(t, 1, cfg.rateLimiters(), "one base URL")
+	cfg.Weak = open("http://b.invalid/v1")
+	assert.Equal(t, 2, cfg.rateLimiters(), "two base URLs, a limit each")
+	cfg.Weak = providers.CompleterFunc(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		return providers.Completion{}, nil
+	})
+	assert.Equal(t, 2, cfg.rateLimiters(), "an unknown endpoint has its own limiter")
+	cfg.NoWeak = true
+	assert.Equal(t, 1, cfg.rateLimiters(), "no weak model")
 }

@@ -360,7 +360,7 @@ func (pl *pipeline) calibrate(ctx context.Context, s *StraightShot, n int, p dat
 				if err := pl.calls.acquire(ectx, prio); err != nil {
 					return err
 				}
-				r, err := s.sample(ectx, p, j)
+				r, err := s.sample(withCallPriority(ectx, prio), p, j)
 				pl.calls.release()
 				if err != nil {
 					return pl.fail(err)
@@ -413,7 +413,7 @@ func (pl *pipeline) perturb(ctx context.Context, i int, p dataset.Problem, d *pr
 	if err := pl.calls.acquire(ctx, prioPerturb); err != nil {
 		return PrefixResult{}, err
 	}
-	r, err := ps.one(ctx, p)
+	r, err := ps.one(withCallPriority(ctx, prioPerturb), p)
 	pl.calls.release()
 	if err != nil {
 		return r, pl.fail(err)

@@ -118,10 +118,23 @@ func (c *canaries) Complete(ctx context.Context, req providers.Request) (provide
 func TestTheProbeStopsARunWhoseEndpointIgnoresThePrefixAndIsRecorded(t *testing.T) {
 	dir := t.TempDir()
 	cfg := simConfig(t, dir, 5, 1)
-	bad := &canaries{Completer: cfg.Strong, restart: true}
-	cfg.Strong, cfg.Probe = bad, true
+	// Every call but the canaries is counted: a refused probe means none
+	// was made — the checks come before the money, though the canaries are
+	// sent at once.
+	var paid atomic.Int64
+	count := func(c providers.Completer) providers.Completer {
+		return providers.CompleterFunc(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+			paid.Add(1)
+			return c.Complete(ctx, req)
+		})
+	}
+	bad := &canaries{Completer: count(cfg.Strong), restart: true}
+	cfg.Strong, cfg.Weak, cfg.Probe = bad, count(cfg.Weak), true
+	cfg.Concurrency, cfg.RPM = 0, 600000 // automatic concurrency: many calls ready to go at once
 	sum, err := Run(context.Background(), cfg)
 	require.ErrorIs(t, err, ErrPreflight)
+	assert.Equal(t, int64(3), bad.n.Load(), "the three canaries")
+	assert.Zero(t, paid.Load(), "no straight shot or continuation before the probe's verdict")
 	assert.Contains(t, err.Error(), "do not run")
 	assert.Contains(t, err.Error(), "canary count")
 	assert.Zero(t, sum.Overall.Problems)

@@ -100,7 +100,9 @@ type Config struct {
 	// RPM and TPM limit requests and tokens per minute per model; 0 means
 	// unlimited. Models on one endpoint (the same provider and base URL)
 	// share the limit, as they share the endpoint's ceiling: the stages
-	// of the strong and weak models overlap.
+	// of the strong and weak models overlap. With RPM set, the calls
+	// waiting for the limit are sent in the pipeline's priority order
+	// (the weak model's tries first, continuations last).
 	RPM int `json:"rpm"`
 	TPM int `json:"tpm"`
 	// Retry is the retry policy; the zero value means providers' defaults.
@@ -328,7 +330,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	meter := &Meter{}
 	var auto *AutoConcurrency
 	if cfg.Concurrency == 0 && cfg.RPM > 0 {
-		auto = NewAutoConcurrency(cfg.RPM)
+		auto = NewAutoConcurrency(cfg.RPM * cfg.rateLimiters())
 	}
 	strong, weak, err := cfg.wrap(ctx, st, meter, auto)
 	if err != nil {
@@ -382,16 +384,24 @@ func (cfg *Config) wrap(ctx context.Context, st *Store, meter *Meter, auto *Auto
 	// Models served by one endpoint (same provider and base URL: one
 	// account or one server) share one rate limiter, so the two models'
 	// stages, which overlap, stay within the endpoint's ceiling together.
+	// Its waiters are let in by the pipeline's call priority (rateQueue).
 	limiters := map[providers.Endpoint]providers.Middleware{}
+	newLimiter := func() providers.Middleware {
+		rl := providers.RateLimit(cfg.RPM, cfg.TPM)
+		if cfg.RPM > 0 {
+			rl = newRateQueue(cfg.RPM).limit(rl)
+		}
+		return rl
+	}
 	limiter := func(c providers.Completer) providers.Middleware {
 		ep := providers.EndpointOf(c)
 		if ep.Provider == "" {
-			return providers.RateLimit(cfg.RPM, cfg.TPM) // unknown: its own
+			return newLimiter() // unknown: its own
 		}
 		if rl, ok := limiters[ep]; ok {
 			return rl
 		}
-		rl := providers.RateLimit(cfg.RPM, cfg.TPM)
+		rl := newLimiter()
 		limiters[ep] = rl
 		return rl
 	}
