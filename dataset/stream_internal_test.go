@@ -1,0 +1,47 @@
+package dataset
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// With every ID hashing alike, the stream must still tell distinct IDs
+// apart (confirming a shared hash by reading the first record again) and
+// still find the real duplicate, with the first place it was seen.
+func TestAStreamConfirmsAnIDHashCollision(t *testing.T) {
+	old := idHash
+	idHash = func(maphash.Seed, string) uint64 { return 7 }
+	defer func() { idHash = old }()
+
+	dir := t.TempDir()
+	var lines []string
+	for i := range 5 {
+		lines = append(lines, fmt.Sprintf(`{"id": "p%d", "prompt": "Q", "final_answer": "1"}`, i))
+	}
+	file := filepath.Join(dir, "a.jsonl")
+	require.NoError(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	s, err := OpenStream(file)
+	require.NoError(t, err)
+	n, err := Count(context.Background(), s)
+	require.NoError(t, err, "five distinct IDs with one hash are not duplicates")
+	assert.Equal(t, 5, n)
+
+	lines = append(lines, `{"id": "p3", "prompt": "Q", "final_answer": "1"}`)
+	require.NoError(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	_, err = Count(context.Background(), s)
+	assert.ErrorIs(t, err, ErrDuplicateID)
+	assert.Contains(t, err.Error(), `a.jsonl:6: duplicate id "p3" (first at line 4)`)
+
+	lines[5] = `{"id": "p0", "prompt": "Q", "final_answer": "1"}`
+	require.NoError(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	_, err = Count(context.Background(), s)
+	assert.Contains(t, err.Error(), `a.jsonl:6: duplicate id "p0" (first at line 1)`)
+}
