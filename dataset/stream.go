@@ -325,3 +325,25 @@ func (d *idSet) dup(i int, r *record, id string, at uint64) error {
 	}
 	return r.err("", fmt.Errorf("%w %q (first at %s)", ErrDuplicateID, id, where))
 }
+
+// UniqueIDs reports that a Stream refuses duplicate problem IDs itself.
+func (s *Stream) UniqueIDs() bool { return true }
+
+// UniqueIDs reports whether the limited source refuses duplicate IDs.
+func (l limited) UniqueIDs() bool {
+	u, ok := l.src.(interface{ UniqueIDs() bool })
+	return ok && u.UniqueIDs()
+}
+
+// QuestionKey is the 64-bit FNV-1a hash of a question with its
+// surrounding white space trimmed: the key a run store indexes its
+// problems by, so that a simulator can find a prompt's problem without
+// holding the dataset.
+func QuestionKey(q string) uint64 {
+	q = strings.TrimSpace(q)
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(q); i++ {
+		h = (h ^ uint64(q[i])) * 1099511628211
+	}
+	return h
+}
