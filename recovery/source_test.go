@@ -37,7 +37,7 @@ func writeProblems(t *testing.T, dir string, ps []dataset.Problem) (string, []da
 
 // streamConfig is simConfig's run over a Source, with simulators that find
 // the problems in the run's store instead of holding them.
-func streamConfig(t *testing.T, dir string, src dataset.Source, seed int64) Config {
+func streamConfig(t testing.TB, dir string, src dataset.Source, seed int64) Config {
 	cfg := simConfig(t, dir, 1, seed)
 	sc, wc := sim.Strong(), sim.Weak()
 	sc.Seed, wc.Seed = seed, seed
