@@ -107,13 +107,17 @@ func Collect(ctx context.Context, src Source) ([]Problem, error) {
 // Open (one file) or OpenShards (shards): the layout is recognised per
 // file from its first record, errors name file:line (or file:row N), and
 // an ID that occurs twice is an ErrDuplicateID error naming both places.
-// Each pass reads the files again.
+// Each pass reads the files again. After a first pass that read them
+// through, a pass checks that no file changed (size and modification
+// time) instead of checking IDs again — a changed file is an error — so
+// a later pass holds only its chunk.
 type Stream struct {
 	path   string
 	files  []string
 	shards bool
 	opts   []Option
-	passed bool // one pass finished: skips are recorded once
+	passed bool     // one pass finished: skips are recorded once, IDs were checked
+	stamps []string // each file's size and modification time at that pass
 }
 
 // OpenStream lists the files path names (one file, or a directory or glob
@@ -154,7 +158,15 @@ func checkExt(path string) error {
 // Each reads the files in order and calls fn with chunks of ChunkSize
 // problems (the last one shorter).
 func (s *Stream) Each(ctx context.Context, fn func([]Problem) error) error {
-	seen := newIDSet(s)
+	var seen *idSet
+	if s.passed {
+		if err := s.unchanged(); err != nil {
+			return err
+		}
+	} else {
+		seen = newIDSet(s)
+		s.stamps = s.stamp()
+	}
 	chunk := make([]Problem, 0, ChunkSize)
 	flush := func() error {
 		if len(chunk) == 0 {
@@ -175,8 +187,10 @@ func (s *Stream) Each(ctx context.Context, fn func([]Problem) error) error {
 			if err != nil || !keep {
 				return err
 			}
-			if err := seen.add(i, r, p.ID); err != nil {
-				return err
+			if seen != nil {
+				if err := seen.add(i, r, p.ID); err != nil {
+					return err
+				}
 			}
 			chunk = append(chunk, p)
 			if len(chunk) == ChunkSize {
@@ -191,8 +205,44 @@ func (s *Stream) Each(ctx context.Context, fn func([]Problem) error) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	s.passed = true
+	if !s.passed && slicesEqual(s.stamps, s.stamp()) {
+		s.passed = true // else the next pass checks the IDs again
+	}
 	return nil
+}
+
+// stamp is each file's size and modification time.
+func (s *Stream) stamp() []string {
+	out := make([]string, len(s.files))
+	for i, f := range s.files {
+		if fi, err := os.Stat(f); err == nil {
+			out[i] = fmt.Sprintf("%d %d", fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return out
+}
+
+// unchanged checks that no file changed since the first pass.
+func (s *Stream) unchanged() error {
+	now := s.stamp()
+	for i, f := range s.files {
+		if now[i] != s.stamps[i] {
+			return &Error{File: f, Err: errors.New("changed since it was first read (size or modification time): open the stream again")}
+		}
+	}
+	return nil
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // scanFile scans one file, calling add with each record.

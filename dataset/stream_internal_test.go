@@ -37,11 +37,15 @@ func TestAStreamConfirmsAnIDHashCollision(t *testing.T) {
 	lines = append(lines, `{"id": "p3", "prompt": "Q", "final_answer": "1"}`)
 	require.NoError(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
 	_, err = Count(context.Background(), s)
+	assert.ErrorContains(t, err, "changed since it was first read", "a stream refuses a file that changed after its first pass")
+	s, err = OpenStream(file)
+	require.NoError(t, err)
+	_, err = Count(context.Background(), s)
 	assert.ErrorIs(t, err, ErrDuplicateID)
 	assert.Contains(t, err.Error(), `a.jsonl:6: duplicate id "p3" (first at line 4)`)
 
 	lines[5] = `{"id": "p0", "prompt": "Q", "final_answer": "1"}`
 	require.NoError(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
-	_, err = Count(context.Background(), s)
+	_, err = Count(context.Background(), s) // the failed pass did not finish: IDs are checked again
 	assert.Contains(t, err.Error(), `a.jsonl:6: duplicate id "p0" (first at line 1)`)
 }
