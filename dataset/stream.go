@@ -397,3 +397,32 @@ func QuestionKey(q string) uint64 {
 	}
 	return h
 }
+
+// Stamp names the stream's files as they are now — each file's path, size
+// and modification time — and its options, so a caller that recorded it
+// can tell, without reading the files, that they hold what they held (a
+// run directory resumed on the same dataset). ok is false if a file
+// cannot be read.
+func (s *Stream) Stamp() (stamp string, ok bool) {
+	var b strings.Builder
+	o := buildOptions(s.opts)
+	fmt.Fprintf(&b, "skip=%v", o.skipped != nil)
+	for i, st := range s.stamp() {
+		if st == "" {
+			return "", false
+		}
+		fmt.Fprintf(&b, "\x00%s %s", s.files[i], st)
+	}
+	return b.String(), true
+}
+
+// Stamp is the limited source's Stamp and its limit, if the source has
+// a Stamp.
+func (l limited) Stamp() (string, bool) {
+	st, ok := l.src.(interface{ Stamp() (string, bool) })
+	if !ok {
+		return "", false
+	}
+	s, ok := st.Stamp()
+	return fmt.Sprintf("%s\x00limit=%d", s, l.n), ok
+}

@@ -89,6 +89,24 @@ func admitProblems(ctx context.Context, st *Store, cfg *Config) error {
 		}
 		diffs = identityDiffs(prev, id)
 	}
+	src := cfg.source()
+	stamp, stamped := sourceStampOf(src)
+	prefix := workPrefixDigest(cfg)
+	if stamped && resuming {
+		if rec, ok, err := st.readSourceStamp(ctx); err != nil {
+			return err
+		} else if ok && rec.Stamp == stamp && rec.Prefix == prefix && rec.Problems == prev.Problems && rec.Problems != "" {
+			// The files are the ones the last admission read (and no
+			// other writer changed the problems since: PutProblems
+			// drops the record): nothing to read again.
+			if err := identityError(st, diffs); err != nil {
+				return err
+			}
+			id.Problems = rec.Problems
+			cfg.admitted = admitted{n: rec.N, work: rec.Work}
+			return st.setIdentity(ctx, id)
+		}
+	}
 	work, hasWork := workHasher(cfg)
 	tx, err := st.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -105,7 +123,6 @@ func admitProblems(ctx context.Context, st *Store, cfg *Config) error {
 	}
 	defer put.Close()
 
-	src := cfg.source()
 	var ids map[string]struct{} // only for a source that does not refuse duplicates itself
 	if !uniqueIDs(src) {
 		ids = map[string]struct{}{}
@@ -193,11 +210,79 @@ func admitProblems(ctx context.Context, st *Store, cfg *Config) error {
 	if hasWork {
 		cfg.admitted.work = hex.EncodeToString(work.Sum(nil))
 	}
+	if now, ok := sourceStampOf(src); stamped && ok && now == stamp { // unchanged while it was read
+		rec := sourceStamp{Stamp: stamp, Prefix: prefix, N: n, Work: cfg.admitted.work, Problems: id.Problems}
+		if err := st.writeSourceStamp(ctx, rec); err != nil {
+			return err
+		}
+	}
+	return st.setIdentity(ctx, id)
+}
+
+func (st *Store) setIdentity(ctx context.Context, id identity) error {
 	b, err := json.Marshal(id)
 	if err != nil {
 		return fmt.Errorf("recovery: run identity: %w", err)
 	}
 	return st.SetConfig(ctx, "identity", string(b))
+}
+
+// sourceStampKey is the store_state key of the last admitted source's
+// stamp (dataset.Stream.Stamp) with what its admission computed, so a
+// resume on unchanged files skips reading them: a no-op resume is O(1) in
+// the dataset.
+const sourceStampKey = "source_stamp"
+
+type sourceStamp struct {
+	Stamp    string `json:"stamp"`
+	Prefix   string `json:"prefix"` // workPrefixDigest at that admission
+	N        int    `json:"n"`
+	Work     string `json:"work"`
+	Problems string `json:"problems"` // the identity's dataset fingerprint
+}
+
+func sourceStampOf(src dataset.Source) (string, bool) {
+	s, ok := src.(interface{ Stamp() (string, bool) })
+	if !ok {
+		return "", false
+	}
+	return s.Stamp()
+}
+
+// workPrefixDigest digests what workFingerprint hashes before the
+// problems ("" when it has none).
+func workPrefixDigest(cfg *Config) string {
+	h, ok := workHasher(cfg)
+	if !ok {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (st *Store) readSourceStamp(ctx context.Context) (sourceStamp, bool, error) {
+	raw, ok, err := st.state(ctx, sourceStampKey)
+	if err != nil || !ok {
+		return sourceStamp{}, false, err
+	}
+	var rec sourceStamp
+	if json.Unmarshal([]byte(raw), &rec) != nil {
+		return sourceStamp{}, false, nil
+	}
+	return rec, true, nil
+}
+
+// writeSourceStamp records rec around the writer, like markFinished: it is
+// not a change of the run's rows.
+func (st *Store) writeSourceStamp(ctx context.Context, rec sourceStamp) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if _, err := st.db.ExecContext(ctx, `INSERT INTO store_state(key, value) VALUES(?, ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, sourceStampKey, string(b)); err != nil {
+		return fmt.Errorf("recovery: record %s: %w", sourceStampKey, err)
+	}
+	return nil
 }
 
 // storedOrder is where a stored problem is in the stored order.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -257,4 +258,66 @@ func TestStoredProblemsFindsWhatTheRunStored(t *testing.T) {
 	got, err = sp.ByQuestion(context.Background(), dataset.QuestionKey(p.Question))
 	require.NoError(t, err)
 	assert.Len(t, got, 1, "filled in by the resume")
+}
+
+// countingSource counts the passes over a Stream (Stamp and UniqueIDs are
+// the Stream's).
+type countingSource struct {
+	*dataset.Stream
+	passes int
+}
+
+func (c *countingSource) Each(ctx context.Context, fn func([]dataset.Problem) error) error {
+	c.passes++
+	return c.Stream.Each(ctx, fn)
+}
+
+// A resume on dataset files that did not change (size, modification time)
+// does not read them; a changed file, or problems stored by another path,
+// makes the next run read them again.
+func TestAResumeOnUnchangedFilesDoesNotReadThem(t *testing.T) {
+	path, _ := writeProblems(t, t.TempDir(), dataset.GSM8KTest()[:20])
+	dir := t.TempDir()
+	open := func() *countingSource {
+		s, err := dataset.OpenStream(path)
+		require.NoError(t, err)
+		return &countingSource{Stream: s}
+	}
+	first := open()
+	want, err := Run(context.Background(), streamConfig(t, dir, first, 4))
+	require.NoError(t, err)
+	assert.Equal(t, 3, first.passes, "preflight's first chunk, admission, feed")
+
+	again := open()
+	got, err := Run(context.Background(), streamConfig(t, dir, again, 4))
+	require.NoError(t, err)
+	assert.Equal(t, 1, again.passes, "only preflight's first chunk")
+	assert.Equal(t, Cost{Resumed: want.Cost.Calls}, got.Invocation)
+
+	cfg := streamConfig(t, dir, open(), 4)
+	cfg.Samples = 6 // another experiment's prefix: the dataset is read again
+	more := cfg.Source.(*countingSource)
+	_, err = Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 3, more.passes)
+
+	later := time.Now().Add(time.Minute)
+	require.NoError(t, os.Chtimes(path, later, later))
+	touched := open()
+	cfg = streamConfig(t, dir, touched, 4)
+	cfg.Samples = 6
+	_, err = Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 2, touched.passes, "a touched file is read again (then the finished run's shortcut)")
+
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	require.NoError(t, st.PutProblems(context.Background(), dataset.GSM8KTest()[:20]))
+	require.NoError(t, st.Close())
+	after := open()
+	cfg = streamConfig(t, dir, after, 4)
+	cfg.Samples = 6
+	_, err = Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, after.passes, 2, "problems stored by another path: read again")
 }

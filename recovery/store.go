@@ -357,6 +357,11 @@ func (s *Store) PutProblems(ctx context.Context, problems []dataset.Problem) err
 		return fmt.Errorf("recovery: store problems: %w", err)
 	}
 	defer tx.Rollback()
+	// Problems written here were not admitted from a stamped source
+	// (source.go): the next Run reads its source again.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM store_state WHERE key = ?`, sourceStampKey); err != nil {
+		return fmt.Errorf("recovery: store problems: %w", err)
+	}
 	stmt, err := tx.PrepareContext(ctx, putProblemSQL)
 	if err != nil {
 		return fmt.Errorf("recovery: store problems: %w", err)
