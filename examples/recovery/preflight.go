@@ -150,9 +150,12 @@ func announce(cfg recovery.Config, o options, w io.Writer) error {
 			paid = true
 		}
 	}
+	if !paid {
+		return nil // (before counting: a streamed -dataset's count reads it through)
+	}
 	items := estimateItems(cfg)
 	calls := items[recovery.StageStrong] + items[recovery.StageWeak] + items[recovery.StageContinue]
-	if !paid || calls <= o.confirmCalls {
+	if calls <= o.confirmCalls {
 		return nil
 	}
 	limit := fmt.Sprintf("-limit %d", o.limit)
