@@ -41,12 +41,24 @@ func (s Slice) Each(ctx context.Context, fn func([]Problem) error) error {
 // errStop ends an Each early without an error.
 var errStop = errors.New("dataset: stop")
 
+// errLimit ends a Stream's pass at its limit.
+var errLimit = errors.New("dataset: limit reached")
+
 // Limit returns the first n problems of src as a Source (all of them when
 // n ≤ 0). Reading stops at the n-th problem: records after it are not
 // read, so their errors (and duplicate IDs) are not reported.
 func Limit(src Source, n int) Source {
 	if n <= 0 {
 		return src
+	}
+	if s, ok := src.(*Stream); ok {
+		// A Stream that stops at n itself: a pass to the limit is a whole
+		// pass (its later passes need not check IDs again).
+		c := &Stream{path: s.path, files: s.files, shards: s.shards, opts: s.opts, limit: n}
+		if s.limit > 0 {
+			c.limit = min(n, s.limit)
+		}
+		return c
 	}
 	return limited{src, n}
 }
@@ -118,6 +130,7 @@ type Stream struct {
 	opts   []Option
 	passed bool     // one pass finished: skips are recorded once, IDs were checked
 	stamps []string // each file's size and modification time at that pass
+	limit  int      // the most problems a pass gives (Limit); 0: all
 }
 
 // OpenStream lists the files path names (one file, or a directory or glob
@@ -181,6 +194,7 @@ func (s *Stream) Each(ctx context.Context, fn func([]Problem) error) error {
 	}
 	o := buildOptions(s.opts)
 	o.noSkips = s.passed
+	given := 0
 	for i, f := range s.files {
 		err := s.scanFile(f, o, func(r *record, dec decoder) error {
 			p, keep, err := decodeRecord(r, dec, o)
@@ -193,11 +207,20 @@ func (s *Stream) Each(ctx context.Context, fn func([]Problem) error) error {
 				}
 			}
 			chunk = append(chunk, p)
+			given++
 			if len(chunk) == ChunkSize {
-				return flush()
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			if given == s.limit {
+				return errLimit
 			}
 			return nil
 		})
+		if errors.Is(err, errLimit) {
+			break
+		}
 		if err != nil {
 			return err
 		}
@@ -406,7 +429,7 @@ func QuestionKey(q string) uint64 {
 func (s *Stream) Stamp() (stamp string, ok bool) {
 	var b strings.Builder
 	o := buildOptions(s.opts)
-	fmt.Fprintf(&b, "skip=%v", o.skipped != nil)
+	fmt.Fprintf(&b, "skip=%v limit=%d", o.skipped != nil, s.limit)
 	for i, st := range s.stamp() {
 		if st == "" {
 			return "", false
