@@ -53,7 +53,7 @@ func streamConfig(t testing.TB, dir string, src dataset.Source, seed int64) Conf
 // that hold no problem, gives every result a run over the same problems in
 // memory gives.
 func TestAStreamedRunGivesTheResultsOfARunOverASlice(t *testing.T) {
-	path, ps := writeProblems(t, t.TempDir(), dataset.GSM8KTest()[:40])
+	path, ps := writeProblems(t, t.TempDir(), dataset.GSM8KTest()[:24])
 	sliceDir, streamDir := t.TempDir(), t.TempDir()
 	cfg := simConfig(t, sliceDir, 1, 3)
 	sc, wc := sim.Strong(), sim.Weak()
@@ -69,7 +69,7 @@ func TestAStreamedRunGivesTheResultsOfARunOverASlice(t *testing.T) {
 	scfg.Progress = func(e Event) {
 		events++
 		if e.Stage == StageStrong {
-			assert.Equal(t, 40*5, e.Total, "the progress total is counted from the stream")
+			assert.Equal(t, 24*5, e.Total, "the progress total is counted from the stream")
 		}
 	}
 	got, err := Run(context.Background(), scfg)
@@ -103,7 +103,7 @@ func TestAStreamedRunGivesTheResultsOfARunOverASlice(t *testing.T) {
 // identity's dataset fingerprint is the slice's, and a finished run
 // resumes with nothing to do, without a call.
 func TestAStreamResumesARunMadeFromASliceAndTheFingerprintsAgree(t *testing.T) {
-	path, ps := writeProblems(t, t.TempDir(), dataset.GSM8KTest()[:30])
+	path, ps := writeProblems(t, t.TempDir(), dataset.GSM8KTest()[:16])
 	dir := t.TempDir()
 	cfg := simConfig(t, dir, 1, 5)
 	sc, wc := sim.Strong(), sim.Weak()
@@ -276,7 +276,7 @@ func (c *countingSource) Each(ctx context.Context, fn func([]dataset.Problem) er
 // does not read them; a changed file, or problems stored by another path,
 // makes the next run read them again.
 func TestAResumeOnUnchangedFilesDoesNotReadThem(t *testing.T) {
-	path, _ := writeProblems(t, t.TempDir(), dataset.GSM8KTest()[:20])
+	path, _ := writeProblems(t, t.TempDir(), dataset.GSM8KTest()[:12])
 	dir := t.TempDir()
 	open := func() *countingSource {
 		s, err := dataset.OpenStream(path)
@@ -312,7 +312,7 @@ func TestAResumeOnUnchangedFilesDoesNotReadThem(t *testing.T) {
 
 	st, err := OpenStore(dir)
 	require.NoError(t, err)
-	require.NoError(t, st.PutProblems(context.Background(), dataset.GSM8KTest()[:20]))
+	require.NoError(t, st.PutProblems(context.Background(), dataset.GSM8KTest()[:12]))
 	require.NoError(t, st.Close())
 	after := open()
 	cfg = streamConfig(t, dir, after, 4)
