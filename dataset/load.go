@@ -26,6 +26,9 @@ type options struct {
 	// idName replaces the file name in default IDs (Open sets the base
 	// name).
 	idName string
+	// noSkips: do not record skips (a Stream's later passes; the first
+	// one recorded them).
+	noSkips bool
 }
 
 // SkipUnanswered makes a loader skip records without a final answer (e.g.
@@ -62,14 +65,15 @@ func newCollector(o options) *collector {
 }
 
 func (c *collector) add(r *record, dec decoder) error {
-	p, err := dec(r)
-	if err != nil {
-		if c.o.skipped != nil && errors.Is(err, ErrEmptyAnswer) {
-			*c.o.skipped = append(*c.o.skipped, Skip{File: r.file, Line: r.line, Row: r.row, Reason: reason(err)})
-			return nil
-		}
+	p, keep, err := decodeRecord(r, dec, c.o)
+	if err != nil || !keep {
 		return err
 	}
+	return c.keep(r, p)
+}
+
+// keep appends a decoded problem, refusing a repeated ID.
+func (c *collector) keep(r *record, p Problem) error {
 	if first, dup := c.seen[p.ID]; dup {
 		where := fmt.Sprintf("line %d", first.line)
 		if first.row > 0 {
@@ -80,6 +84,22 @@ func (c *collector) add(r *record, dec decoder) error {
 	c.seen[p.ID] = r
 	c.out = append(c.out, p)
 	return nil
+}
+
+// decodeRecord decodes one record under the skip policy: keep is false
+// for a record skipped (and counted) for having no answer.
+func decodeRecord(r *record, dec decoder, o options) (p Problem, keep bool, err error) {
+	p, err = dec(r)
+	if err != nil {
+		if o.skipped != nil && errors.Is(err, ErrEmptyAnswer) {
+			if !o.noSkips {
+				*o.skipped = append(*o.skipped, Skip{File: r.file, Line: r.line, Row: r.row, Reason: reason(err)})
+			}
+			return p, false, nil
+		}
+		return p, false, err
+	}
+	return p, true, nil
 }
 
 // reason is an error's message without its file:line position.
@@ -100,12 +120,22 @@ func reason(err error) string {
 // readJSONL decodes r line by line. When dec is nil the format is detected
 // from the first record's fields.
 func readJSONL(r io.Reader, name string, dec decoder, o options) ([]Problem, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
 	c := newCollector(o)
+	if err := scanJSONL(r, name, dec, o, c.add); err != nil {
+		return nil, err
+	}
+	return c.out, nil
+}
+
+// scanJSONL decodes r line by line, calling add with each record and its
+// decoder (detected from the first record when dec is nil), holding only
+// the line at hand.
+func scanJSONL(r io.Reader, name string, dec decoder, o options, add func(*record, decoder) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
 	for line := 1; ; line++ {
 		b, err := br.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, &Error{File: name, Line: line, Err: err}
+			return &Error{File: name, Line: line, Err: err}
 		}
 		if line == 1 {
 			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // UTF-8 BOM
@@ -113,22 +143,22 @@ func readJSONL(r io.Reader, name string, dec decoder, o options) ([]Problem, err
 		if t := bytes.TrimSpace(b); len(t) > 0 {
 			rec := &record{file: name, idFile: o.idName, line: line}
 			if jerr := json.Unmarshal(t, &rec.fields); jerr != nil {
-				return nil, rec.err("", fmt.Errorf("%w: not a JSON object: %v", ErrMalformed, jerr))
+				return rec.err("", fmt.Errorf("%w: not a JSON object: %v", ErrMalformed, jerr))
 			}
 			if rec.fields == nil { // the literal null
-				return nil, rec.err("", fmt.Errorf("%w: not a JSON object: null", ErrMalformed))
+				return rec.err("", fmt.Errorf("%w: not a JSON object: null", ErrMalformed))
 			}
 			if dec == nil {
 				if dec, err = detect(rec); err != nil {
-					return nil, err
+					return err
 				}
 			}
-			if aerr := c.add(rec, dec); aerr != nil {
-				return nil, aerr
+			if aerr := add(rec, dec); aerr != nil {
+				return aerr
 			}
 		}
 		if errors.Is(err, io.EOF) {
-			return c.out, nil
+			return nil
 		}
 	}
 }

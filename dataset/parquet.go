@@ -42,7 +42,18 @@ func OpenParquet(path string, opts ...Option) ([]Problem, error) {
 	return readParquet(f, st.Size(), path, nil, o)
 }
 
-func readParquet(r io.ReaderAt, size int64, name string, dec decoder, o options) (_ []Problem, err error) {
+func readParquet(r io.ReaderAt, size int64, name string, dec decoder, o options) ([]Problem, error) {
+	c := newCollector(o)
+	if err := scanParquet(r, size, name, dec, o, c.add); err != nil {
+		return nil, err
+	}
+	return c.out, nil
+}
+
+// scanParquet reads the rows of a Parquet file one at a time (parquet-go
+// reads a row group's pages as it goes), calling add with each row as a
+// record and its decoder (detected from the first row when dec is nil).
+func scanParquet(r io.ReaderAt, size int64, name string, dec decoder, o options, add func(*record, decoder) error) (err error) {
 	defer func() {
 		// parquet-go may panic on corrupt input; report it as malformed.
 		if v := recover(); v != nil {
@@ -50,38 +61,37 @@ func readParquet(r io.ReaderAt, size int64, name string, dec decoder, o options)
 		}
 	}()
 	if err := checkParquetFooter(r, size); err != nil {
-		return nil, &Error{File: name, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, err)}
+		return &Error{File: name, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, err)}
 	}
 	f, err := parquet.OpenFile(r, size)
 	if err != nil {
-		return nil, &Error{File: name, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, err)}
+		return &Error{File: name, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, err)}
 	}
 	pr := parquet.NewReader(f)
 	defer pr.Close()
-	c := newCollector(o)
 	for row := 1; ; row++ {
 		m := map[string]any{}
 		if rerr := pr.Read(&m); rerr != nil {
 			if errors.Is(rerr, io.EOF) {
-				return c.out, nil
+				return nil
 			}
-			return nil, &Error{File: name, Row: row, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, rerr)}
+			return &Error{File: name, Row: row, Err: fmt.Errorf("%w: parquet: %v", ErrMalformed, rerr)}
 		}
 		rec := &record{file: name, idFile: o.idName, row: row, fields: make(map[string]json.RawMessage, len(m))}
 		for k, v := range m {
 			b, jerr := json.Marshal(normalizeParquet(v))
 			if jerr != nil {
-				return nil, rec.err(k, fmt.Errorf("%w: %v", ErrFieldType, jerr))
+				return rec.err(k, fmt.Errorf("%w: %v", ErrFieldType, jerr))
 			}
 			rec.fields[k] = b
 		}
 		if dec == nil {
 			if dec, err = detect(rec); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		if err := c.add(rec, dec); err != nil {
-			return nil, err
+		if err := add(rec, dec); err != nil {
+			return err
 		}
 	}
 }

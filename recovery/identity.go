@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"slices"
 	"strings"
 
+	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/perturb"
 	"github.com/rebound-lab/rebound/providers"
 )
@@ -74,6 +76,40 @@ func problemKey(id, question, answer string) string {
 }
 
 func (cfg *Config) identity() identity {
+	id := cfg.baseIdentity()
+	id.Problems = problemsFingerprint(cfg.Problems)
+	return id
+}
+
+// problemsFingerprint is identity.Problems of a slice of problems: a hash
+// of their sorted problemKeys (the order of the problems does not count).
+func problemsFingerprint(problems []dataset.Problem) string {
+	keys := make([]string, len(problems))
+	for i, p := range problems {
+		keys[i] = problemKey(p.ID, p.Question, p.Answer)
+	}
+	slices.Sort(keys)
+	h := newKeyHash()
+	for _, k := range keys {
+		h.add(k)
+	}
+	return h.sum()
+}
+
+// keyHash hashes problemKeys given in sorted order.
+type keyHash struct{ h hash.Hash }
+
+func newKeyHash() keyHash { return keyHash{sha256.New()} }
+
+func (k keyHash) add(key string) {
+	k.h.Write([]byte(key))
+	k.h.Write([]byte{'\n'})
+}
+
+func (k keyHash) sum() string { return hex.EncodeToString(k.h.Sum(nil)[:12]) }
+
+// baseIdentity is the identity without its Problems fingerprint.
+func (cfg *Config) baseIdentity() identity {
 	id := identity{StrongModel: cfg.StrongModel, WeakModel: cfg.WeakModel, Seed: cfg.Seed, Temperature: cfg.Temperature,
 		MaxTokens: cfg.MaxTokens, PrefillMethod: cfg.PrefillMethod, Samples: cfg.Samples, WeakSamples: cfg.WeakSamples,
 		Continuations: cfg.Continuations, Strategies: slices.Sorted(slices.Values(cfg.Strategies)),
@@ -89,17 +125,6 @@ func (cfg *Config) identity() identity {
 		b, _ := json.Marshal(cfg.Adaptive)
 		id.Adaptive = string(b)
 	}
-	h := sha256.New()
-	keys := make([]string, len(cfg.Problems))
-	for i, p := range cfg.Problems {
-		keys[i] = problemKey(p.ID, p.Question, p.Answer)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{'\n'})
-	}
-	id.Problems = hex.EncodeToString(h.Sum(nil)[:12])
 	return id
 }
 
@@ -128,13 +153,21 @@ func checkIdentity(ctx context.Context, st *Store, cfg *Config) error {
 		if err != nil {
 			return err
 		}
-		diffs = append(diffs, pd...)
-		if len(diffs) > 0 {
-			return fmt.Errorf("%w: %s holds another experiment; it differs in:\n  - %s\nuse a new run directory (-out), or the same settings to resume (allowed changes: more -samples, -continuations, strategies or problems)",
-				ErrConfig, st.Dir(), strings.Join(diffs, "\n  - "))
+		if err := identityError(st, append(diffs, pd...)); err != nil {
+			return err
 		}
 	}
 	return st.SetConfig(ctx, "identity", string(b))
+}
+
+// identityError is checkIdentity's refusal of a directory holding another
+// experiment, listing diffs; nil without any.
+func identityError(st *Store, diffs []string) error {
+	if len(diffs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s holds another experiment; it differs in:\n  - %s\nuse a new run directory (-out), or the same settings to resume (allowed changes: more -samples, -continuations, strategies or problems)",
+		ErrConfig, st.Dir(), strings.Join(diffs, "\n  - "))
 }
 
 func identityDiffs(prev, cur identity) []string {

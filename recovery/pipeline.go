@@ -160,16 +160,19 @@ func appendTrace(ts []perturb.Trace, s Sample, origin string) []perturb.Trace {
 
 // stages runs the experiment through the pipeline, then assigns buckets.
 func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers.Completer) error {
-	problems := cfg.Problems
+	n := cfg.admitted.n // counted by admitProblems
+	if n == 0 {
+		n = len(cfg.Problems)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	gctx, abort := context.WithCancelCause(gctx)
 	defer abort(nil)
-	pl, err := cfg.newPipeline(gctx, exec, strong, weak, len(problems))
+	pl, err := cfg.newPipeline(gctx, exec, strong, weak, n)
 	if err != nil {
 		return err
 	}
 	pl.abort = abort
-	g.Go(func() error { return pl.feed(gctx, g, problems) })
+	g.Go(func() error { return pl.feed(gctx, g, cfg.source()) })
 	err = g.Wait()
 	if cause := context.Cause(gctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause // the first fatal error, not a problem that stopped because of it
@@ -177,7 +180,7 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 	if err == nil {
 		err = ctx.Err()
 	}
-	if int(pl.strongN.Load()) == len(problems) && pl.strongG.err() == nil {
+	if pl.feedDone.Load() && pl.strongN.Load() == pl.fed.Load() && pl.strongG.err() == nil {
 		// Every problem is calibrated: assign the buckets, even if a
 		// later stage stopped the run (the barrier driver had by then).
 		if berr := cfg.binStored(ctx, exec.Store); berr != nil && err == nil {
@@ -196,33 +199,47 @@ func (cfg *Config) stages(ctx context.Context, exec Exec, strong, weak providers
 }
 
 // feed hands the problems to the pipeline in order, a problem slot each,
-// reading what each chunk of them already finished in one go.
-func (pl *pipeline) feed(ctx context.Context, g *errgroup.Group, problems []dataset.Problem) error {
-	for lo := 0; lo < len(problems); lo += doneChunk {
-		chunk := problems[lo:min(lo+doneChunk, len(problems))]
-		ids := make([]string, len(chunk))
-		for i, p := range chunk {
-			ids[i] = p.ID
-		}
-		done, err := pl.exec.Store.doneFor(ctx, ids)
-		if err != nil {
-			return err
-		}
-		for _, p := range chunk {
-			if err := pl.problems.acquire(ctx, 0); err != nil {
+// reading them from src a chunk at a time and what each chunk of them
+// already finished in one go.
+func (pl *pipeline) feed(ctx context.Context, g *errgroup.Group, src dataset.Source) error {
+	err := src.Each(ctx, func(problems []dataset.Problem) error {
+		for lo := 0; lo < len(problems); lo += doneChunk {
+			if err := pl.feedChunk(ctx, g, problems[lo:min(lo+doneChunk, len(problems))]); err != nil {
 				return err
 			}
-			d := done[p.ID]
-			delete(done, p.ID)
-			pl.fed.Add(1)
-			g.Go(func() error {
-				defer pl.problems.release()
-				return pl.fail(pl.problem(ctx, p, d))
-			})
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	pl.feedDone.Store(true)
 	pl.settle()
+	return nil
+}
+
+// feedChunk feeds one chunk of at most doneChunk problems.
+func (pl *pipeline) feedChunk(ctx context.Context, g *errgroup.Group, chunk []dataset.Problem) error {
+	ids := make([]string, len(chunk))
+	for i, p := range chunk {
+		ids[i] = p.ID
+	}
+	done, err := pl.exec.Store.doneFor(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, p := range chunk {
+		if err := pl.problems.acquire(ctx, 0); err != nil {
+			return err
+		}
+		d := done[p.ID]
+		delete(done, p.ID)
+		pl.fed.Add(1)
+		g.Go(func() error {
+			defer pl.problems.release()
+			return pl.fail(pl.problem(ctx, p, d))
+		})
+	}
 	return nil
 }
 

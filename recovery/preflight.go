@@ -39,7 +39,10 @@ func Preflight(cfg Config) error {
 }
 
 func (cfg *Config) preflight() error {
-	p := cfg.Problems[0]
+	p, err := cfg.firstProblem()
+	if err != nil {
+		return err
+	}
 	probe := PrefixResult{Problem: p, Strategy: "preflight", Prefix: perturb.Prefix{Text: prefixForPreflight(p.Question)}}
 	type check struct {
 		stage, spec string

@@ -9,9 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/rebound-lab/rebound/dataset"
 )
 
 // finishedKey is the store_state key recording a finished run: the work it
@@ -31,25 +34,46 @@ type finished struct {
 // defaults it was filled with. ok is false when the Config holds code whose
 // effect cannot be fingerprinted (custom perturber factories), so no
 // shortcut is taken.
+//
+// A Run that streamed its problems (admitProblems) computed it on the way
+// and it is taken from there, so the problems are not read again.
 func workFingerprint(cfg *Config) (fp string, ok bool) {
-	if len(cfg.Perturbers) > 0 {
+	if cfg.admitted.work != "" {
+		return cfg.admitted.work, true
+	}
+	h, ok := workHasher(cfg)
+	if !ok {
 		return "", false
+	}
+	for _, p := range cfg.Problems {
+		hashWork(h, p)
+	}
+	return hex.EncodeToString(h.Sum(nil)), true
+}
+
+// workHasher is workFingerprint's hash before the problems; ok is false
+// when there is no fingerprint (see workFingerprint).
+func workHasher(cfg *Config) (hash.Hash, bool) {
+	if len(cfg.Perturbers) > 0 {
+		return nil, false
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
-		return "", false
+		return nil, false
 	}
 	h := sha256.New()
 	h.Write(b)
 	fmt.Fprintf(h, "\x00title=%q binner=%+v buckets=%q\x00", cfg.Title, *cfg.Binner, cfg.Binner.Buckets())
-	for _, p := range cfg.Problems {
-		for _, s := range []string{p.ID, p.Question, p.Answer, p.Solution, p.Source, p.Subject, strconv.Itoa(p.Level)} {
-			h.Write([]byte(strconv.Itoa(len(s))))
-			h.Write([]byte{':'})
-			h.Write([]byte(s))
-		}
+	return h, true
+}
+
+// hashWork adds one problem to a workHasher's hash.
+func hashWork(h hash.Hash, p dataset.Problem) {
+	for _, s := range []string{p.ID, p.Question, p.Answer, p.Solution, p.Source, p.Subject, strconv.Itoa(p.Level)} {
+		h.Write([]byte(strconv.Itoa(len(s))))
+		h.Write([]byte{':'})
+		h.Write([]byte(s))
 	}
-	return hex.EncodeToString(h.Sum(nil)), true
 }
 
 // reportFiles are the files a finished run's shortcut relies on.

@@ -161,6 +161,15 @@ type Config struct {
 	// the same time (a Study's models): every call passes it as well as
 	// BudgetUSD's own, in the same place (inside the cache, outside retries).
 	SharedBudget *providers.Budget `json:"-"`
+	// Source, used when Problems is nil, yields the problems a chunk at a
+	// time, for runs too large to hold in memory: dataset.OpenStream reads
+	// a file or a directory of shards. Run reads it twice — once to check
+	// it against the run directory, store it and fingerprint it, once to
+	// feed the stages — and holds only the chunk at hand and the problems
+	// in flight. Problems, if set, is read as dataset.Slice(Problems).
+	Source dataset.Source `json:"-"`
+
+	admitted admitted // what admitProblems learned; set by Run
 }
 
 // InjectOptions are the perturb.InjectError options Run passes on.
@@ -195,8 +204,8 @@ func (c *Config) defaults() error {
 	switch {
 	case c.Dir == "":
 		return fmt.Errorf("%w: Dir is empty", ErrConfig)
-	case len(c.Problems) == 0:
-		return fmt.Errorf("%w: no Problems", ErrConfig)
+	case len(c.Problems) == 0 && c.Source == nil:
+		return fmt.Errorf("%w: no Problems (set Problems or Source)", ErrConfig)
 	case c.StrongModel == "":
 		return fmt.Errorf("%w: StrongModel is required", ErrConfig)
 	case !c.NoWeak && c.WeakModel == "":
@@ -298,7 +307,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, err
 	}
 	defer st.Close()
-	if err := checkIdentity(ctx, st, &cfg); err != nil {
+	if err := admitProblems(ctx, st, &cfg); err != nil {
 		return Summary{}, err
 	}
 	if cfg.Probe {
@@ -323,9 +332,6 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 			sum.Invocation = Cost{Resumed: sum.Cost.Calls}
 		}
 		return sum, err
-	}
-	if err := st.PutProblems(ctx, cfg.Problems); err != nil {
-		return Summary{}, err
 	}
 	meter := &Meter{}
 	var auto *AutoConcurrency

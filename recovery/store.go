@@ -295,6 +295,10 @@ func OpenStore(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("recovery: create schema in %s: %w", path, err)
 	}
+	if err := migrateProblemKey(db); err != nil { // source.go
+		db.Close()
+		return nil, fmt.Errorf("recovery: migrate %s: %w", path, err)
+	}
 	w := newWriter(db)
 	blobKeys, err := migrateLean(db)
 	if err != nil {
@@ -353,19 +357,18 @@ func (s *Store) PutProblems(ctx context.Context, problems []dataset.Problem) err
 		return fmt.Errorf("recovery: store problems: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO problems(id, ord, question, answer, solution, source, subject, level)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(id) DO UPDATE SET ord = excluded.ord, question = excluded.question, answer = excluded.answer,
-			solution = excluded.solution, source = excluded.source, subject = excluded.subject, level = excluded.level
-		WHERE ord != excluded.ord OR question != excluded.question OR answer != excluded.answer
-			OR solution != excluded.solution OR source != excluded.source OR subject != excluded.subject
-			OR level != excluded.level`)
+	// Problems written here were not admitted from a stamped source
+	// (source.go): the next Run reads its source again.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM store_state WHERE key = ?`, sourceStampKey); err != nil {
+		return fmt.Errorf("recovery: store problems: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, putProblemSQL)
 	if err != nil {
 		return fmt.Errorf("recovery: store problems: %w", err)
 	}
 	defer stmt.Close()
 	for i, p := range problems {
-		if _, err := stmt.ExecContext(ctx, p.ID, i, p.Question, p.Answer, p.Solution, p.Source, p.Subject, p.Level); err != nil {
+		if _, err := stmt.ExecContext(ctx, p.ID, i, p.Question, p.Answer, p.Solution, p.Source, p.Subject, p.Level, questionKeyArg(p.Question)); err != nil {
 			return fmt.Errorf("recovery: store problem %q: %w", p.ID, err)
 		}
 	}

@@ -193,6 +193,21 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
+// openProblems opens -dataset: a built-in set in memory, or a file or
+// shards as a stream (src, problems nil) that Run reads a chunk at a time,
+// never holding it; -limit keeps the first N either way.
+func openProblems(name string, limit int) (problems []dataset.Problem, src dataset.Source, err error) {
+	if name == "gsm8k" || name == "math500" || !looksLikeFile(name) {
+		problems, err = loadProblems(name, limit)
+		return problems, nil, err
+	}
+	s, err := dataset.OpenStream(name) // a file, or a directory or glob of shards, read in order
+	if err != nil {
+		return nil, nil, fmt.Errorf("-dataset %s: %w", name, err)
+	}
+	return nil, dataset.Limit(s, limit), nil
+}
+
 func loadProblems(name string, limit int) ([]dataset.Problem, error) {
 	var ps []dataset.Problem
 	switch name {
@@ -223,9 +238,24 @@ func loadProblems(name string, limit int) ([]dataset.Problem, error) {
 	return ps, nil
 }
 
+// simKnows is how a simulator knows the run's problems: taught them (held
+// in memory), or, for a streamed -dataset, finding each in the run's store
+// as it is asked about (recovery.StoredProblems), holding none.
+type simKnows struct {
+	problems []dataset.Problem
+	stored   *recovery.StoredProblems
+}
+
+func (k simKnows) solver(c sim.Config) *sim.Solver {
+	if k.stored != nil {
+		return sim.NewFinder(c, k.stored)
+	}
+	return sim.New(c, k.problems...)
+}
+
 // simFor returns the simulator standing in for spec: the preset named by a
 // sim spec, else the strong or weak preset priced as the real model.
-func simFor(spec string, strong bool, seed int64, problems []dataset.Problem, prices *providers.PriceTable) (providers.Completer, string, error) {
+func simFor(spec string, strong bool, seed int64, problems simKnows, prices *providers.PriceTable) (providers.Completer, string, error) {
 	provider, model, err := providers.ParseSpec(spec)
 	if err != nil {
 		return nil, "", err
@@ -253,7 +283,7 @@ func simFor(spec string, strong bool, seed int64, problems []dataset.Problem, pr
 		note = fmt.Sprintf("simulated, priced as %s: $%g/M input, $%g/M output", spec, price.InputPerM, price.OutputPerM)
 	}
 	cfg.Seed = seed
-	return sim.New(cfg, problems...), note, nil
+	return problems.solver(cfg), note, nil
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -265,9 +295,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.plan != "" {
 		return plan(ctx, o, stdout)
 	}
-	problems, err := loadProblems(o.dataset, o.limit)
+	problems, src, err := openProblems(o.dataset, o.limit)
 	if err != nil {
 		return err
+	}
+	if src != nil && (o.screen > 0 || strings.Contains(o.strong, ",")) {
+		// A screen and a study take their problems in memory.
+		if problems, err = dataset.Collect(ctx, src); err != nil {
+			return fmt.Errorf("-dataset %s: %w", o.dataset, err)
+		}
+		if len(problems) == 0 {
+			return fmt.Errorf("dataset %s has no problems", o.dataset)
+		}
+		src = nil
 	}
 	cut, err := recovery.ParseCut(o.cut)
 	if err != nil {
@@ -280,7 +320,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-inject-type/-magnitude/-position/-keep-after: %w", err)
 	}
 	cfg := recovery.Config{
-		Dir: o.out, Problems: problems, StrongModel: o.strong, WeakModel: o.weak,
+		Dir: o.out, Problems: problems, Source: src, StrongModel: o.strong, WeakModel: o.weak,
 		Samples: o.samples, Continuations: o.continuations, Cut: cut, Concurrency: o.concurrency,
 		BudgetUSD: o.budget, RPM: o.rpm, TPM: o.tpm, Seed: o.seed,
 		MaxTokens: o.maxTokens, ReasoningEffort: o.reasoningEffort, PrefillTarget: o.prefillTarget,
@@ -304,7 +344,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		set.AttachAnswers(problems)
+		all := src
+		if all == nil {
+			all = dataset.Slice(problems)
+		}
+		if err := all.Each(ctx, func(chunk []dataset.Problem) error {
+			set.AttachAnswers(chunk)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("-dataset %s: %w", o.dataset, err)
+		}
 		cfg.Labeled = perturb.NewLabeled(set.Traces)
 	}
 	cfg.FixedPrior = o.prior == "jeffreys"
@@ -325,6 +374,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runStudy(ctx, o, specs, cfg, stdout, stderr)
 	}
 	prices := cfg.Prices
+	know := simKnows{problems: problems}
+	if src != nil {
+		stored := recovery.NewStoredProblems(o.out)
+		if o.dryRun {
+			stored = recovery.NewStoredProblems(o.out + "-dryrun")
+		}
+		defer stored.Close()
+		know.stored = stored
+	}
 	if o.dryRun {
 		// A dry run never mixes simulated rows into a real run's directory,
 		// and starts afresh each time (its scratch directory is its own).
@@ -335,10 +393,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		var noteS, noteW string
-		if cfg.Strong, noteS, err = simFor(o.strong, true, o.seed, problems, prices); err != nil {
+		if cfg.Strong, noteS, err = simFor(o.strong, true, o.seed, know, prices); err != nil {
 			return err
 		}
-		if cfg.Weak, noteW, err = simFor(o.weak, false, o.seed, problems, prices); err != nil {
+		if cfg.Weak, noteW, err = simFor(o.weak, false, o.seed, know, prices); err != nil {
 			return err
 		}
 		cfg.BudgetUSD = 0 // a dry run spends nothing; it estimates
@@ -347,7 +405,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else {
-		if cfg.Strong, cfg.Weak, err = openModels(o.strong, o.weak, o.seed, problems); err != nil {
+		if cfg.Strong, cfg.Weak, err = openModels(o.strong, o.weak, o.seed, know); err != nil {
 			return err
 		}
 		if err := announce(cfg, o, stdout); err != nil {
@@ -361,9 +419,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		c := sv.Config()
 		c.Behaviours = sim.DefaultBehaviours()
-		cfg.Strong = sim.New(c, problems...)
+		cfg.Strong = know.solver(c)
 	}
-	bar := newProgress(stderr, o.quiet, estimateItems(cfg))
+	var plan map[string]int
+	if !o.quiet {
+		plan = estimateItems(cfg) // a count of a streamed -dataset: one more pass
+	}
+	bar := newProgress(stderr, o.quiet, plan)
 	defer bar.finish()
 	var batchStats *batchProgress
 	if o.batch {
@@ -434,7 +496,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // simulator specs (sim:strong, sim:weak) get the run's -seed and the run's
 // problems, so they also know problems from a -dataset file; a simulator
 // spec with options (sim:strong?seed=3) is opened by the registry as given.
-func openModels(strongSpec, weakSpec string, seed int64, problems []dataset.Problem) (strong, weak providers.Completer, err error) {
+func openModels(strongSpec, weakSpec string, seed int64, problems simKnows) (strong, weak providers.Completer, err error) {
 	open := func(spec string, isStrong bool) (providers.Completer, error) {
 		if p, _, err := providers.ParseSpec(spec); err == nil && p == "sim" && !strings.Contains(spec, "?") {
 			c, _, err := simFor(spec, isStrong, seed, problems, nil)

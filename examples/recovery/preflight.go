@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/providers"
 	"github.com/rebound-lab/rebound/recovery"
 )
@@ -122,6 +124,9 @@ func dryRunPreflight(cfg recovery.Config, o options, w io.Writer) error {
 // the continuation count is an upper bound (set-aside problems have none).
 func estimateItems(cfg recovery.Config) map[string]int {
 	n := len(cfg.Problems)
+	if n == 0 && cfg.Source != nil {
+		n, _ = dataset.Count(context.Background(), cfg.Source) // an error is Run's to report
+	}
 	samples, conts, strategies := cfg.Samples, cfg.Continuations, len(cfg.Strategies)
 	if samples == 0 {
 		samples = recovery.DefaultSamples
@@ -145,9 +150,12 @@ func announce(cfg recovery.Config, o options, w io.Writer) error {
 			paid = true
 		}
 	}
+	if !paid {
+		return nil // (before counting: a streamed -dataset's count reads it through)
+	}
 	items := estimateItems(cfg)
 	calls := items[recovery.StageStrong] + items[recovery.StageWeak] + items[recovery.StageContinue]
-	if !paid || calls <= o.confirmCalls {
+	if calls <= o.confirmCalls {
 		return nil
 	}
 	limit := fmt.Sprintf("-limit %d", o.limit)
@@ -159,6 +167,6 @@ func announce(cfg recovery.Config, o options, w io.Writer) error {
 		budget = fmt.Sprintf("capped at -budget $%.2f", o.budget)
 	}
 	fmt.Fprintf(w, "paid run: %d problems (%s), about %d calls plus the perturbation's, %s; run the same command with -dry-run for a dollar estimate\n",
-		len(cfg.Problems), limit, calls, budget)
+		items[recovery.StagePerturb]/max(1, len(cfg.Strategies)), limit, calls, budget)
 	return nil
 }

@@ -58,23 +58,23 @@ func runStudy(ctx context.Context, o options, specs []string, base recovery.Conf
 		}
 		fmt.Fprintln(stdout, "dry run on the simulator")
 		var note string
-		if s.Base.Weak, note, err = simFor(o.weak, false, o.seed, base.Problems, prices); err != nil {
+		if s.Base.Weak, note, err = simFor(o.weak, false, o.seed, simKnows{problems: base.Problems}, prices); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "  weak   %s: %s\n", o.weak, note)
 		s.Base.BudgetUSD = 0
-	} else if _, s.Base.Weak, err = openModels(specs[0], o.weak, o.seed, base.Problems); err != nil {
+	} else if _, s.Base.Weak, err = openModels(specs[0], o.weak, o.seed, simKnows{problems: base.Problems}); err != nil {
 		return err
 	}
 	for _, spec := range specs {
 		m := recovery.StudyModel{Spec: spec}
 		if o.dryRun {
 			var note string
-			if m.Completer, note, err = simFor(spec, true, o.seed, base.Problems, prices); err != nil {
+			if m.Completer, note, err = simFor(spec, true, o.seed, simKnows{problems: base.Problems}, prices); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "  strong %s: %s\n", spec, note)
-		} else if m.Completer, _, err = openModels(spec, o.weak, o.seed, base.Problems); err != nil {
+		} else if m.Completer, _, err = openModels(spec, o.weak, o.seed, simKnows{problems: base.Problems}); err != nil {
 			return err
 		}
 		s.Models = append(s.Models, m)

@@ -62,3 +62,36 @@ func BenchmarkPeakRSS10k(b *testing.B) {
 		b.Errorf("peak RSS %.1f MB ≥ 300 MB", float64(peak)/(1<<20))
 	}
 }
+
+// BenchmarkPeakRSSStreamed runs the scale command on the simulator
+// — a JSONL dataset of n synthetic problems, streamed (-dataset FILE
+// -limit 0 -samples 3 -continuations 2) — and then the same command again
+// (a resume with nothing to do), and reports both peak RSS figures and
+// the resume's wall time. One size at a time, by hand (-benchtime 1x):
+// 10k takes minutes, 100k about 7 CPU-minutes, e.g.
+// go test -run '^$' -bench 'PeakRSSStreamed/n=100000' -benchtime 1x ./internal/e2e/
+func BenchmarkPeakRSSStreamed(b *testing.B) {
+	for _, n := range []int{1000, 10000, 30000, 100000, 300000, 1000000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			data := filepath.Join(b.TempDir(), "problems.jsonl")
+			f, err := os.Create(data)
+			require.NoError(b, err)
+			require.NoError(b, e2e.WriteJSONL(f, e2e.Synthetic(n)))
+			require.NoError(b, f.Close())
+			for b.Loop() {
+				dir := filepath.Join(b.TempDir(), "run")
+				args := []string{"-quiet", "-dataset", data, "-limit", "0", "-samples", "3", "-continuations", "2", "-out", dir}
+				r := run(b, context.Background(), nil, args...)
+				require.Equal(b, 0, r.exit, r.stderr)
+				require.Contains(b, r.stdout, fmt.Sprintf("| overall | %d |", n))
+				again := run(b, context.Background(), nil, args...)
+				require.Equal(b, 0, again.exit, again.stderr)
+				require.Contains(b, again.stdout, "this invocation: 0 new calls")
+				b.ReportMetric(float64(r.maxRSS)/(1<<20), "peak-RSS-MB")
+				b.ReportMetric(r.elapsed.Seconds(), "run-s")
+				b.ReportMetric(float64(again.maxRSS)/(1<<20), "resume-RSS-MB")
+				b.ReportMetric(again.elapsed.Seconds(), "resume-s")
+			}
+		})
+	}
+}

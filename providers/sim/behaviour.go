@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strconv"
@@ -204,7 +205,7 @@ func (s *Solver) Behaviour(req providers.Request) (BehaviourTruth, bool) {
 			content = m.Content
 		}
 	}
-	e, err := s.lookup(content)
+	e, err := s.lookup(context.Background(), content)
 	if err != nil {
 		return BehaviourTruth{}, false
 	}
@@ -215,7 +216,7 @@ func (s *Solver) Behaviour(req providers.Request) (BehaviourTruth, bool) {
 }
 
 func (s *Solver) behaviourTruth(e *entry, prefill string, u float64) (BehaviourTruth, analysis) {
-	g := e.gold()
+	g := s.goldOf(e)
 	a := g.analyze(prefill)
 	f, ok := g.flawOf(a)
 	if !ok {
@@ -234,7 +235,7 @@ func (s *Solver) writeBehaviour(b *strings.Builder, e *entry, prefill string, uB
 	if t.Behaviour == "" {
 		return false
 	}
-	g := e.gold()
+	g := s.goldOf(e)
 	f := t.Flaw
 	switch t.Behaviour {
 	case BehaviourRestart:

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"container/list"
 	"maps"
 	"strings"
 	"sync"
@@ -8,17 +9,84 @@ import (
 	"github.com/rebound-lab/rebound/dataset"
 )
 
-// entry is one taught problem. Its gold solution is parsed on first use.
+// entry is one problem the Solver knows (taught, or found by its Finder).
+// Its parsed gold solution is not kept on it but in the Solver's recent
+// cache (goldOf), so the memory it costs does not grow with the problems
+// answered.
 type entry struct {
 	p     dataset.Problem
 	truth Truth
-	once  sync.Once
-	g     *gold
 }
 
-func (e *entry) gold() *gold {
-	e.once.Do(func() { e.g = newGold(e.p) })
-	return e.g
+// cached is a recent entry with its gold solution, parsed on first use.
+type cached struct {
+	e    *entry
+	once sync.Once
+	g    *gold
+}
+
+func (c *cached) gold() *gold {
+	c.once.Do(func() { c.g = newGold(c.e.p) })
+	return c.g
+}
+
+// recentSize is how many problems' parsed gold solutions a Solver keeps
+// (≈ 5 KB each): many more than a run has in flight, so every problem's
+// gold is parsed about once, however many problems the run has.
+const recentSize = 1024
+
+// recent is a least-recently-used cache of entries by question key.
+type recent struct {
+	mu    sync.Mutex
+	items map[uint64]*list.Element // of *cached
+	order list.List                // front: most recently used
+}
+
+func (r *recent) get(key uint64) *cached {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	el, ok := r.items[key]
+	if !ok {
+		return nil
+	}
+	r.order.MoveToFront(el)
+	return el.Value.(*cached)
+}
+
+func (r *recent) put(key uint64, c *cached) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.items == nil {
+		r.items = map[uint64]*list.Element{}
+	}
+	if el, ok := r.items[key]; ok {
+		el.Value = c
+		r.order.MoveToFront(el)
+		return
+	}
+	r.items[key] = r.order.PushFront(c)
+	if r.order.Len() > recentSize {
+		old := r.order.Back()
+		r.order.Remove(old)
+		delete(r.items, dataset.QuestionKey(old.Value.(*cached).e.p.Question))
+	}
+}
+
+func (r *recent) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.order.Len()
+}
+
+// goldOf is e's parsed gold solution, from the recent cache.
+func (s *Solver) goldOf(e *entry) *gold {
+	key := dataset.QuestionKey(e.p.Question)
+	if c := s.recent.get(key); c != nil && c.e == e {
+		return c.gold()
+	}
+	c := &cached{e: e}
+	s.recent.put(key, c)
+	return c.gold()
 }
 
 // gold is a parsed reference solution. It is immutable once built.

@@ -203,6 +203,9 @@ type Solver struct {
 	byID   map[string]*entry
 	byQ    map[string]*entry   // trimmed question → entry
 	byHead map[string][]*entry // first headLen bytes of trimmed question
+
+	find   Finder // problems not taught (NewFinder), or nil
+	recent recent // recently answered problems with their parsed gold
 }
 
 var _ providers.Completer = (*Solver)(nil)
@@ -388,9 +391,7 @@ func clamp01(x float64) float64 { return math.Min(1, math.Max(0, x)) }
 
 // Truth returns the true pass and recovery rates of a taught problem.
 func (s *Solver) Truth(problemID string) (Truth, bool) {
-	s.mu.RLock()
-	e, ok := s.byID[problemID]
-	s.mu.RUnlock()
+	e, ok := s.entryByID(problemID)
 	if !ok {
 		return Truth{}, false
 	}
@@ -403,21 +404,19 @@ func (s *Solver) Truth(problemID string) (Truth, bool) {
 // RestartProb·passRate + (1−RestartProb)·recoverRate. It returns NaN for an
 // unknown problem.
 func (s *Solver) ContinueProb(problemID, prefix string) float64 {
-	s.mu.RLock()
-	e, ok := s.byID[problemID]
-	s.mu.RUnlock()
+	e, ok := s.entryByID(problemID)
 	if !ok {
 		return math.NaN()
 	}
 	if strings.TrimSpace(prefix) == "" {
 		return e.truth.PassRate
 	}
-	a := e.gold().analyze(prefix)
+	a := s.goldOf(e).analyze(prefix)
 	if !a.flawed {
 		return e.truth.PassRate
 	}
 	if s.cfg.Behaviours != nil {
-		if f, ok := e.gold().flawOf(a); ok {
+		if f, ok := s.goldOf(e).flawOf(a); ok {
 			m := s.cfg.Behaviours.mix(f)
 			return m.Prob(BehaviourExplicit) + m.Prob(BehaviourSilent) + m.Prob(BehaviourRestart)*e.truth.PassRate
 		}
@@ -430,19 +429,31 @@ func (s *Solver) ContinueProb(problemID, prefix string) float64 {
 // the problem (some number disagrees with the gold solution), and how many
 // gold steps it reads as done. ok is false for an unknown problem.
 func (s *Solver) Flawed(problemID, prefix string) (flawed bool, stepsDone int, ok bool) {
-	s.mu.RLock()
-	e, found := s.byID[problemID]
-	s.mu.RUnlock()
+	e, found := s.entryByID(problemID)
 	if !found {
 		return false, 0, false
 	}
-	a := e.gold().analyze(prefix)
+	a := s.goldOf(e).analyze(prefix)
 	return a.flawed, a.progress, true
 }
 
-// lookup finds the problem whose question the message content holds.
-func (s *Solver) lookup(content string) (*entry, error) {
+// lookup finds the problem whose question the message content holds:
+// a taught one, else one its Finder finds.
+func (s *Solver) lookup(ctx context.Context, content string) (*entry, error) {
 	c := strings.TrimSpace(content)
+	e, err := s.lookupTaught(c)
+	if err != nil && s.find != nil {
+		if f, ok, ferr := s.lookupFound(ctx, c); ferr != nil {
+			return nil, ferr
+		} else if ok {
+			return f, nil
+		}
+	}
+	return e, err
+}
+
+// lookupTaught finds a taught problem for the trimmed content c.
+func (s *Solver) lookupTaught(c string) (*entry, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if e, ok := s.byQ[c]; ok {
@@ -493,7 +504,7 @@ func (s *Solver) Complete(ctx context.Context, req providers.Request) (providers
 	if content == "" {
 		return providers.Completion{}, ErrNoQuestion
 	}
-	e, err := s.lookup(content)
+	e, err := s.lookup(ctx, content)
 	if err != nil {
 		return providers.Completion{}, err
 	}
@@ -540,7 +551,7 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // write produces the answer text for req.
 func (s *Solver) write(e *entry, req providers.Request) string {
 	r := s.rngFor(e, req)
-	g := e.gold()
+	g := s.goldOf(e)
 	pass := e.truth.PassRate
 
 	var b strings.Builder

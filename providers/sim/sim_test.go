@@ -201,7 +201,7 @@ func TestWrongSamplesHaveACorruptedStepAndAWrongAnswer(t *testing.T) {
 func TestSolutionsAreOneStepPerLine(t *testing.T) {
 	p := embedded()[2] // GSM8K: four lines with thousands separators and $.
 	s := New(Strong(), p)
-	g := s.byID[p.ID].gold()
+	g := s.goldOf(s.byID[p.ID])
 	assert.Equal(t, []string{
 		"The cost of the house and repairs came out to 80,000+50,000=$130,000",
 		"He increased the value of the house by 80,000*1.5=120,000",
@@ -271,7 +271,7 @@ func TestContinuingACleanPrefix(t *testing.T) {
 	cfg := Strong()
 	cfg.RestartProb = 0
 	s := New(cfg, p)
-	g := s.byID[p.ID].gold()
+	g := s.goldOf(s.byID[p.ID])
 	prefix := g.steps[0] + "\n" + g.steps[1] + "\n"
 	fl, done, ok := s.Flawed(p.ID, prefix)
 	require.True(t, ok)
@@ -303,7 +303,7 @@ func TestContinuingAFlawedPrefix(t *testing.T) {
 	s := New(cfg, all...)
 	for _, p := range []dataset.Problem{all[2], all[40], all[1400]} {
 		t.Run(p.ID, func(t *testing.T) {
-			g := s.byID[p.ID].gold()
+			g := s.goldOf(s.byID[p.ID])
 			// Corrupt the first step with a number, then cut after the next.
 			var lines []string
 			errAt := -1
@@ -666,7 +666,7 @@ func TestRestartsAreDetectable(t *testing.T) {
 	n, missed, falseAlarms := 0, 0, 0
 	var examples []string
 	for _, p := range all {
-		g := sa.byID[p.ID].gold()
+		g := sa.goldOf(sa.byID[p.ID])
 		if len(g.steps) < 2 {
 			continue
 		}
