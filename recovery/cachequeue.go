@@ -107,11 +107,10 @@ func (q *queuedCache) Put(ctx context.Context, key string, req providers.Request
 				kind: opCachePending, cacheKey: key})
 		}
 	}
-	for _, op := range ops {
-		if err := q.st.w.queue(op); err != nil {
-			drop()
-			return err
-		}
+	// One batch: the lean row is never committed without its texts.
+	if err := q.st.w.queueGroup(ops); err != nil {
+		drop()
+		return err
 	}
 	if c.CostKnown && c.CostUSD == 0 {
 		// A free answer (the simulator, a model priced at zero) needs no

@@ -76,6 +76,27 @@ type writeOp struct {
 	// is inserted pointing at its sample row at once (see leanInserts).
 	cacheKey string
 	kind     opKind
+	// group, if set, holds ops that must commit in one batch (a cache
+	// row and its pending texts: split across two commits, a reader
+	// between them would see a lean row without its texts, and a crash
+	// would lose them); the op itself carries nothing else.
+	group []writeOp
+}
+
+// size is the number of rows op stands for in the queue.
+func (op writeOp) size() int64 {
+	if op.group != nil {
+		return int64(len(op.group))
+	}
+	return 1
+}
+
+// appendOp appends op to batch, flattening a group.
+func appendOp(batch []writeOp, op writeOp) []writeOp {
+	if op.group != nil {
+		return append(batch, op.group...)
+	}
+	return append(batch, op)
 }
 
 type opKind uint8
@@ -136,7 +157,7 @@ func (w *writer) send(op writeOp) error {
 	if w.closed {
 		return errStoreClosed
 	}
-	w.pending.Add(1)
+	w.pending.Add(op.size())
 	w.ops <- op
 	return nil
 }
@@ -164,6 +185,14 @@ func (w *writer) queue(op writeOp) error {
 		return fmt.Errorf("an earlier queued write failed: %w", err)
 	}
 	return w.send(op)
+}
+
+// queueGroup queues ops to commit in one batch (see writeOp.group).
+func (w *writer) queueGroup(ops []writeOp) error {
+	if len(ops) == 1 {
+		return w.queue(ops[0])
+	}
+	return w.queue(writeOp{group: ops})
 }
 
 // Flush waits until every write queued before it is committed and returns
@@ -218,7 +247,7 @@ func (w *writer) loop() {
 		if !ok {
 			return
 		}
-		batch = append(batch[:0], op)
+		batch = appendOp(batch[:0], op)
 		if op.barrier == nil {
 			timer.Reset(FlushInterval)
 		collect:
@@ -228,7 +257,7 @@ func (w *writer) loop() {
 					if !ok {
 						break collect
 					}
-					batch = append(batch, op)
+					batch = appendOp(batch, op)
 					if op.barrier != nil {
 						break collect
 					}
@@ -248,7 +277,7 @@ func (w *writer) loop() {
 				if !ok {
 					break drain
 				}
-				batch = append(batch, op)
+				batch = appendOp(batch, op)
 			default:
 				break drain
 			}

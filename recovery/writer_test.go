@@ -215,3 +215,33 @@ func TestEveryModelsCacheSeesEntriesStillQueued(t *testing.T) {
 	assert.Equal(t, "42", got.Text)
 	assert.Equal(t, int64(1), calls.Load(), "one paid call")
 }
+
+// A cache row and its pending texts are queued as one group: the batch
+// limit never cuts between them (a reader would see the lean row without
+// its texts, and a crash would lose them). FlushRows−1 rows fill the first
+// batch up to one place short, so without the group the cut would fall
+// exactly between the group's two rows.
+func TestAGroupOfWritesIsNeverSplitAcrossCommits(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	require.NoError(t, st.Flush(ctx))
+	const ins = `INSERT INTO store_state(key, value) VALUES(?, '1')`
+	for i := range FlushRows - 1 {
+		require.NoError(t, st.w.queue(writeOp{query: ins, args: []any{"filler" + string(rune('a'+i%26)) + string(rune('a'+i/26))}}))
+	}
+	var seen atomic.Int64
+	seen.Store(-1)
+	check := func() {
+		var n int64
+		_ = st.DB().QueryRow(`SELECT COUNT(*) FROM store_state WHERE key = 'second'`).Scan(&n)
+		seen.Store(n)
+	}
+	require.NoError(t, st.w.queueGroup([]writeOp{
+		{query: ins, args: []any{"first"}, after: check},
+		{query: ins, args: []any{"second"}},
+	}))
+	require.NoError(t, st.Flush(ctx))
+	assert.Equal(t, int64(1), seen.Load(), "the group's second row was committed with its first")
+}
