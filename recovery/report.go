@@ -153,6 +153,10 @@ type BucketSummary struct {
 	// RestartCI is RestartRate's 95 % interval, clustered by problem like
 	// RecoveryCI.
 	RestartCI [2]Rate `json:"restart_ci"`
+	// NormalizedRecoveryPlain is the plain ratio NormalizedRecovery
+	// corrects (recovery ÷ the continued problems' mean posterior pass
+	// rate): the difference is the size of Beale's correction.
+	NormalizedRecoveryPlain Rate `json:"normalized_recovery_plain"`
 }
 
 // DepthSummary is recovery among prefixes cut at one truncation depth

@@ -68,7 +68,7 @@ func TestAggregateMatchesAHandComputedRun(t *testing.T) {
 	assert.Equal(t, 4, hard.Continuations)
 	assert.Equal(t, 1, hard.Recovered)
 	assert.InDelta(t, 0.25, float64(hard.RecoveryRate), 1e-12)
-	assert.InDelta(t, 0.25/((pm(1)+pm(0))/2), float64(hard.NormalizedRecovery), 1e-12)
+	assert.InDelta(t, 0.25/((pm(1)+pm(0))/2), float64(hard.NormalizedRecoveryPlain), 1e-12)
 	assert.InDelta(t, 0.25, float64(hard.RestartRate), 1e-12)
 
 	assert.InDelta(t, 0.9, float64(easy.StrongPassObserved), 1e-12)
@@ -77,7 +77,7 @@ func TestAggregateMatchesAHandComputedRun(t *testing.T) {
 	assert.Equal(t, map[string]int{"too_easy": 1}, easy.SetAside)
 	assert.Equal(t, 2, easy.Continuations, "the failed continuation is not counted")
 	assert.Equal(t, 2, easy.Recovered)
-	assert.InDelta(t, 1/pm(5), float64(easy.NormalizedRecovery), 1e-12, "only p3 was continued: its pass rate is the denominator")
+	assert.InDelta(t, 1/pm(5), float64(easy.NormalizedRecoveryPlain), 1e-12, "only p3 was continued: its pass rate is the denominator")
 	assert.InDelta(t, 0.0, float64(easy.RestartRate), 1e-12)
 
 	assert.Equal(t, 4, all.Problems)
@@ -85,7 +85,7 @@ func TestAggregateMatchesAHandComputedRun(t *testing.T) {
 	assert.InDelta(t, 0.4, float64(all.WeakPassRate), 1e-12)
 	assert.Equal(t, 6, all.Continuations)
 	assert.Equal(t, 3, all.Recovered)
-	assert.InDelta(t, 0.5/((pm(0)+pm(1)+pm(5))/3), float64(all.NormalizedRecovery), 1e-12, "overall: the continued problems' pass rate")
+	assert.InDelta(t, 0.5/((pm(0)+pm(1)+pm(5))/3), float64(all.NormalizedRecoveryPlain), 1e-12, "overall: the continued problems' pass rate")
 	assert.InDelta(t, 0.5-(pm(0)+pm(1)+pm(5))/3, float64(all.RecoveryMinusPass), 1e-12)
 	assert.Equal(t, "0–1/5", hard.Observed)
 	assert.Equal(t, "4–5/5", easy.Observed)
@@ -93,6 +93,14 @@ func TestAggregateMatchesAHandComputedRun(t *testing.T) {
 	for _, b := range append(s.Buckets, all) {
 		assert.LessOrEqual(t, float64(b.RecoveryCI[0]), float64(b.RecoveryRate), b.Name)
 		assert.GreaterOrEqual(t, float64(b.RecoveryCI[1]), float64(b.RecoveryRate), b.Name)
+		// The printed normalized recovery is Beale's correction of the
+		// plain ratio: defined with it, and inside its own interval.
+		require.True(t, b.NormalizedRecovery.Defined(), b.Name)
+		assert.NotEqual(t, b.NormalizedRecoveryPlain, b.NormalizedRecovery, "%s: corrected", b.Name)
+		if b.NormalizedRecoveryCI[0].Defined() {
+			assert.LessOrEqual(t, float64(b.NormalizedRecoveryCI[0]), float64(b.NormalizedRecovery), b.Name)
+			assert.GreaterOrEqual(t, float64(b.NormalizedRecoveryCI[1]), float64(b.NormalizedRecovery), b.Name)
+		}
 	}
 
 	require.Len(t, s.ByDepth, 3)
@@ -331,8 +339,8 @@ func TestAggregateReportsEachStrategyApartAsWellAsPooled(t *testing.T) {
 			p1 = s.Prior.Mixture.Posterior(p.StrongK, p.StrongN).Mean()
 		}
 	}
-	assert.InDelta(t, 1.0/p1, float64(hard.NormalizedRecovery), 1e-9, "1.0 ÷ p1's posterior-mean pass rate")
-	assert.NotEqual(t, float64(hard.NormalizedRecovery), float64(hard.RecoveryRate/hard.StrongPassRate))
+	assert.InDelta(t, 1.0/p1, float64(hard.NormalizedRecoveryPlain), 1e-9, "1.0 ÷ p1's posterior-mean pass rate")
+	assert.NotEqual(t, float64(hard.NormalizedRecoveryPlain), float64(hard.RecoveryRate/hard.StrongPassRate))
 	assert.Equal(t, 2, hard.Problems, "problem counts are the bucket's")
 	assert.Zero(t, easy.Continuations)
 	assert.False(t, easy.RecoveryRate.Defined())

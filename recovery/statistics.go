@@ -177,7 +177,7 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 		bs, a := r.bs, r.a
 		bs.StrongPassObserved = bs.StrongPassRate
 		bs.StrongPassRate, bs.StrongPassCI = NoRate, noCI
-		bs.NormalizedRecovery, bs.NormalizedRecoveryCI = NoRate, noCI
+		bs.NormalizedRecovery, bs.NormalizedRecoveryCI, bs.NormalizedRecoveryPlain = NoRate, noCI, NoRate
 		bs.RecoveryMinusPass, bs.RecoveryMinusPassCI = NoRate, noCI
 		bs.Confidence, bs.ICC, bs.MinDetectable = NoRate, NoRate, NoRate
 		var cs []difficulty.Count
@@ -301,7 +301,7 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 			nr = estimate.BealeRatio(point[k+2]+point[k+3], point[k+3],
 				estimate.JackknifeCov(den, den), estimate.JackknifeCov(num, den))
 		}
-		bs.NormalizedRecovery = rate(nr)
+		bs.NormalizedRecovery, bs.NormalizedRecoveryPlain = rate(nr), rate(point[k+1])
 		bs.NormalizedRecoveryCI = ci(estimate.BootstrapCI(nr, estimate.Column(draws, k+1), 0.95, gc, 0, math.Inf(1)))
 		bs.RecoveryMinusPass = rate(point[k+2])
 		bs.RecoveryMinusPassCI = ci(estimate.BootstrapCI(point[k+2], estimate.Column(draws, k+2), 0.95, gc, -1, 1))
