@@ -246,10 +246,10 @@ type behaviourFold struct {
 	t          *reportTable
 	metaNames  [4][]string // index 0 is ""
 	metaIx     [4]map[string]uint16
-	meta       [][]behaviourMeta               // per strategy, per problem (nil until one has meta)
-	ghostMeta  map[[2]string]behaviourMeta     // meta of problems the table does not hold
-	ghosts     map[string]int32                // problems the table does not hold → negative index
-	loci       []string                        // by index
+	meta       [][]behaviourMeta           // per strategy, per problem (nil until one has meta)
+	ghostMeta  map[[2]string]behaviourMeta // meta of problems the table does not hold
+	ghosts     map[string]int32            // problems the table does not hold → negative index
+	loci       []string                    // by index
 	locusIx    map[string]uint16
 	labelIx    map[string]int
 	recs       []behaviourRec
