@@ -88,79 +88,96 @@ func (s *Store) Behaviours(ctx context.Context, problemID string) (map[Behaviour
 // behaviour yet (every one, with relabel) with behaviour.Classify, from
 // its prefix's known flaw (behaviour.FlawOf), its verdict and its restart
 // flag, and records the labels. It returns how many it labelled. Failed
-// continuations (Error set) are not labelled. It holds the prefixes and
-// the labels in memory, never all continuation texts.
+// continuations (Error set) are not labelled. It reads the store in
+// chunks of problems (their texts, prefixes and continuations), so its
+// memory does not grow with the run, and commits the labels every few
+// thousand.
 func LabelBehaviours(ctx context.Context, st *Store, relabel bool) (int, error) {
-	if err := st.Flush(ctx); err != nil {
-		return 0, err
-	}
-	problems, err := st.Problems(ctx)
-	if err != nil {
-		return 0, err
-	}
-	byID := make(map[string]Problem, len(problems))
-	for _, p := range problems {
-		byID[p.ID] = p
-	}
-	prefixes, err := st.Prefixes(ctx, "")
+	ranges, err := st.problemRanges(ctx, reportChunk)
 	if err != nil {
 		return 0, err
 	}
 	type flawKey struct{ problem, strategy string }
-	flaws := map[flawKey]behaviour.Flaw{}
-	texts := map[flawKey]bool{}
-	for _, r := range prefixes {
-		if r.SetAside != "" || r.Error != "" {
-			continue
-		}
-		pre := perturb.Prefix{Text: r.Text, Source: r.Source, StepsKept: r.StepsKept, StepsTotal: r.StepsTotal,
-			Strategy: r.Strategy, Origin: r.Origin, ErrorStep: r.ErrorStep, Meta: r.Meta}
-		flaws[flawKey{r.ProblemID, r.Strategy}] = behaviour.FlawOf(pre, byID[r.ProblemID].Dataset())
-		texts[flawKey{r.ProblemID, r.Strategy}] = true
-	}
 	type labelled struct {
 		k BehaviourKey
 		r behaviour.Result
 	}
 	var out []labelled
-	where := `stage = 'continue' AND error = ''`
-	if !relabel {
-		where += ` AND behaviour = ''`
-	}
-	err = st.eachSample(ctx, false, where, func(s Sample) error {
-		fk := flawKey{s.ProblemID, s.Prefix}
-		if !texts[fk] {
-			return nil // no prefix row: nothing known about the flaw
+	total := 0
+	write := func() error {
+		if len(out) == 0 {
+			return nil
 		}
-		r := behaviour.Classify(behaviour.Input{Continuation: s.Response, Flaw: flaws[fk], Correct: s.Correct,
-			Restarted: s.Restarted, Answer: s.Answer, Reference: byID[s.ProblemID].Answer})
-		out = append(out, labelled{BehaviourKey{s.ProblemID, s.Prefix, s.Sample}, r})
+		tx, err := st.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("recovery: store behaviours: %w", err)
+		}
+		defer tx.Rollback()
+		stmt, err := tx.PrepareContext(ctx, `UPDATE samples SET behaviour = ?, behaviour_rule = ?, behaviour_locus = ?,
+			behaviour_start = ?, behaviour_end = ? WHERE stage = 'continue' AND problem_id = ? AND prefix = ? AND sample = ?`)
+		if err != nil {
+			return fmt.Errorf("recovery: store behaviours: %w", err)
+		}
+		defer stmt.Close()
+		for _, l := range out {
+			if _, err := stmt.ExecContext(ctx, string(l.r.Label), l.r.Rule, string(l.r.Locus), l.r.Evidence.Start,
+				l.r.Evidence.End, l.k.ProblemID, l.k.Prefix, l.k.Sample); err != nil {
+				return fmt.Errorf("recovery: store behaviour of %q: %w", l.k.ProblemID, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("recovery: store behaviours: %w", err)
+		}
+		total += len(out)
+		out = out[:0]
 		return nil
-	})
-	if err != nil {
-		return 0, err
 	}
-	tx, err := st.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("recovery: store behaviours: %w", err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE samples SET behaviour = ?, behaviour_rule = ?, behaviour_locus = ?,
-		behaviour_start = ?, behaviour_end = ? WHERE stage = 'continue' AND problem_id = ? AND prefix = ? AND sample = ?`)
-	if err != nil {
-		return 0, fmt.Errorf("recovery: store behaviours: %w", err)
-	}
-	defer stmt.Close()
-	for _, l := range out {
-		if _, err := stmt.ExecContext(ctx, string(l.r.Label), l.r.Rule, string(l.r.Locus), l.r.Evidence.Start,
-			l.r.Evidence.End, l.k.ProblemID, l.k.Prefix, l.k.Sample); err != nil {
-			return 0, fmt.Errorf("recovery: store behaviour of %q: %w", l.k.ProblemID, err)
+	for _, rg := range ranges {
+		inRange, args := rg.where(`problem_id`)
+		prefixes, err := st.queryPrefixes(ctx, `set_aside = '' AND error = '' AND `+inRange, args...)
+		if err != nil {
+			return total, err
+		}
+		if len(prefixes) == 0 {
+			continue // no prefix, no known flaw: nothing to label
+		}
+		byID, err := st.problemsIn(ctx, rg)
+		if err != nil {
+			return total, err
+		}
+		flaws := make(map[flawKey]behaviour.Flaw, len(prefixes))
+		for _, r := range prefixes {
+			pre := perturb.Prefix{Text: r.Text, Source: r.Source, StepsKept: r.StepsKept, StepsTotal: r.StepsTotal,
+				Strategy: r.Strategy, Origin: r.Origin, ErrorStep: r.ErrorStep, Meta: r.Meta}
+			flaws[flawKey{r.ProblemID, r.Strategy}] = behaviour.FlawOf(pre, byID[r.ProblemID].Dataset())
+		}
+		where := `stage = 'continue' AND error = '' AND ` + inRange
+		if !relabel {
+			where += ` AND behaviour = ''`
+		}
+		err = st.eachSample(ctx, false, where, func(s Sample) error {
+			flaw, ok := flaws[flawKey{s.ProblemID, s.Prefix}]
+			if !ok {
+				return nil // no prefix row: nothing known about the flaw
+			}
+			r := behaviour.Classify(behaviour.Input{Continuation: s.Response, Flaw: flaw, Correct: s.Correct,
+				Restarted: s.Restarted, Answer: s.Answer, Reference: byID[s.ProblemID].Answer})
+			out = append(out, labelled{BehaviourKey{s.ProblemID, s.Prefix, s.Sample}, r})
+			return nil
+		}, args...)
+		if err != nil {
+			return total, err
+		}
+		if len(out) >= 4096 {
+			if err := write(); err != nil {
+				return total, err
+			}
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("recovery: store behaviours: %w", err)
+	if err := write(); err != nil {
+		return total, err
 	}
-	return len(out), nil
+	return total, nil
 }
 
 // BehaviourGroup is the behaviour split of one group of continuations

@@ -140,8 +140,10 @@ type problemInfo struct {
 	prob       float64
 }
 
-func (src TidySource) problems(ctx context.Context) (map[string]problemInfo, error) {
-	ps, err := src.Store.Problems(ctx)
+// problemsIn returns the problems of one ID range with what the tidy rows
+// need of them.
+func (src TidySource) problemsIn(ctx context.Context, rg idRange) (map[string]problemInfo, error) {
+	ps, err := src.Store.problemsIn(ctx, rg)
 	if err != nil {
 		return nil, err
 	}
@@ -158,28 +160,51 @@ func (src TidySource) problems(ctx context.Context) (map[string]problemInfo, err
 	return out, nil
 }
 
+// eachChunk streams the sample rows of stages where (a condition on
+// stage) one range of reportChunk problems at a time, in problem, stage,
+// prefix and sample order, calling fn with the range's problems and
+// prefixes (when withPrefixes), so memory stays bounded by the chunk.
+func (src TidySource) eachChunk(ctx context.Context, stages string, withPrefixes bool,
+	fn func(probs map[string]problemInfo, pres map[[2]string]Prefix, s Sample) error) error {
+	ranges, err := src.Store.problemRanges(ctx, reportChunk)
+	if err != nil {
+		return err
+	}
+	for _, rg := range ranges {
+		probs, err := src.problemsIn(ctx, rg)
+		if err != nil {
+			return err
+		}
+		inRange, args := rg.where(`problem_id`)
+		var pres map[[2]string]Prefix
+		if withPrefixes {
+			rows, err := src.Store.queryPrefixes(ctx, inRange, args...)
+			if err != nil {
+				return err
+			}
+			pres = make(map[[2]string]Prefix, len(rows))
+			for _, r := range rows {
+				r.Meta = nil
+				r.Source = PrefixID(r.Text)
+				r.Text = ""
+				pres[[2]string{r.ProblemID, r.Strategy}] = r
+			}
+		}
+		if err := src.Store.eachSample(ctx, false, stages+` AND `+inRange, func(s Sample) error {
+			return fn(probs, pres, s)
+		}, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // EachContinuation calls fn for every continuation in src, streaming.
 func (src TidySource) EachContinuation(ctx context.Context, fn func(ContinuationRow) error) error {
-	probs, err := src.problems(ctx)
-	if err != nil {
-		return err
-	}
-	pres, err := src.Store.Prefixes(ctx, "")
-	if err != nil {
-		return err
-	}
-	type key struct{ problem, strategy string }
-	byKey := make(map[key]Prefix, len(pres))
-	for _, r := range pres {
-		r.Meta = nil
-		r.Source = PrefixID(r.Text)
-		r.Text = ""
-		byKey[key{r.ProblemID, r.Strategy}] = r
-	}
 	runTarget := src.prefillTarget(ctx)
-	return src.Store.eachSample(ctx, false, `stage = 'continue'`, func(s Sample) error {
+	return src.eachChunk(ctx, `stage = 'continue'`, true, func(probs map[string]problemInfo, pres map[[2]string]Prefix, s Sample) error {
 		info := probs[s.ProblemID]
-		pre := byKey[key{s.ProblemID, s.Prefix}]
+		pre := pres[[2]string{s.ProblemID, s.Prefix}]
 		model := src.Model
 		if model == "" {
 			model = s.Model
@@ -226,17 +251,14 @@ func requestPrefillTarget(request, fallback string) string {
 	return fallback
 }
 
-// EachStraightShot calls fn for every straight-shot sample in src.
+// EachStraightShot calls fn for every straight-shot sample in src,
+// streaming.
 func (src TidySource) EachStraightShot(ctx context.Context, fn func(StraightShotRow) error) error {
-	probs, err := src.problems(ctx)
-	if err != nil {
-		return err
-	}
 	where := `stage IN ('strong', 'weak')`
 	if src.SkipWeak {
 		where = `stage = 'strong'`
 	}
-	return src.Store.eachSample(ctx, false, where, func(s Sample) error {
+	return src.eachChunk(ctx, where, false, func(probs map[string]problemInfo, _ map[[2]string]Prefix, s Sample) error {
 		info := probs[s.ProblemID]
 		model := s.Model
 		if s.Stage == StageStrong && src.Model != "" {
@@ -304,6 +326,7 @@ type tidyWriter[T any] struct {
 	cw              *csv.Writer
 	pw              *parquet.GenericWriter[T]
 	batch           []T
+	grouped         int // rows in the Parquet row group being written
 	rec             []string
 	paths           []string
 }
@@ -335,7 +358,7 @@ func (w *tidyWriter[T]) write(r T) error {
 		return fmt.Errorf("recovery: export %s: %w", w.paths[0], err)
 	}
 	w.batch = append(w.batch, r)
-	if len(w.batch) >= 1024 {
+	if len(w.batch) >= min(1024, tidyRowGroup) {
 		return w.flush()
 	}
 	return nil
@@ -348,9 +371,23 @@ func (w *tidyWriter[T]) flush() error {
 	if _, err := w.pw.Write(w.batch); err != nil {
 		return fmt.Errorf("recovery: export %s: %w", w.paths[1], err)
 	}
+	w.grouped += len(w.batch)
 	w.batch = w.batch[:0]
+	if w.grouped >= tidyRowGroup {
+		// A row group is held in memory until flushed: end one every
+		// few thousand rows, so the export's memory does not grow with
+		// the run.
+		if err := w.pw.Flush(); err != nil {
+			return fmt.Errorf("recovery: export %s: %w", w.paths[1], err)
+		}
+		w.grouped = 0
+	}
 	return nil
 }
+
+// tidyRowGroup is the number of rows per Parquet row group of the tidy
+// export.
+var tidyRowGroup = 8192
 
 func (w *tidyWriter[T]) abort() {
 	w.csvFile.Close()

@@ -126,3 +126,88 @@ func (s *Store) eachStrongCount(ctx context.Context, fn func(id string, c diffic
 	}
 	return nil
 }
+
+// reportChunk is the most problems the report's chunked passes
+// (LabelBehaviours, the tidy export) hold at once.
+var reportChunk = 256
+
+// idRange is a range of problem IDs, (lo, hi]; an empty lo or hi (with
+// its flag false) leaves that side open.
+type idRange struct {
+	lo, hi       string
+	hasLo, hasHi bool
+}
+
+// where returns the range as a condition on col with its arguments.
+func (r idRange) where(col string) (string, []any) {
+	var conds []string
+	var args []any
+	if r.hasLo {
+		conds, args = append(conds, col+` > ?`), append(args, r.lo)
+	}
+	if r.hasHi {
+		conds, args = append(conds, col+` <= ?`), append(args, r.hi)
+	}
+	if len(conds) == 0 {
+		return `1 = 1`, nil
+	}
+	return strings.Join(conds, ` AND `), args
+}
+
+// problemRanges splits the problem IDs into ranges of size problems each,
+// in ID order; the first and last ranges are open, so rows of problems the
+// store does not hold fall in one of them too. It holds one ID per range.
+func (s *Store) problemRanges(ctx context.Context, size int) ([]idRange, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM problems ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: read problem ids: %w", err)
+	}
+	defer rows.Close()
+	var bounds []string
+	n := 0
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("recovery: read problem ids: %w", err)
+		}
+		if n++; n%size == 0 {
+			bounds = append(bounds, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recovery: read problem ids: %w", err)
+	}
+	out := make([]idRange, 0, len(bounds)+1)
+	var prev idRange
+	for _, b := range bounds {
+		r := idRange{lo: prev.hi, hasLo: prev.hasHi, hi: b, hasHi: true}
+		out = append(out, r)
+		prev = r
+	}
+	return append(out, idRange{lo: prev.hi, hasLo: prev.hasHi}), nil
+}
+
+// problemsIn returns the problems whose IDs are in r, by ID.
+func (s *Store) problemsIn(ctx context.Context, r idRange) (map[string]Problem, error) {
+	where, args := r.where(`id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+problemCols+` FROM problems WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: read problems: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Problem{}
+	for rows.Next() {
+		p, err := scanProblem(rows)
+		if err != nil {
+			return nil, fmt.Errorf("recovery: read problems: %w", err)
+		}
+		out[p.ID] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recovery: read problems: %w", err)
+	}
+	return out, nil
+}

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rebound-lab/rebound/behaviour"
 	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/difficulty"
 )
@@ -169,4 +171,65 @@ func TestSummarizeOnAStoreEqualsAggregateOverItsRows(t *testing.T) {
 		assert.Equal(t, want.Buckets[i].RecoveryCI, shuffled.Buckets[i].RecoveryCI)
 	}
 	assert.Equal(t, want.ByDepth, shuffled.ByDepth)
+}
+
+// TestTheChunkedPassesDoNotDependOnTheChunkSize labels and exports the
+// scenario's store in one chunk and in chunks of three problems (Parquet
+// row groups of five rows): the labels, the CSV bytes and the Parquet rows
+// are the same.
+func TestTheChunkedPassesDoNotDependOnTheChunkSize(t *testing.T) {
+	ctx := context.Background()
+	st, _ := summaryScenario(t)
+	chunk, group := reportChunk, tidyRowGroup
+	t.Cleanup(func() { reportChunk, tidyRowGroup = chunk, group })
+	type out struct {
+		labels map[BehaviourKey]behaviour.Result
+		files  map[string][]byte
+		conts  []ContinuationRow
+		shots  []StraightShotRow
+		groups int
+	}
+	pass := func(c, g int) out {
+		reportChunk, tidyRowGroup = c, g
+		n, err := LabelBehaviours(ctx, st, true)
+		require.NoError(t, err)
+		require.Positive(t, n)
+		var o out
+		o.labels, err = st.Behaviours(ctx, "")
+		require.NoError(t, err)
+		dir := t.TempDir()
+		require.NoError(t, WriteTidy(ctx, dir, []TidySource{{Store: st, Model: "sim:strong"}}))
+		o.files = map[string][]byte{}
+		for _, name := range []string{TidyContinuationsCSV, TidyStraightShotsCSV} {
+			o.files[name], err = os.ReadFile(filepath.Join(dir, name))
+			require.NoError(t, err)
+		}
+		f, err := os.Open(filepath.Join(dir, TidyContinuationsParquet))
+		require.NoError(t, err)
+		defer f.Close()
+		fi, err := f.Stat()
+		require.NoError(t, err)
+		o.conts, err = ReadTidyContinuations(f, fi.Size())
+		require.NoError(t, err)
+		pf, err := parquet.OpenFile(f, fi.Size())
+		require.NoError(t, err)
+		o.groups = len(pf.RowGroups())
+		g2, err := os.Open(filepath.Join(dir, TidyStraightShotsParquet))
+		require.NoError(t, err)
+		defer g2.Close()
+		gi, err := g2.Stat()
+		require.NoError(t, err)
+		o.shots, err = ReadTidyStraightShots(g2, gi.Size())
+		require.NoError(t, err)
+		return o
+	}
+	one := pass(1<<30, 1<<30)
+	small := pass(3, 5)
+	assert.Equal(t, one.labels, small.labels)
+	assert.Equal(t, one.files, small.files)
+	assert.Equal(t, one.conts, small.conts)
+	assert.Equal(t, one.shots, small.shots)
+	assert.Equal(t, 1, one.groups)
+	assert.Greater(t, small.groups, 10, "a row group every five rows")
+	assert.Contains(t, string(one.files[TidyContinuationsCSV]), "ghost", "rows of a problem the store does not hold")
 }
