@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Tidy export file names written by WriteTidy: one row per continuation and
@@ -343,7 +344,7 @@ func newTidyWriter[T any](csvPath, pqPath string) (*tidyWriter[T], error) {
 	}
 	w.csvBuf = bufio.NewWriter(w.csvFile)
 	w.cw = csv.NewWriter(w.csvBuf)
-	w.pw = parquet.NewGenericWriter[T](w.pqFile, parquet.Compression(&parquet.Zstd))
+	w.pw = parquet.NewGenericWriter[T](w.pqFile, parquet.Compression(tidyCodec))
 	var zero T
 	if err := w.cw.Write(TidyColumns(zero)); err != nil {
 		w.abort()
@@ -494,3 +495,8 @@ func readTidy[T any](r io.ReaderAt, size int64) ([]T, error) {
 		}
 	}
 }
+
+// tidyCodec compresses the tidy Parquet files. The fastest Zstandard level
+// keeps each pooled encoder's history small: the default level's made the
+// export's heap tens of MB whatever the run's size.
+var tidyCodec = &zstd.Codec{Level: zstd.SpeedFastest}

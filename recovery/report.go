@@ -313,10 +313,11 @@ func summarize(ctx context.Context, st *Store, buckets []string, edges []float64
 	}); err != nil {
 		return Summary{}, err
 	}
-	uf := newUpstreamFold()
+	uf, hf := newUpstreamFold(), newHealthFold()
 	if err := st.eachSummaryRow(ctx, func(r *summaryRow) error {
 		f.cost(r.stage, r.problemID, r.sampleCost)
 		uf.row(r)
+		hf.row(r)
 		if r.stage == StageContinue && !r.failed {
 			f.continuation(r.problemID, r.prefix, r.correct, r.restarted)
 			bf.row(r)
@@ -328,10 +329,7 @@ func summarize(ctx context.Context, st *Store, buckets []string, edges []float64
 	sum := f.finish(edges)
 	sum.Behaviour = bf.finish(buckets)
 	sum.upstream = uf.finish()
-	h, err := computeHealth(ctx, st)
-	if err != nil {
-		return sum, err
-	}
+	h := hf.finish(ctx, st)
 	sum.Health = &h
 	return sum, nil
 }

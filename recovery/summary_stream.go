@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rebound-lab/rebound/estimate"
+	"github.com/rebound-lab/rebound/verify"
 )
 
 // The summary's accumulators, built to stream (issue 19): a reportTable
@@ -458,12 +459,18 @@ func (f *summaryFold) finish(edges []float64) Summary {
 	return s
 }
 
-// summaryRow is one lean sample row as the summary pass reads it.
+// summaryRow is one lean sample row as the summary pass reads it. The
+// health flags follow HealthCondition; response is read only for the
+// error-free straight-shot and continuation rows (to find identical
+// samples), errText only for failed ones.
 type summaryRow struct {
 	stage, problemID, prefix string
 	correct, restarted       bool
 	sampleCost
 	upstream, behaviour, locus string
+	model, response, errText   string
+	lengthCut, answered        bool
+	fallback, refusal, echoed  bool
 }
 
 // eachSummaryRow streams every sample row's summary columns in
@@ -474,7 +481,10 @@ func (s *Store) eachSummaryRow(ctx context.Context, fn func(*summaryRow) error) 
 		return err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT stage, problem_id, prefix, correct, restarted, input_tokens,
-		output_tokens, cost_usd, cached, error != '', response != '', upstream, behaviour, behaviour_locus
+		output_tokens, cost_usd, cached, error != '', response != '', upstream, behaviour, behaviour_locus,
+		model, CASE WHEN error = '' AND stage != 'perturb' THEN response ELSE '' END, error,
+		finish_reason = 'length', answer != '', rule = '`+verify.SourceNumber+`', `+HealthCondition(CondRefusal)+`,
+		`+HealthCondition(CondEchoed)+`
 		FROM samples ORDER BY stage, problem_id, prefix, sample`)
 	if err != nil {
 		return fmt.Errorf("recovery: read samples: %w", err)
@@ -483,7 +493,8 @@ func (s *Store) eachSummaryRow(ctx context.Context, fn func(*summaryRow) error) 
 	var r summaryRow
 	for rows.Next() {
 		if err := rows.Scan(&r.stage, &r.problemID, &r.prefix, &r.correct, &r.restarted, &r.inputTokens,
-			&r.outputTokens, &r.costUSD, &r.cached, &r.failed, &r.responded, &r.upstream, &r.behaviour, &r.locus); err != nil {
+			&r.outputTokens, &r.costUSD, &r.cached, &r.failed, &r.responded, &r.upstream, &r.behaviour, &r.locus,
+			&r.model, &r.response, &r.errText, &r.lengthCut, &r.answered, &r.fallback, &r.refusal, &r.echoed); err != nil {
 			return fmt.Errorf("recovery: read samples: %w", err)
 		}
 		if err := fn(&r); err != nil {

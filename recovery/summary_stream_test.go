@@ -15,6 +15,7 @@ import (
 	"github.com/rebound-lab/rebound/behaviour"
 	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/difficulty"
+	"github.com/rebound-lab/rebound/verify"
 )
 
 // summaryScenario runs a small seeded simulated experiment with three
@@ -64,6 +65,14 @@ func summaryScenario(t *testing.T) (*Store, *difficulty.Binner) {
 		// A continuation of a problem the store does not hold.
 		{Stage: StageContinue, ProblemID: "ghost", Prefix: StrategyWeak, Sample: 0, Model: "sim:strong",
 			Response: "1", Answer: "1", CostUSD: 0.01},
+		// Health conditions: a refusal, a cut-off answer, one found only
+		// by the last-number fallback, and two identical samples.
+		{Stage: StageStrong, ProblemID: "zz-unbinned", Sample: 0, Model: "sim:strong", Response: "I'm sorry, but I can't help with that."},
+		{Stage: StageStrong, ProblemID: "zz-unbinned", Sample: 1, Model: "sim:strong", Response: "4", Answer: "4", Correct: true,
+			FinishReason: "length", Rule: verify.SourceNumber},
+		{Stage: StageWeak, ProblemID: "zz-unbinned", Sample: 0, Model: "sim:weak", Response: "same", Answer: "5"},
+		{Stage: StageWeak, ProblemID: "zz-unbinned", Sample: 1, Model: "sim:weak", Response: "same", Answer: "5"},
+		{Stage: StageWeak, ProblemID: "zz-unbinned", Sample: 2, Model: "sim:weak", Error: "429 rate limit"},
 		// A stage the report does not know.
 		{Stage: "judge", ProblemID: first, Sample: 0, Model: "judge", Response: "ok", CostUSD: 0.002, InputTokens: 5},
 	}
@@ -83,6 +92,9 @@ func summaryScenario(t *testing.T) (*Store, *difficulty.Binner) {
 	}
 	_, err = LabelBehaviours(ctx, st, false)
 	require.NoError(t, err)
+	conts, err := st.Continuations(ctx, first)
+	require.NoError(t, err)
+	require.NoError(t, st.putFlag(ctx, conts[0], "echoed"))
 	return st, cfg.Binner
 }
 
@@ -158,7 +170,18 @@ func TestSummarizeOnAStoreEqualsAggregateOverItsRows(t *testing.T) {
 	assert.Equal(t, want.WeakPassRates, got.WeakPassRates)
 	assert.Equal(t, want.passCounts, got.passCounts)
 	assert.Positive(t, gotBehaviour.Labelled)
-	assert.NotEmpty(t, gotHealth.Stages)
+	// The health counted in the pass is what computeHealth's queries give.
+	wantHealth, err := computeHealth(context.Background(), st)
+	require.NoError(t, err)
+	assert.Equal(t, wantHealth, *gotHealth)
+	var echoed, refusals, identical, fallback, length int
+	for _, s := range gotHealth.Stages {
+		echoed, refusals, identical, fallback, length = echoed+s.Echoed, refusals+s.Refusals, identical+s.Identical,
+			fallback+s.Fallback, length+s.Length
+	}
+	for i, n := range []int{echoed, refusals, identical, fallback, length} {
+		assert.Positive(t, n, "echoed, refusals, identical, fallback, length: %d", i)
+	}
 
 	// The order of the rows given to Aggregate does not change its
 	// integer counts (float sums may differ in the last bit).
