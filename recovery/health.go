@@ -543,3 +543,32 @@ func runMaxTokens(ctx context.Context, st *Store) int {
 	}
 	return c.MaxTokens
 }
+
+// refused reports what HealthCondition(CondRefusal) does in SQL: the
+// first 200 characters of response, ASCII letters lowered as SQLite's
+// lower() does, contain a refusal pattern.
+func refused(response string) bool {
+	var buf [800]byte
+	n, chars := 0, 0
+	for i := 0; i < len(response) && n < len(buf); i++ {
+		c := response[i]
+		if c&0xC0 != 0x80 { // a character starts (SQLite counts UTF-8 lead bytes)
+			if chars == 200 {
+				break
+			}
+			chars++
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	head := string(buf[:n])
+	for _, p := range refusalPatterns {
+		if strings.Contains(head, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -462,7 +462,7 @@ func (f *summaryFold) finish(edges []float64) Summary {
 // summaryRow is one lean sample row as the summary pass reads it. The
 // health flags follow HealthCondition; response is read only for the
 // error-free straight-shot and continuation rows (to find identical
-// samples), errText only for failed ones.
+// samples and refusals), errText only for failed ones.
 type summaryRow struct {
 	stage, problemID, prefix string
 	correct, restarted       bool
@@ -482,9 +482,8 @@ func (s *Store) eachSummaryRow(ctx context.Context, fn func(*summaryRow) error) 
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT stage, problem_id, prefix, correct, restarted, input_tokens,
 		output_tokens, cost_usd, cached, error != '', response != '', upstream, behaviour, behaviour_locus,
-		model, CASE WHEN error = '' AND stage != 'perturb' THEN response ELSE '' END, error,
-		finish_reason = 'length', answer != '', rule = '`+verify.SourceNumber+`', `+HealthCondition(CondRefusal)+`,
-		`+HealthCondition(CondEchoed)+`
+		model, CASE WHEN error = '' THEN response ELSE '' END, error,
+		finish_reason = 'length', answer != '', rule = '`+verify.SourceNumber+`', `+HealthCondition(CondEchoed)+`
 		FROM samples ORDER BY stage, problem_id, prefix, sample`)
 	if err != nil {
 		return fmt.Errorf("recovery: read samples: %w", err)
@@ -494,9 +493,10 @@ func (s *Store) eachSummaryRow(ctx context.Context, fn func(*summaryRow) error) 
 	for rows.Next() {
 		if err := rows.Scan(&r.stage, &r.problemID, &r.prefix, &r.correct, &r.restarted, &r.inputTokens,
 			&r.outputTokens, &r.costUSD, &r.cached, &r.failed, &r.responded, &r.upstream, &r.behaviour, &r.locus,
-			&r.model, &r.response, &r.errText, &r.lengthCut, &r.answered, &r.fallback, &r.refusal, &r.echoed); err != nil {
+			&r.model, &r.response, &r.errText, &r.lengthCut, &r.answered, &r.fallback, &r.echoed); err != nil {
 			return fmt.Errorf("recovery: read samples: %w", err)
 		}
+		r.refusal = !r.failed && refused(r.response)
 		if err := fn(&r); err != nil {
 			return err
 		}
