@@ -155,7 +155,7 @@ func LabelBehaviours(ctx context.Context, st *Store, relabel bool) (int, error) 
 		if !relabel {
 			where += ` AND behaviour = ''`
 		}
-		err = st.eachSample(ctx, false, where, func(s Sample) error {
+		err = st.eachSampleCols(ctx, labelSampleCols, where, func(s Sample) error {
 			flaw, ok := flaws[flawKey{s.ProblemID, s.Prefix}]
 			if !ok {
 				return nil // no prefix row: nothing known about the flaw

@@ -191,7 +191,7 @@ func (src TidySource) eachChunk(ctx context.Context, stages string, withPrefixes
 				pres[[2]string{r.ProblemID, r.Strategy}] = r
 			}
 		}
-		if err := src.Store.eachSample(ctx, false, stages+` AND `+inRange, func(s Sample) error {
+		if err := src.Store.eachSampleCols(ctx, tidySampleCols, stages+` AND `+inRange, func(s Sample) error {
 			return fn(probs, pres, s)
 		}, args...); err != nil {
 			return err

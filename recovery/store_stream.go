@@ -2,8 +2,10 @@ package recovery
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rebound-lab/rebound/difficulty"
 )
@@ -210,4 +212,59 @@ func (s *Store) problemsIn(ctx context.Context, r idRange) (map[string]Problem, 
 		return nil, fmt.Errorf("recovery: read problems: %w", err)
 	}
 	return out, nil
+}
+
+// tidySampleCols are sampleCols with what the tidy export does not use
+// left out: the response (a marker, "x" when non-empty, as batchOf needs),
+// the reasoning, the time and the request's messages (the prefill target
+// is a top-level field of the stored request).
+const tidySampleCols = `stage, problem_id, prefix, sample, model, provider, served_model, request, NULL,
+	CASE WHEN response = '' THEN '' ELSE 'x' END, finish_reason, correct, answer, reason, restarted, restart_reason,
+	input_tokens, output_tokens, cost_usd, prefill_method, latency_ms, cached, error, '', seed, upstream, '', rule, batch, behaviour`
+
+// labelSampleCols are the columns LabelBehaviours reads: the response, the
+// verdict and the restart flag.
+const labelSampleCols = `stage, problem_id, prefix, sample, '', '', '', '', NULL, response, '', correct, answer, '',
+	restarted, '', 0, 0, 0, '', 0, 0, error, '', NULL, '', '', '', 0, ''`
+
+// eachSampleCols is eachSample with a column list of sampleCols' shape
+// (such as tidySampleCols), in problem, stage, prefix and sample order.
+func (s *Store) eachSampleCols(ctx context.Context, cols, where string, fn func(Sample) error, args ...any) error {
+	if err := s.Flush(ctx); err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM samples WHERE `+where+
+		` ORDER BY problem_id, stage, prefix, sample`, args...)
+	if err != nil {
+		return fmt.Errorf("recovery: read samples: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Sample
+		var at string
+		var seed sql.NullInt64
+		var messages sql.NullString
+		if err := rows.Scan(&r.Stage, &r.ProblemID, &r.Prefix, &r.Sample, &r.Model, &r.Provider, &r.ServedModel,
+			&r.Request, &messages, &r.Response, &r.FinishReason, &r.Correct, &r.Answer, &r.Reason, &r.Restarted,
+			&r.RestartReason, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.PrefillMethod, &r.LatencyMS,
+			&r.Cached, &r.Error, &at, &seed, &r.Upstream, &r.Reasoning, &r.Rule, &r.Batch, &r.behaviour); err != nil {
+			return fmt.Errorf("recovery: read samples: %w", err)
+		}
+		if seed.Valid {
+			r.Seed = &seed.Int64
+		}
+		if messages.Valid {
+			r.Request = joinMessages(r.Request, messages.String)
+		}
+		if at != "" {
+			r.At, _ = time.Parse(time.RFC3339Nano, at)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("recovery: read samples: %w", err)
+	}
+	return nil
 }
