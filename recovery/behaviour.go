@@ -296,8 +296,9 @@ func (f *behaviourFold) metaIndex(k int, v string) uint16 {
 	return i
 }
 
-// prefix records a usable prefix row's injected-error options.
-func (f *behaviourFold) prefix(r Prefix) {
+// prefix records the injected-error options of a usable prefix row of
+// problem i (-1: one the table does not hold).
+func (f *behaviourFold) prefix(r Prefix, i int32) {
 	if r.SetAside != "" || r.Error != "" || r.Meta["error_type"] == "" {
 		return
 	}
@@ -305,8 +306,7 @@ func (f *behaviourFold) prefix(r Prefix) {
 	for k, key := range behaviourMetaKeys {
 		m[k] = f.metaIndex(k, r.Meta[key])
 	}
-	i, ok := f.t.problemIx(r.ProblemID)
-	if !ok {
+	if i < 0 {
 		if f.ghostMeta == nil {
 			f.ghostMeta = map[[2]string]behaviourMeta{}
 		}
@@ -333,7 +333,8 @@ func (f *behaviourFold) row(r *summaryRow) {
 	t := f.t
 	s := t.strategy(r.prefix)
 	var meta behaviourMeta
-	i, ok := t.problemIx(r.problemID)
+	i := r.ix
+	ok := i >= 0
 	bucket := uint16(math.MaxUint16) // a problem the table does not hold: "unbinned", listed only if a problem is
 	if ok {
 		bucket = t.bucket[i]

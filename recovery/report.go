@@ -263,16 +263,16 @@ func AggregateBinned(problems []Problem, prefixes []Prefix, samples []Sample, b 
 }
 
 func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets []string, edges []float64) Summary {
-	f := newSummaryFold(buckets)
+	f := newSummaryFold(buckets, true)
 	for _, p := range problems {
 		f.problem(p)
 	}
 	for _, r := range prefixes {
-		f.prefix(r)
+		f.prefix(r, f.t.problemIx(r.ProblemID))
 	}
 	var conts []int
 	for k, r := range samples {
-		f.cost(r.Stage, r.ProblemID, sampleCost{inputTokens: r.InputTokens, outputTokens: r.OutputTokens,
+		f.cost(r.Stage, f.t.problemIx(r.ProblemID), sampleCost{inputTokens: r.InputTokens, outputTokens: r.OutputTokens,
 			costUSD: r.CostUSD, cached: r.Cached, failed: r.Error != "", responded: r.Response != ""})
 		if r.Stage == StageContinue && r.Error == "" {
 			conts = append(conts, k)
@@ -282,7 +282,7 @@ func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets 
 	slices.SortStableFunc(conts, func(a, b int) int { return strings.Compare(samples[a].ProblemID, samples[b].ProblemID) })
 	for _, k := range conts {
 		r := samples[k]
-		f.continuation(r.ProblemID, r.Prefix, r.Correct, r.Restarted)
+		f.continuation(f.t.problemIx(r.ProblemID), r.Prefix, r.Correct, r.Restarted)
 	}
 	return f.finish(edges)
 }
@@ -298,28 +298,31 @@ func summarize(ctx context.Context, st *Store, buckets []string, edges []float64
 	if err := st.Flush(ctx); err != nil {
 		return Summary{}, err
 	}
-	f := newSummaryFold(buckets)
-	if err := st.eachProblemLite(ctx, func(p Problem) error { f.problem(p); return nil }); err != nil {
+	f := newSummaryFold(buckets, false)
+	if err := st.eachProblemLite(ctx, func(p Problem, rowid int64) error {
+		f.t.setRowid(rowid, f.problem(p))
+		return nil
+	}); err != nil {
 		return Summary{}, err
 	}
 	if f.t.len() == 0 {
 		return Summary{}, fmt.Errorf("recovery: %s holds no problems: nothing to summarize (store the problems first, as Run does)", st.Path())
 	}
 	bf := newBehaviourFold(f.t)
-	if err := st.eachPrefixLite(ctx, func(r Prefix) error {
-		f.prefix(r)
-		bf.prefix(r)
+	if err := st.eachPrefixLite(ctx, f.t, func(r Prefix, i int32) error {
+		f.prefix(r, i)
+		bf.prefix(r, i)
 		return nil
 	}); err != nil {
 		return Summary{}, err
 	}
 	uf, hf := newUpstreamFold(), newHealthFold()
-	if err := st.eachSummaryRow(ctx, func(r *summaryRow) error {
-		f.cost(r.stage, r.problemID, r.sampleCost)
+	if err := st.eachSummaryRow(ctx, f.t, func(r *summaryRow) error {
+		f.cost(r.stage, r.ix, r.sampleCost)
 		uf.row(r)
 		hf.row(r)
 		if r.stage == StageContinue && !r.failed {
-			f.continuation(r.problemID, r.prefix, r.correct, r.restarted)
+			f.continuation(r.ix, r.prefix, r.correct, r.restarted)
 			bf.row(r)
 		}
 		return nil

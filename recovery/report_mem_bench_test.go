@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
@@ -14,14 +15,20 @@ import (
 	"github.com/rebound-lab/rebound/providers/sim"
 )
 
-// peakHeap runs fn and returns the largest heap in use while it ran,
-// above what was in use before (sampled every 5 ms after a collection).
-func peakHeap(fn func()) (float64, float64) {
+// peakHeap runs fn and returns, in MB above what was in use before it
+// (after a collection), the largest heap in use while it ran (garbage
+// included, sampled every 5 ms) and the largest live heap a collection
+// found, and the seconds it took.
+func peakHeap(fn func()) (float64, float64, float64) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	base := ms.HeapInuse
 	peak := base
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	liveBase := live[0].Value.Uint64()
+	livePeak := liveBase
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -33,6 +40,8 @@ func peakHeap(fn func()) (float64, float64) {
 			var m runtime.MemStats
 			runtime.ReadMemStats(&m)
 			peak = max(peak, m.HeapInuse)
+			metrics.Read(live)
+			livePeak = max(livePeak, live[0].Value.Uint64())
 			select {
 			case <-done:
 				return
@@ -42,16 +51,20 @@ func peakHeap(fn func()) (float64, float64) {
 	}()
 	start := time.Now()
 	fn()
+	runtime.GC() // the live heap at the end of the pass, results included
 	close(done)
 	wg.Wait()
-	return float64(peak-base) / (1 << 20), time.Since(start).Seconds()
+	metrics.Read(live)
+	livePeak = max(livePeak, live[0].Value.Uint64())
+	return float64(peak-base) / (1 << 20), float64(livePeak-liveBase) / (1 << 20), time.Since(start).Seconds()
 }
 
 // BenchmarkReportPhaseMemory runs the report side of Run pass by pass —
 // LabelBehaviours (relabelling every continuation), SummarizeBinned,
 // WriteReport (summary, report.md, samples.jsonl, plots) and WriteTidy —
 // over a finished run and reports each pass's peak heap above the
-// baseline (MB) and its time. The run is a copy of
+// baseline (MB: heap in use, garbage included; liveMB: the largest live
+// heap a collection found) and its time. The run is a copy of
 // $REBOUND_REPORT_RUN (a run directory, e.g. from examples/recovery) or,
 // without it, a fresh 2,000-problem simulated run.
 func BenchmarkReportPhaseMemory(b *testing.B) {
@@ -97,11 +110,12 @@ func BenchmarkReportPhaseMemory(b *testing.B) {
 			{"report", func() { check(WriteReport(ctx, dir, sum, st, "bench")) }},
 			{"tidy", func() { check(WriteTidy(ctx, dir, []TidySource{{Store: st, Model: "sim:strong"}})) }},
 		} {
-			mb, secs := peakHeap(p.fn)
+			mb, liveMB, secs := peakHeap(p.fn)
 			if passErr != nil {
 				b.Fatal(p.name, passErr)
 			}
 			b.ReportMetric(mb, p.name+"-MB")
+			b.ReportMetric(liveMB, p.name+"-liveMB")
 			b.ReportMetric(secs, p.name+"-s")
 		}
 		st.Close()

@@ -35,8 +35,9 @@ func TestTheReportPassesReadByIndexWithoutSortingTheRun(t *testing.T) {
 		require.NoError(t, rows.Err())
 		return strings.Join(out, "; ")
 	}
-	summary := plan(`SELECT stage, problem_id, prefix, correct FROM samples ORDER BY stage, problem_id, prefix, sample`)
+	summary := plan(summaryRowSQL)
 	assert.NotContains(t, summary, "TEMP B-TREE", summary)
+	assert.Contains(t, summary, "SEARCH p USING COVERING INDEX", "each row's problem by index: %s", summary)
 	for name, q := range map[string]struct {
 		sql  string
 		args []any

@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -32,8 +33,14 @@ type contCounts struct{ y, m, rs int32 }
 
 // reportTable is the per-problem state of a summary (see above).
 type reportTable struct {
-	index map[string]int32 // problem ID → index of the first problem with it
-	dups  map[int32]int32  // a repeated ID's index → the first one's
+	// Rows find their problem's index through index (problem ID → index
+	// of the first problem with it; Aggregate) or, read from a store,
+	// through the problem's rowid (rowIx, dense, or rowMap when the rowids
+	// are sparse), so a streamed summary holds no problem IDs.
+	index  map[string]int32
+	rowIx  []int32
+	rowMap map[int64]int32
+	dups   map[int32]int32 // a repeated ID's index → the first one's
 	// Per problem: its bucket (index into order), straight-shot counts and
 	// membership in its own bucket (NaN without memberships).
 	bucket                         []uint16
@@ -65,11 +72,52 @@ func (t *reportTable) strategy(name string) int {
 	return len(t.strategies) - 1
 }
 
-// problemIx is the index of problem id; ok is false for a row of a problem
-// the table does not hold.
-func (t *reportTable) problemIx(id string) (int32, bool) {
-	i, ok := t.index[id]
-	return i, ok
+// problemIx is the index of problem id, -1 for a problem the table does
+// not hold.
+func (t *reportTable) problemIx(id string) int32 {
+	if i, ok := t.index[id]; ok {
+		return i
+	}
+	return -1
+}
+
+// rowidIx is the index of the problem with rowid (NULL: none), -1 for
+// none.
+func (t *reportTable) rowidIx(rowid sql.NullInt64) int32 {
+	if !rowid.Valid {
+		return -1
+	}
+	if t.rowMap != nil {
+		if i, ok := t.rowMap[rowid.Int64]; ok {
+			return i
+		}
+		return -1
+	}
+	if rowid.Int64 >= 0 && rowid.Int64 < int64(len(t.rowIx)) {
+		return t.rowIx[rowid.Int64]
+	}
+	return -1
+}
+
+// setRowid records that problem i has rowid.
+func (t *reportTable) setRowid(rowid int64, i int32) {
+	if t.rowMap == nil && rowid >= 0 && rowid < 4*int64(len(t.bucket))+1024 {
+		for int64(len(t.rowIx)) <= rowid {
+			t.rowIx = append(t.rowIx, -1)
+		}
+		t.rowIx[rowid] = i
+		return
+	}
+	if t.rowMap == nil {
+		t.rowMap = map[int64]int32{}
+		for r, k := range t.rowIx {
+			if k >= 0 {
+				t.rowMap[int64(r)] = k
+			}
+		}
+		t.rowIx = nil
+	}
+	t.rowMap[rowid] = i
 }
 
 // counts returns problem i's recovered, verified and restarted
@@ -168,8 +216,13 @@ type summaryFold struct {
 	problemsDone     bool
 }
 
-func newSummaryFold(buckets []string) *summaryFold {
-	t := &reportTable{index: map[string]int32{}, bucketIx: map[string]int{}, strategyIx: map[string]int{}}
+// newSummaryFold starts a fold; byID keeps an index of problem IDs (for
+// rows that name their problem only by ID, as Aggregate's do).
+func newSummaryFold(buckets []string, byID bool) *summaryFold {
+	t := &reportTable{bucketIx: map[string]int{}, strategyIx: map[string]int{}}
+	if byID {
+		t.index = map[string]int32{}
+	}
 	f := &summaryFold{t: t, byStrat: map[string]map[string]*acc{}, cur: -1}
 	f.all = f.newAcc(-1, -1)
 	for _, b := range buckets {
@@ -196,8 +249,8 @@ func (f *summaryFold) bucketIndex(b string) int {
 }
 
 // problem adds one problem (Question, Answer and the other texts are not
-// read).
-func (f *summaryFold) problem(p Problem) {
+// read) and returns its index.
+func (f *summaryFold) problem(p Problem) int32 {
 	t := f.t
 	b := p.Bucket
 	if b == "" {
@@ -210,7 +263,7 @@ func (f *summaryFold) problem(p Problem) {
 			t.dups = map[int32]int32{}
 		}
 		t.dups[i] = first
-	} else {
+	} else if t.index != nil {
 		t.index[p.ID] = i
 	}
 	t.bucket = append(t.bucket, uint16(bi))
@@ -240,6 +293,7 @@ func (f *summaryFold) problem(p Problem) {
 	if p.WeakN > 0 {
 		f.s.WeakPassRates = append(f.s.WeakPassRates, p.WeakRate())
 	}
+	return i
 }
 
 // stratAcc returns strategy's row for bucket index b and its overall row,
@@ -258,10 +312,11 @@ func (f *summaryFold) stratAcc(strategy string, b int) []*acc {
 	return []*acc{m[f.t.order[b]], m[""]}
 }
 
-// prefix adds one prefix row (its texts are not read).
-func (f *summaryFold) prefix(r Prefix) {
+// prefix adds one prefix row (its texts are not read) of problem i (-1:
+// one the table does not hold).
+func (f *summaryFold) prefix(r Prefix, i int32) {
 	t := f.t
-	i, ok := t.problemIx(r.ProblemID)
+	ok := i >= 0
 	if r.SetAside != "" && ok {
 		b := int(t.bucket[i])
 		f.accs[b].setAside[r.SetAside]++
@@ -282,8 +337,8 @@ func (f *summaryFold) prefix(r Prefix) {
 	}
 }
 
-// cost adds one sample row's cost (rows in any order).
-func (f *summaryFold) cost(stage, problemID string, r sampleCost) {
+// cost adds the cost of one sample row of problem i (rows in any order).
+func (f *summaryFold) cost(stage string, i int32, r sampleCost) {
 	cost := Cost{Calls: 1, InputTokens: r.inputTokens, OutputTokens: r.outputTokens, USD: r.costUSD}
 	if r.failed && !r.responded && r.inputTokens == 0 && r.outputTokens == 0 {
 		cost.Calls = 0 // a failed call returned nothing to bill
@@ -295,7 +350,7 @@ func (f *summaryFold) cost(stage, problemID string, r sampleCost) {
 		s.Paid = s.Paid.Add(cost)
 	}
 	s.StageCost[stage] = s.StageCost[stage].Add(cost)
-	if i, ok := f.t.problemIx(problemID); ok {
+	if i >= 0 {
 		b := f.t.order[f.t.bucket[i]]
 		if s.BucketStageCost[b] == nil {
 			s.BucketStageCost[b] = map[string]Cost{}
@@ -311,12 +366,11 @@ type sampleCost struct {
 	cached, failed, responded bool
 }
 
-// continuation adds one verified (error-free) continuation row; see the
-// order rule above.
-func (f *summaryFold) continuation(problemID, strategy string, correct, restarted bool) {
+// continuation adds one verified (error-free) continuation row of
+// problem i; see the order rule above.
+func (f *summaryFold) continuation(i int32, strategy string, correct, restarted bool) {
 	t := f.t
-	i, ok := t.problemIx(problemID)
-	if !ok {
+	if i < 0 {
 		return
 	}
 	if i != f.cur {
@@ -471,31 +525,41 @@ type summaryRow struct {
 	model, response, errText   string
 	lengthCut, answered        bool
 	fallback, refusal, echoed  bool
+	// ix is the problem's index in the fold's table (-1: not held).
+	ix int32
 }
+
+// summaryRowSQL selects the summary pass's columns (see summaryRow).
+var summaryRowSQL = `SELECT stage, problem_id, prefix, correct, restarted, input_tokens,
+		output_tokens, cost_usd, cached, error != '', response != '', upstream, behaviour, behaviour_locus,
+		model, CASE WHEN error = '' THEN response ELSE '' END, error,
+		finish_reason = 'length', answer != '', rule = '` + verify.SourceNumber + `', ` + HealthCondition(CondEchoed) + `,
+		(SELECT rowid FROM problems p WHERE p.id = samples.problem_id)
+		FROM samples ORDER BY stage, problem_id, prefix, sample`
 
 // eachSummaryRow streams every sample row's summary columns in
 // primary-key order (stage, problem, prefix, sample): no sort, no texts,
 // and within the continue stage each problem's rows together in ID order.
-func (s *Store) eachSummaryRow(ctx context.Context, fn func(*summaryRow) error) error {
+func (s *Store) eachSummaryRow(ctx context.Context, t *reportTable, fn func(*summaryRow) error) error {
 	if err := s.Flush(ctx); err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT stage, problem_id, prefix, correct, restarted, input_tokens,
-		output_tokens, cost_usd, cached, error != '', response != '', upstream, behaviour, behaviour_locus,
-		model, CASE WHEN error = '' THEN response ELSE '' END, error,
-		finish_reason = 'length', answer != '', rule = '`+verify.SourceNumber+`', `+HealthCondition(CondEchoed)+`
-		FROM samples ORDER BY stage, problem_id, prefix, sample`)
+	// The problem's rowid comes from its primary-key index, one lookup
+	// per row, so no map of problem IDs is needed.
+	rows, err := s.db.QueryContext(ctx, summaryRowSQL)
 	if err != nil {
 		return fmt.Errorf("recovery: read samples: %w", err)
 	}
 	defer rows.Close()
 	var r summaryRow
+	var rowid sql.NullInt64
 	for rows.Next() {
 		if err := rows.Scan(&r.stage, &r.problemID, &r.prefix, &r.correct, &r.restarted, &r.inputTokens,
 			&r.outputTokens, &r.costUSD, &r.cached, &r.failed, &r.responded, &r.upstream, &r.behaviour, &r.locus,
-			&r.model, &r.response, &r.errText, &r.lengthCut, &r.answered, &r.fallback, &r.echoed); err != nil {
+			&r.model, &r.response, &r.errText, &r.lengthCut, &r.answered, &r.fallback, &r.echoed, &rowid); err != nil {
 			return fmt.Errorf("recovery: read samples: %w", err)
 		}
+		r.ix = t.rowidIx(rowid)
 		r.refusal = !r.failed && refused(r.response)
 		if err := fn(&r); err != nil {
 			return err
@@ -507,13 +571,13 @@ func (s *Store) eachSummaryRow(ctx context.Context, fn func(*summaryRow) error) 
 	return nil
 }
 
-// eachProblemLite streams every problem without its texts, in stored
-// order.
-func (s *Store) eachProblemLite(ctx context.Context, fn func(Problem) error) error {
+// eachProblemLite streams every problem without its texts, with its
+// rowid, in stored order.
+func (s *Store) eachProblemLite(ctx context.Context, fn func(Problem, int64) error) error {
 	if err := s.Flush(ctx); err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, strong_k, strong_n, weak_k, weak_n, bucket, membership
+	rows, err := s.db.QueryContext(ctx, `SELECT rowid, id, strong_k, strong_n, weak_k, weak_n, bucket, membership
 		FROM problems ORDER BY ord, id`)
 	if err != nil {
 		return fmt.Errorf("recovery: read problems: %w", err)
@@ -522,7 +586,8 @@ func (s *Store) eachProblemLite(ctx context.Context, fn func(Problem) error) err
 	for rows.Next() {
 		var p Problem
 		var m string
-		if err := rows.Scan(&p.ID, &p.StrongK, &p.StrongN, &p.WeakK, &p.WeakN, &p.Bucket, &m); err != nil {
+		var rowid int64
+		if err := rows.Scan(&rowid, &p.ID, &p.StrongK, &p.StrongN, &p.WeakK, &p.WeakN, &p.Bucket, &m); err != nil {
 			return fmt.Errorf("recovery: read problems: %w", err)
 		}
 		if m != "" {
@@ -530,7 +595,7 @@ func (s *Store) eachProblemLite(ctx context.Context, fn func(Problem) error) err
 				return fmt.Errorf("recovery: read problems: membership of %q: %w", p.ID, err)
 			}
 		}
-		if err := fn(p); err != nil {
+		if err := fn(p, rowid); err != nil {
 			return err
 		}
 	}
@@ -541,13 +606,13 @@ func (s *Store) eachProblemLite(ctx context.Context, fn func(Problem) error) err
 }
 
 // eachPrefixLite streams every prefix row without its text and source, in
-// primary-key order (problem, strategy).
-func (s *Store) eachPrefixLite(ctx context.Context, fn func(Prefix) error) error {
+// primary-key order (problem, strategy), with its problem's index in t.
+func (s *Store) eachPrefixLite(ctx context.Context, t *reportTable, fn func(Prefix, int32) error) error {
 	if err := s.Flush(ctx); err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT problem_id, strategy, set_aside, error, depth, meta
-		FROM prefixes ORDER BY problem_id, strategy`)
+	rows, err := s.db.QueryContext(ctx, `SELECT problem_id, strategy, set_aside, error, depth, meta,
+		(SELECT rowid FROM problems p WHERE p.id = prefixes.problem_id) FROM prefixes ORDER BY problem_id, strategy`)
 	if err != nil {
 		return fmt.Errorf("recovery: read prefixes: %w", err)
 	}
@@ -555,7 +620,8 @@ func (s *Store) eachPrefixLite(ctx context.Context, fn func(Prefix) error) error
 	for rows.Next() {
 		var r Prefix
 		var meta string
-		if err := rows.Scan(&r.ProblemID, &r.Strategy, &r.SetAside, &r.Error, &r.Depth, &meta); err != nil {
+		var rowid sql.NullInt64
+		if err := rows.Scan(&r.ProblemID, &r.Strategy, &r.SetAside, &r.Error, &r.Depth, &meta, &rowid); err != nil {
 			return fmt.Errorf("recovery: read prefixes: %w", err)
 		}
 		if meta != "" && strings.Contains(meta, "error_type") {
@@ -563,7 +629,7 @@ func (s *Store) eachPrefixLite(ctx context.Context, fn func(Prefix) error) error
 				return fmt.Errorf("recovery: prefix meta of %q: %w", r.ProblemID, err)
 			}
 		}
-		if err := fn(r); err != nil {
+		if err := fn(r, t.rowidIx(rowid)); err != nil {
 			return err
 		}
 	}
