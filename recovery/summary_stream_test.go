@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"slices"
@@ -255,4 +256,22 @@ func TestTheChunkedPassesDoNotDependOnTheChunkSize(t *testing.T) {
 	assert.Equal(t, 1, one.groups)
 	assert.Greater(t, small.groups, 10, "a row group every five rows")
 	assert.Contains(t, string(one.files[TidyContinuationsCSV]), "ghost", "rows of a problem the store does not hold")
+}
+
+// A table finds problems by rowid whether the rowids are dense (a slice)
+// or sparse (a map), and NULL or unknown rowids find none.
+func TestTheReportTableFindsProblemsByRowid(t *testing.T) {
+	f := newSummaryFold(nil, false)
+	f.t.setRowid(1, f.problem(Problem{ID: "a"}))
+	f.t.setRowid(3, f.problem(Problem{ID: "b"}))
+	require.NotNil(t, f.t.rowIx)
+	assert.Equal(t, int32(1), f.t.rowidIx(sql.NullInt64{Int64: 3, Valid: true}))
+	assert.Equal(t, int32(-1), f.t.rowidIx(sql.NullInt64{Int64: 2, Valid: true}))
+	f.t.setRowid(1<<40, f.problem(Problem{ID: "c"}))
+	require.Nil(t, f.t.rowIx, "sparse rowids move to a map")
+	for rowid, want := range map[int64]int32{1: 0, 3: 1, 1 << 40: 2, 2: -1, 99: -1} {
+		assert.Equal(t, want, f.t.rowidIx(sql.NullInt64{Int64: rowid, Valid: true}), "rowid %d", rowid)
+	}
+	assert.Equal(t, int32(-1), f.t.rowidIx(sql.NullInt64{}))
+	assert.Equal(t, int32(-1), f.t.problemIx("a"), "no ID index when rows name problems by rowid")
 }
