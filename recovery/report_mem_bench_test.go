@@ -64,7 +64,8 @@ func peakHeap(fn func()) (float64, float64, float64) {
 // WriteReport (summary, report.md, samples.jsonl, plots) and WriteTidy —
 // over a finished run and reports each pass's peak heap above the
 // baseline (MB: heap in use, garbage included; liveMB: the largest live
-// heap a collection found) and its time. The run is a copy of
+// heap a collection found), its time and the process's CPU time in it
+// (every goroutine, the sampler's and the collector's included). The run is a copy of
 // $REBOUND_REPORT_RUN (a run directory, e.g. from examples/recovery) or,
 // without it, a fresh 2,000-problem simulated run.
 func BenchmarkReportPhaseMemory(b *testing.B) {
@@ -110,7 +111,9 @@ func BenchmarkReportPhaseMemory(b *testing.B) {
 			{"report", func() { check(WriteReport(ctx, dir, sum, st, "bench")) }},
 			{"tidy", func() { check(WriteTidy(ctx, dir, []TidySource{{Store: st, Model: "sim:strong"}})) }},
 		} {
+			c0 := cpuTime(b)
 			mb, liveMB, secs := peakHeap(p.fn)
+			b.ReportMetric(cpuTime(b)-c0, p.name+"-cpu-s")
 			if passErr != nil {
 				b.Fatal(p.name, passErr)
 			}
