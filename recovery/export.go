@@ -344,7 +344,7 @@ func newTidyWriter[T any](csvPath, pqPath string) (*tidyWriter[T], error) {
 	}
 	w.csvBuf = bufio.NewWriter(w.csvFile)
 	w.cw = csv.NewWriter(w.csvBuf)
-	w.pw = parquet.NewGenericWriter[T](w.pqFile, parquet.Compression(tidyCodec))
+	w.pw = parquet.NewGenericWriter[T](w.pqFile, parquet.Compression(tidyCodec), parquet.PageBufferSize(tidyPageBuffer))
 	var zero T
 	if err := w.cw.Write(TidyColumns(zero)); err != nil {
 		w.abort()
@@ -498,5 +498,9 @@ func readTidy[T any](r io.ReaderAt, size int64) ([]T, error) {
 
 // tidyCodec compresses the tidy Parquet files. The fastest Zstandard level
 // keeps each pooled encoder's history small: the default level's made the
-// export's heap tens of MB whatever the run's size.
+// export's heap tens of MB whatever the run's size. tidyPageBuffer is each
+// column's page buffer (parquet-go's default, 256 KiB, times 30–37
+// columns was most of the export's live heap).
 var tidyCodec = &zstd.Codec{Level: zstd.SpeedFastest}
+
+const tidyPageBuffer = 64 << 10
