@@ -439,7 +439,7 @@ func (f *behaviourFold) group(name string, match func(*behaviourRec) bool) (Beha
 }
 
 // finish computes the BehaviourSummary; nil when nothing is labelled.
-func (f *behaviourFold) finish(_ []string) *BehaviourSummary {
+func (f *behaviourFold) finish() *BehaviourSummary {
 	if f.labelled == 0 {
 		return nil
 	}

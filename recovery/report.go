@@ -330,7 +330,7 @@ func summarize(ctx context.Context, st *Store, buckets []string, edges []float64
 		return Summary{}, err
 	}
 	sum := f.finish(edges)
-	sum.Behaviour = bf.finish(buckets)
+	sum.Behaviour = bf.finish()
 	sum.upstream = uf.finish()
 	h := hf.finish(ctx, st)
 	sum.Health = &h

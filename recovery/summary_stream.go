@@ -213,7 +213,6 @@ type summaryFold struct {
 	depthYP, depthMP [DepthBins][]int
 	cur              int32
 	curY, curM       [DepthBins]int
-	problemsDone     bool
 }
 
 // newSummaryFold starts a fold; byID keeps an index of problem IDs (for
@@ -299,7 +298,6 @@ func (f *summaryFold) problem(p Problem) int32 {
 // stratAcc returns strategy's row for bucket index b and its overall row,
 // creating the strategy's rows on first use.
 func (f *summaryFold) stratAcc(strategy string, b int) []*acc {
-	f.problemsDone = true
 	m := f.byStrat[strategy]
 	if m == nil {
 		si := f.t.strategy(strategy)
