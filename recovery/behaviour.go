@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,79 +88,96 @@ func (s *Store) Behaviours(ctx context.Context, problemID string) (map[Behaviour
 // behaviour yet (every one, with relabel) with behaviour.Classify, from
 // its prefix's known flaw (behaviour.FlawOf), its verdict and its restart
 // flag, and records the labels. It returns how many it labelled. Failed
-// continuations (Error set) are not labelled. It holds the prefixes and
-// the labels in memory, never all continuation texts.
+// continuations (Error set) are not labelled. It reads the store in
+// chunks of problems (their texts, prefixes and continuations), so its
+// memory does not grow with the run, and commits the labels every few
+// thousand.
 func LabelBehaviours(ctx context.Context, st *Store, relabel bool) (int, error) {
-	if err := st.Flush(ctx); err != nil {
-		return 0, err
-	}
-	problems, err := st.Problems(ctx)
-	if err != nil {
-		return 0, err
-	}
-	byID := make(map[string]Problem, len(problems))
-	for _, p := range problems {
-		byID[p.ID] = p
-	}
-	prefixes, err := st.Prefixes(ctx, "")
+	ranges, err := st.problemRanges(ctx, reportChunk)
 	if err != nil {
 		return 0, err
 	}
 	type flawKey struct{ problem, strategy string }
-	flaws := map[flawKey]behaviour.Flaw{}
-	texts := map[flawKey]bool{}
-	for _, r := range prefixes {
-		if r.SetAside != "" || r.Error != "" {
-			continue
-		}
-		pre := perturb.Prefix{Text: r.Text, Source: r.Source, StepsKept: r.StepsKept, StepsTotal: r.StepsTotal,
-			Strategy: r.Strategy, Origin: r.Origin, ErrorStep: r.ErrorStep, Meta: r.Meta}
-		flaws[flawKey{r.ProblemID, r.Strategy}] = behaviour.FlawOf(pre, byID[r.ProblemID].Dataset())
-		texts[flawKey{r.ProblemID, r.Strategy}] = true
-	}
 	type labelled struct {
 		k BehaviourKey
 		r behaviour.Result
 	}
 	var out []labelled
-	where := `stage = 'continue' AND error = ''`
-	if !relabel {
-		where += ` AND behaviour = ''`
-	}
-	err = st.eachSample(ctx, false, where, func(s Sample) error {
-		fk := flawKey{s.ProblemID, s.Prefix}
-		if !texts[fk] {
-			return nil // no prefix row: nothing known about the flaw
+	total := 0
+	write := func() error {
+		if len(out) == 0 {
+			return nil
 		}
-		r := behaviour.Classify(behaviour.Input{Continuation: s.Response, Flaw: flaws[fk], Correct: s.Correct,
-			Restarted: s.Restarted, Answer: s.Answer, Reference: byID[s.ProblemID].Answer})
-		out = append(out, labelled{BehaviourKey{s.ProblemID, s.Prefix, s.Sample}, r})
+		tx, err := st.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("recovery: store behaviours: %w", err)
+		}
+		defer tx.Rollback()
+		stmt, err := tx.PrepareContext(ctx, `UPDATE samples SET behaviour = ?, behaviour_rule = ?, behaviour_locus = ?,
+			behaviour_start = ?, behaviour_end = ? WHERE stage = 'continue' AND problem_id = ? AND prefix = ? AND sample = ?`)
+		if err != nil {
+			return fmt.Errorf("recovery: store behaviours: %w", err)
+		}
+		defer stmt.Close()
+		for _, l := range out {
+			if _, err := stmt.ExecContext(ctx, string(l.r.Label), l.r.Rule, string(l.r.Locus), l.r.Evidence.Start,
+				l.r.Evidence.End, l.k.ProblemID, l.k.Prefix, l.k.Sample); err != nil {
+				return fmt.Errorf("recovery: store behaviour of %q: %w", l.k.ProblemID, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("recovery: store behaviours: %w", err)
+		}
+		total += len(out)
+		out = out[:0]
 		return nil
-	})
-	if err != nil {
-		return 0, err
 	}
-	tx, err := st.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("recovery: store behaviours: %w", err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE samples SET behaviour = ?, behaviour_rule = ?, behaviour_locus = ?,
-		behaviour_start = ?, behaviour_end = ? WHERE stage = 'continue' AND problem_id = ? AND prefix = ? AND sample = ?`)
-	if err != nil {
-		return 0, fmt.Errorf("recovery: store behaviours: %w", err)
-	}
-	defer stmt.Close()
-	for _, l := range out {
-		if _, err := stmt.ExecContext(ctx, string(l.r.Label), l.r.Rule, string(l.r.Locus), l.r.Evidence.Start,
-			l.r.Evidence.End, l.k.ProblemID, l.k.Prefix, l.k.Sample); err != nil {
-			return 0, fmt.Errorf("recovery: store behaviour of %q: %w", l.k.ProblemID, err)
+	for _, rg := range ranges {
+		inRange, args := rg.where(`problem_id`)
+		prefixes, err := st.queryPrefixes(ctx, `set_aside = '' AND error = '' AND `+inRange, args...)
+		if err != nil {
+			return total, err
+		}
+		if len(prefixes) == 0 {
+			continue // no prefix, no known flaw: nothing to label
+		}
+		byID, err := st.problemsIn(ctx, rg)
+		if err != nil {
+			return total, err
+		}
+		flaws := make(map[flawKey]behaviour.Flaw, len(prefixes))
+		for _, r := range prefixes {
+			pre := perturb.Prefix{Text: r.Text, Source: r.Source, StepsKept: r.StepsKept, StepsTotal: r.StepsTotal,
+				Strategy: r.Strategy, Origin: r.Origin, ErrorStep: r.ErrorStep, Meta: r.Meta}
+			flaws[flawKey{r.ProblemID, r.Strategy}] = behaviour.FlawOf(pre, byID[r.ProblemID].Dataset())
+		}
+		where := `stage = 'continue' AND error = '' AND ` + inRange
+		if !relabel {
+			where += ` AND behaviour = ''`
+		}
+		err = st.eachSampleCols(ctx, labelSampleCols, where, func(s Sample) error {
+			flaw, ok := flaws[flawKey{s.ProblemID, s.Prefix}]
+			if !ok {
+				return nil // no prefix row: nothing known about the flaw
+			}
+			r := behaviour.Classify(behaviour.Input{Continuation: s.Response, Flaw: flaw, Correct: s.Correct,
+				Restarted: s.Restarted, Answer: s.Answer, Reference: byID[s.ProblemID].Answer})
+			out = append(out, labelled{BehaviourKey{s.ProblemID, s.Prefix, s.Sample}, r})
+			return nil
+		}, args...)
+		if err != nil {
+			return total, err
+		}
+		if len(out) >= 4096 {
+			if err := write(); err != nil {
+				return total, err
+			}
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("recovery: store behaviours: %w", err)
+	if err := write(); err != nil {
+		return total, err
 	}
-	return len(out), nil
+	return total, nil
 }
 
 // BehaviourGroup is the behaviour split of one group of continuations
@@ -215,191 +232,292 @@ type BehaviourSummary struct {
 	ByStepsAfter []BehaviourGroup `json:"by_steps_after_error"`
 }
 
-// behaviourAcc accumulates one group: per problem, continuations, correct
-// ones and label counts.
-type behaviourAcc struct {
-	m, y   map[string]int
-	labels map[string]map[string]int
+// behaviourRec is one problem's labelled continuations of one strategy's
+// prefix with one flaw locus: verified (m), recovered (y) and per label
+// (index into behaviour.Labels). A count that would overflow starts a new
+// record; records of one problem are summed when groups are built.
+type behaviourRec struct {
+	problem  int32 // table index, or a negative index for a problem the table does not hold
+	strategy uint16
+	locus    uint16
+	bucket   uint16
+	meta     behaviourMeta
+	y, m     uint16
+	labels   [maxBehaviourLabels]uint16
 }
 
-func newBehaviourAcc() *behaviourAcc {
-	return &behaviourAcc{m: map[string]int{}, y: map[string]int{}, labels: map[string]map[string]int{}}
+// behaviourMeta are a prefix's injected-error options (error type,
+// magnitude, position, steps after the error) as indices into the fold's
+// names (0: none).
+type behaviourMeta [4]uint16
+
+var behaviourMetaKeys = [4]string{"error_type", "magnitude", "position", "steps_after_error"}
+
+const maxBehaviourLabels = 8
+
+// behaviourFold computes the BehaviourSummary from prefix rows (their
+// meta) and then the labelled continuation rows, fed one at a time in the
+// store's order (each problem's rows together, in ID order), in a few
+// dozen bytes per problem and strategy.
+type behaviourFold struct {
+	t          *reportTable
+	metaNames  [4][]string // index 0 is ""
+	metaIx     [4]map[string]uint16
+	meta       [][]behaviourMeta           // per strategy, per problem (nil until one has meta)
+	ghostMeta  map[[2]string]behaviourMeta // meta of problems the table does not hold
+	ghosts     map[string]int32            // problems the table does not hold → negative index
+	loci       []string                    // by index
+	locusIx    map[string]uint16
+	labelIx    map[string]int
+	recs       []behaviourRec
+	labelled   int
+	unlabelled int
 }
 
-func (a *behaviourAcc) add(problem string, label string, correct bool) {
-	a.m[problem]++
-	if correct {
-		a.y[problem]++
+func newBehaviourFold(t *reportTable) *behaviourFold {
+	f := &behaviourFold{t: t, locusIx: map[string]uint16{}, labelIx: map[string]int{}}
+	for k := range f.metaIx {
+		f.metaIx[k] = map[string]uint16{"": 0}
+		f.metaNames[k] = []string{""}
 	}
-	if a.labels[label] == nil {
-		a.labels[label] = map[string]int{}
+	for i, l := range behaviour.Labels[:min(len(behaviour.Labels), maxBehaviourLabels)] {
+		f.labelIx[string(l)] = i
 	}
-	a.labels[label][problem]++
+	return f
 }
 
-func (a *behaviourAcc) finish(name string) BehaviourGroup {
+func (f *behaviourFold) metaIndex(k int, v string) uint16 {
+	if i, ok := f.metaIx[k][v]; ok {
+		return i
+	}
+	i := uint16(len(f.metaNames[k]))
+	f.metaIx[k][v] = i
+	f.metaNames[k] = append(f.metaNames[k], v)
+	return i
+}
+
+// prefix records the injected-error options of a usable prefix row of
+// problem i (-1: one the table does not hold).
+func (f *behaviourFold) prefix(r Prefix, i int32) {
+	if r.SetAside != "" || r.Error != "" || r.Meta["error_type"] == "" {
+		return
+	}
+	var m behaviourMeta
+	for k, key := range behaviourMetaKeys {
+		m[k] = f.metaIndex(k, r.Meta[key])
+	}
+	if i < 0 {
+		if f.ghostMeta == nil {
+			f.ghostMeta = map[[2]string]behaviourMeta{}
+		}
+		f.ghostMeta[[2]string{r.ProblemID, r.Strategy}] = m
+		return
+	}
+	s := f.t.strategy(r.Strategy)
+	for len(f.meta) <= s {
+		f.meta = append(f.meta, nil)
+	}
+	if f.meta[s] == nil {
+		f.meta[s] = make([]behaviourMeta, f.t.len())
+	}
+	f.meta[s][i] = m
+}
+
+// row adds one verified continuation row.
+func (f *behaviourFold) row(r *summaryRow) {
+	if r.behaviour == "" {
+		f.unlabelled++
+		return
+	}
+	f.labelled++
+	t := f.t
+	s := t.strategy(r.prefix)
+	var meta behaviourMeta
+	i := r.ix
+	ok := i >= 0
+	bucket := uint16(math.MaxUint16) // a problem the table does not hold: "unbinned", listed only if a problem is
+	if ok {
+		bucket = t.bucket[i]
+		if s < len(f.meta) && f.meta[s] != nil {
+			meta = f.meta[s][i]
+		}
+	} else {
+		if f.ghosts == nil {
+			f.ghosts = map[string]int32{}
+		}
+		g, seen := f.ghosts[r.problemID]
+		if !seen {
+			g = -1 - int32(len(f.ghosts))
+			f.ghosts[r.problemID] = g
+		}
+		i = g
+		if b, ok := t.bucketIx["unbinned"]; ok {
+			bucket = uint16(b)
+		}
+		meta = f.ghostMeta[[2]string{r.problemID, r.prefix}]
+	}
+	locus, ok := f.locusIx[r.locus]
+	if !ok {
+		locus = uint16(len(f.loci))
+		f.locusIx[r.locus] = locus
+		f.loci = append(f.loci, r.locus)
+	}
+	var rec *behaviourRec
+	if n := len(f.recs); n > 0 {
+		last := &f.recs[n-1]
+		if last.problem == i && int(last.strategy) == s && last.locus == locus && last.m < math.MaxUint16 {
+			rec = last
+		}
+	}
+	if rec == nil {
+		f.recs = append(f.recs, behaviourRec{problem: i, strategy: uint16(s), locus: locus, bucket: bucket, meta: meta})
+		rec = &f.recs[len(f.recs)-1]
+	}
+	rec.m++
+	if r.correct {
+		rec.y++
+	}
+	if l, ok := f.labelIx[r.behaviour]; ok {
+		rec.labels[l]++
+	}
+}
+
+// group computes one group's BehaviourGroup over the records match
+// accepts; ok is false when it accepts none.
+func (f *behaviourFold) group(name string, match func(*behaviourRec) bool) (BehaviourGroup, bool) {
+	var ms, ys []int
+	var ls [maxBehaviourLabels][]int
+	prev := int32(0)
+	open := false
+	for k := range f.recs {
+		r := &f.recs[k]
+		if !match(r) {
+			continue
+		}
+		if !open || r.problem != prev {
+			ms, ys = append(ms, 0), append(ys, 0)
+			for l := range ls {
+				ls[l] = append(ls[l], 0)
+			}
+			prev, open = r.problem, true
+		}
+		n := len(ms) - 1
+		ms[n] += int(r.m)
+		ys[n] += int(r.y)
+		for l := range ls {
+			ls[l][n] += int(r.labels[l])
+		}
+	}
+	if !open {
+		return BehaviourGroup{}, false
+	}
 	g := BehaviourGroup{Name: name, Counts: map[string]int{}, Rates: map[string]Rate{}, CI: map[string][2]Rate{}}
-	ids := slices.Sorted(maps.Keys(a.m))
-	ms := make([]int, len(ids))
-	ys := make([]int, len(ids))
-	for i, id := range ids {
-		ms[i], ys[i] = a.m[id], a.y[id]
+	for i := range ms {
 		g.Continuations += ms[i]
 		g.Recovered += ys[i]
 	}
-	g.Problems = len(ids)
+	g.Problems = len(ms)
 	g.RecoveryRate = rateOf(g.Recovered, g.Continuations)
 	lo, hi := ClusterCI(ys, ms, 0.95)
 	g.RecoveryCI = [2]Rate{Rate(lo), Rate(hi)}
 	for _, l := range behaviour.Labels {
-		ls := make([]int, len(ids))
+		li, known := f.labelIx[string(l)]
+		col := make([]int, len(ms))
+		if known {
+			col = ls[li]
+		}
 		n := 0
-		for i, id := range ids {
-			ls[i] = a.labels[string(l)][id]
-			n += ls[i]
+		for _, c := range col {
+			n += c
 		}
 		g.Counts[string(l)] = n
 		g.Rates[string(l)] = rateOf(n, g.Continuations)
-		lo, hi := ClusterCI(ls, ms, 0.95)
+		lo, hi := ClusterCI(col, ms, 0.95)
 		g.CI[string(l)] = [2]Rate{Rate(lo), Rate(hi)}
 	}
-	return g
+	return g, true
 }
 
-// summarizeBehaviour computes the BehaviourSummary from the store's
-// labelled continuations; nil when nothing is labelled.
-func summarizeBehaviour(ctx context.Context, st *Store, buckets []string) (*BehaviourSummary, error) {
-	if err := st.Flush(ctx); err != nil {
-		return nil, err
+// finish computes the BehaviourSummary; nil when nothing is labelled.
+func (f *behaviourFold) finish() *BehaviourSummary {
+	if f.labelled == 0 {
+		return nil
 	}
-	problems, err := st.Problems(ctx)
-	if err != nil {
-		return nil, err
-	}
-	bucketOf := map[string]string{}
-	order := slices.Clone(buckets)
-	for _, p := range problems {
-		b := p.Bucket
-		if b == "" {
-			b = "unbinned"
-		}
-		bucketOf[p.ID] = b
-		if !slices.Contains(order, b) {
-			order = append(order, b)
+	t := f.t
+	s := &BehaviourSummary{Labelled: f.labelled, Unlabelled: f.unlabelled}
+	s.Overall, _ = f.group("overall", func(*behaviourRec) bool { return true })
+	s.ByBucket = []BehaviourGroup{}
+	for b, name := range t.order {
+		if g, ok := f.group(name, func(r *behaviourRec) bool { return int(r.bucket) == b }); ok {
+			s.ByBucket = append(s.ByBucket, g)
 		}
 	}
-	prefixes, err := st.prefixRows(ctx, `'', ''`, `set_aside = '' AND error = ''`)
-	if err != nil {
-		return nil, err
+	used := map[uint16]bool{}
+	for k := range f.recs {
+		used[f.recs[k].strategy] = true
 	}
-	meta := map[[2]string]map[string]string{}
-	for _, r := range prefixes {
-		meta[[2]string{r.ProblemID, r.Strategy}] = r.Meta
+	var strats []string
+	for si := range used {
+		strats = append(strats, t.strategies[si])
 	}
-	rows, err := st.db.QueryContext(ctx, `SELECT problem_id, prefix, correct, behaviour, behaviour_locus FROM samples
-		WHERE stage = 'continue' AND error = '' ORDER BY problem_id, prefix, sample`)
-	if err != nil {
-		return nil, fmt.Errorf("recovery: read behaviours: %w", err)
-	}
-	defer rows.Close()
-	s := &BehaviourSummary{}
-	all := newBehaviourAcc()
-	groups := map[string]map[string]*behaviourAcc{} // split → name → acc
-	get := func(split, name string) *behaviourAcc {
-		if groups[split] == nil {
-			groups[split] = map[string]*behaviourAcc{}
-		}
-		a := groups[split][name]
-		if a == nil {
-			a = newBehaviourAcc()
-			groups[split][name] = a
-		}
-		return a
-	}
-	for rows.Next() {
-		var pid, prefix, label, locus string
-		var correct bool
-		if err := rows.Scan(&pid, &prefix, &correct, &label, &locus); err != nil {
-			return nil, fmt.Errorf("recovery: read behaviours: %w", err)
-		}
-		if label == "" {
-			s.Unlabelled++
-			continue
-		}
-		s.Labelled++
-		b := bucketOf[pid]
-		if b == "" {
-			b = "unbinned"
-		}
-		accs := []*behaviourAcc{all, get("bucket", b), get("strategy", prefix), get("strategy/bucket", prefix+"\x00"+b),
-			get("locus", locus)}
-		if m := meta[[2]string{pid, prefix}]; m["error_type"] != "" {
-			accs = append(accs, get("error_type", m["error_type"]))
-			if v := m["magnitude"]; v != "" {
-				accs = append(accs, get("magnitude", v))
-			}
-			if v := m["position"]; v != "" {
-				accs = append(accs, get("position", v))
-			}
-			if v := m["steps_after_error"]; v != "" {
-				accs = append(accs, get("steps_after", v))
-			}
-		}
-		for _, a := range accs {
-			a.add(pid, label, correct)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("recovery: read behaviours: %w", err)
-	}
-	if s.Labelled == 0 {
-		return nil, nil
-	}
-	s.Overall = all.finish("overall")
-	list := func(split string, names []string) []BehaviourGroup {
-		out := []BehaviourGroup{}
-		for _, n := range names {
-			if a := groups[split][n]; a != nil {
-				out = append(out, a.finish(n))
-			}
-		}
-		return out
-	}
-	sortedNames := func(split string, first []string) []string {
-		names := slices.Clone(first)
-		for _, n := range slices.Sorted(maps.Keys(groups[split])) {
-			if !slices.Contains(names, n) {
-				names = append(names, n)
-			}
-		}
-		return names
-	}
-	s.ByBucket = list("bucket", order)
-	for _, strat := range slices.Sorted(maps.Keys(groups["strategy"])) {
-		bs := BehaviourStrategy{Strategy: strat, Overall: groups["strategy"][strat].finish("overall"), Buckets: []BehaviourGroup{}}
-		for _, b := range order {
-			if a := groups["strategy/bucket"][strat+"\x00"+b]; a != nil {
-				bs.Buckets = append(bs.Buckets, a.finish(b))
+	slices.Sort(strats)
+	for _, name := range strats {
+		si := uint16(t.strategyIx[name])
+		overall, _ := f.group("overall", func(r *behaviourRec) bool { return r.strategy == si })
+		bs := BehaviourStrategy{Strategy: name, Overall: overall, Buckets: []BehaviourGroup{}}
+		for b, bn := range t.order {
+			if g, ok := f.group(bn, func(r *behaviourRec) bool { return r.strategy == si && int(r.bucket) == b }); ok {
+				bs.Buckets = append(bs.Buckets, g)
 			}
 		}
 		s.ByStrategy = append(s.ByStrategy, bs)
 	}
-	s.ByLocus = list("locus", sortedNames("locus", []string{string(behaviour.Injected), string(behaviour.Labelled),
-		string(behaviour.GoldDivergence), string(behaviour.Unlocated)}))
+	// names puts first's names first, then the others seen, sorted.
+	names := func(seen, first []string) []string {
+		out := slices.Clone(first)
+		sorted := slices.Clone(seen)
+		slices.Sort(sorted)
+		for _, n := range sorted {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	list := func(all []string, match func(string, *behaviourRec) bool) []BehaviourGroup {
+		out := []BehaviourGroup{}
+		for _, n := range all {
+			if g, ok := f.group(n, func(r *behaviourRec) bool { return match(n, r) }); ok {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
+	s.ByLocus = list(names(f.loci, []string{string(behaviour.Injected), string(behaviour.Labelled),
+		string(behaviour.GoldDivergence), string(behaviour.Unlocated)}), func(n string, r *behaviourRec) bool {
+		return f.loci[r.locus] == n
+	})
+	// The injected-error splits: Meta key k of prefixes with an error type.
+	metaList := func(k int, order []string) []BehaviourGroup {
+		return list(order, func(n string, r *behaviourRec) bool {
+			return r.meta[0] != 0 && r.meta[k] != 0 && f.metaNames[k][r.meta[k]] == n
+		})
+	}
 	types := make([]string, len(perturb.ErrorTypes))
 	for i, t := range perturb.ErrorTypes {
 		types[i] = string(t)
 	}
-	s.ByErrorType = list("error_type", sortedNames("error_type", types))
-	s.ByMagnitude = list("magnitude", sortedNames("magnitude", []string{string(perturb.Small), string(perturb.Medium), string(perturb.Large)}))
-	s.ByPosition = list("position", sortedNames("position", []string{string(perturb.Early), string(perturb.Middle), string(perturb.Late)}))
-	after := slices.SortedFunc(maps.Keys(groups["steps_after"]), func(a, b string) int {
+	s.ByErrorType = metaList(0, names(f.metaNames[0], types))
+	s.ByMagnitude = metaList(1, names(f.metaNames[1], []string{string(perturb.Small), string(perturb.Medium), string(perturb.Large)}))
+	s.ByPosition = metaList(2, names(f.metaNames[2], []string{string(perturb.Early), string(perturb.Middle), string(perturb.Late)}))
+	after := names(f.metaNames[3], nil)
+	slices.SortStableFunc(after, func(a, b string) int {
 		x, _ := strconv.Atoi(a)
 		y, _ := strconv.Atoi(b)
 		return x - y
 	})
-	s.ByStepsAfter = list("steps_after", after)
-	return s, nil
+	s.ByStepsAfter = metaList(3, after)
+	return s
 }
 
 // behaviourMarkdown renders the report.md section on behaviours; "" when

@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Tidy export file names written by WriteTidy: one row per continuation and
@@ -140,8 +141,10 @@ type problemInfo struct {
 	prob       float64
 }
 
-func (src TidySource) problems(ctx context.Context) (map[string]problemInfo, error) {
-	ps, err := src.Store.Problems(ctx)
+// problemsIn returns the problems of one ID range with what the tidy rows
+// need of them.
+func (src TidySource) problemsIn(ctx context.Context, rg idRange) (map[string]problemInfo, error) {
+	ps, err := src.Store.problemsIn(ctx, rg)
 	if err != nil {
 		return nil, err
 	}
@@ -158,28 +161,51 @@ func (src TidySource) problems(ctx context.Context) (map[string]problemInfo, err
 	return out, nil
 }
 
+// eachChunk streams the sample rows of stages where (a condition on
+// stage) one range of reportChunk problems at a time, in problem, stage,
+// prefix and sample order, calling fn with the range's problems and
+// prefixes (when withPrefixes), so memory stays bounded by the chunk.
+func (src TidySource) eachChunk(ctx context.Context, stages string, withPrefixes bool,
+	fn func(probs map[string]problemInfo, pres map[[2]string]Prefix, s Sample) error) error {
+	ranges, err := src.Store.problemRanges(ctx, reportChunk)
+	if err != nil {
+		return err
+	}
+	for _, rg := range ranges {
+		probs, err := src.problemsIn(ctx, rg)
+		if err != nil {
+			return err
+		}
+		inRange, args := rg.where(`problem_id`)
+		var pres map[[2]string]Prefix
+		if withPrefixes {
+			rows, err := src.Store.queryPrefixes(ctx, inRange, args...)
+			if err != nil {
+				return err
+			}
+			pres = make(map[[2]string]Prefix, len(rows))
+			for _, r := range rows {
+				r.Meta = nil
+				r.Source = PrefixID(r.Text)
+				r.Text = ""
+				pres[[2]string{r.ProblemID, r.Strategy}] = r
+			}
+		}
+		if err := src.Store.eachSampleCols(ctx, tidySampleCols, stages+` AND `+inRange, func(s Sample) error {
+			return fn(probs, pres, s)
+		}, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // EachContinuation calls fn for every continuation in src, streaming.
 func (src TidySource) EachContinuation(ctx context.Context, fn func(ContinuationRow) error) error {
-	probs, err := src.problems(ctx)
-	if err != nil {
-		return err
-	}
-	pres, err := src.Store.Prefixes(ctx, "")
-	if err != nil {
-		return err
-	}
-	type key struct{ problem, strategy string }
-	byKey := make(map[key]Prefix, len(pres))
-	for _, r := range pres {
-		r.Meta = nil
-		r.Source = PrefixID(r.Text)
-		r.Text = ""
-		byKey[key{r.ProblemID, r.Strategy}] = r
-	}
 	runTarget := src.prefillTarget(ctx)
-	return src.Store.eachSample(ctx, false, `stage = 'continue'`, func(s Sample) error {
+	return src.eachChunk(ctx, `stage = 'continue'`, true, func(probs map[string]problemInfo, pres map[[2]string]Prefix, s Sample) error {
 		info := probs[s.ProblemID]
-		pre := byKey[key{s.ProblemID, s.Prefix}]
+		pre := pres[[2]string{s.ProblemID, s.Prefix}]
 		model := src.Model
 		if model == "" {
 			model = s.Model
@@ -226,17 +252,14 @@ func requestPrefillTarget(request, fallback string) string {
 	return fallback
 }
 
-// EachStraightShot calls fn for every straight-shot sample in src.
+// EachStraightShot calls fn for every straight-shot sample in src,
+// streaming.
 func (src TidySource) EachStraightShot(ctx context.Context, fn func(StraightShotRow) error) error {
-	probs, err := src.problems(ctx)
-	if err != nil {
-		return err
-	}
 	where := `stage IN ('strong', 'weak')`
 	if src.SkipWeak {
 		where = `stage = 'strong'`
 	}
-	return src.Store.eachSample(ctx, false, where, func(s Sample) error {
+	return src.eachChunk(ctx, where, false, func(probs map[string]problemInfo, _ map[[2]string]Prefix, s Sample) error {
 		info := probs[s.ProblemID]
 		model := s.Model
 		if s.Stage == StageStrong && src.Model != "" {
@@ -304,6 +327,7 @@ type tidyWriter[T any] struct {
 	cw              *csv.Writer
 	pw              *parquet.GenericWriter[T]
 	batch           []T
+	grouped         int // rows in the Parquet row group being written
 	rec             []string
 	paths           []string
 }
@@ -320,7 +344,7 @@ func newTidyWriter[T any](csvPath, pqPath string) (*tidyWriter[T], error) {
 	}
 	w.csvBuf = bufio.NewWriter(w.csvFile)
 	w.cw = csv.NewWriter(w.csvBuf)
-	w.pw = parquet.NewGenericWriter[T](w.pqFile, parquet.Compression(&parquet.Zstd))
+	w.pw = parquet.NewGenericWriter[T](w.pqFile, parquet.Compression(tidyCodec), parquet.PageBufferSize(tidyPageBuffer))
 	var zero T
 	if err := w.cw.Write(TidyColumns(zero)); err != nil {
 		w.abort()
@@ -335,7 +359,7 @@ func (w *tidyWriter[T]) write(r T) error {
 		return fmt.Errorf("recovery: export %s: %w", w.paths[0], err)
 	}
 	w.batch = append(w.batch, r)
-	if len(w.batch) >= 1024 {
+	if len(w.batch) >= min(1024, tidyRowGroup) {
 		return w.flush()
 	}
 	return nil
@@ -348,9 +372,23 @@ func (w *tidyWriter[T]) flush() error {
 	if _, err := w.pw.Write(w.batch); err != nil {
 		return fmt.Errorf("recovery: export %s: %w", w.paths[1], err)
 	}
+	w.grouped += len(w.batch)
 	w.batch = w.batch[:0]
+	if w.grouped >= tidyRowGroup {
+		// A row group is held in memory until flushed: end one every
+		// few thousand rows, so the export's memory does not grow with
+		// the run.
+		if err := w.pw.Flush(); err != nil {
+			return fmt.Errorf("recovery: export %s: %w", w.paths[1], err)
+		}
+		w.grouped = 0
+	}
 	return nil
 }
+
+// tidyRowGroup is the number of rows per Parquet row group of the tidy
+// export.
+var tidyRowGroup = 8192
 
 func (w *tidyWriter[T]) abort() {
 	w.csvFile.Close()
@@ -457,3 +495,12 @@ func readTidy[T any](r io.ReaderAt, size int64) ([]T, error) {
 		}
 	}
 }
+
+// tidyCodec compresses the tidy Parquet files. The fastest Zstandard level
+// keeps each pooled encoder's history small: the default level's made the
+// export's heap tens of MB whatever the run's size. tidyPageBuffer is each
+// column's page buffer (parquet-go's default, 256 KiB, times 30–37
+// columns was most of the export's live heap).
+var tidyCodec = &zstd.Codec{Level: zstd.SpeedFastest}
+
+const tidyPageBuffer = 64 << 10

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -412,4 +413,162 @@ func (h Health) markdown() string {
 		100*HealthThresholds[CondRefusal], 100*HealthThresholds[CondRestart], 100*HealthThresholds[CondEchoed],
 		100*HealthThresholds[CondIdentical], 100*HealthThresholds[CondErrors], 100*HealthThresholds[CondFallback])
 	return b.String()
+}
+
+// healthFold counts what computeHealth counts, from the rows of the
+// summary pass (Summarize) instead of five queries of its own, one of
+// which sorted every row's response. Rows must come in the store's
+// primary-key order, so a prompt's samples (stage, problem, prefix) come
+// together.
+type healthFold struct {
+	by map[[2]string]*StageHealth
+	// The current prompt and, per model, its error-free samples: how many
+	// and whether every response so far equals the first.
+	stage, problem, prefix string
+	prompt                 map[string]*promptFold
+	usable, conts          int
+}
+
+type promptFold struct {
+	n     int
+	first string
+	same  bool
+}
+
+func newHealthFold() *healthFold {
+	return &healthFold{by: map[[2]string]*StageHealth{}, prompt: map[string]*promptFold{}}
+}
+
+func (f *healthFold) row(r *summaryRow) {
+	k := [2]string{r.stage, r.model}
+	s := f.by[k]
+	if s == nil {
+		s = &StageHealth{Stage: r.stage, Model: r.model, Errors: map[string]int{}}
+		f.by[k] = s
+	}
+	ok := !r.failed
+	straight := r.stage != StagePerturb
+	s.Calls++
+	count := func(n *int, c bool) {
+		if c {
+			*n++
+		}
+	}
+	count(&s.OK, ok)
+	count(&s.Length, ok && r.lengthCut)
+	count(&s.Empty, ok && !r.responded)
+	count(&s.Unparsable, ok && straight && !r.answered)
+	count(&s.Refusals, r.refusal)
+	count(&s.Restarts, ok && r.restarted)
+	count(&s.Echoed, r.echoed)
+	count(&s.Answered, ok && straight && r.answered)
+	count(&s.Fallback, ok && straight && r.answered && r.fallback)
+	if r.failed {
+		s.Errors[ErrorClass(r.errText)]++
+	}
+	if r.stage == StageContinue {
+		f.conts++
+		count(&f.usable, ok && r.responded && !r.lengthCut && !r.restarted && r.answered)
+	}
+	if r.stage != f.stage || r.problemID != f.problem || r.prefix != f.prefix {
+		f.flush()
+		f.stage, f.problem, f.prefix = r.stage, r.problemID, r.prefix
+	}
+	if ok && straight {
+		p := f.prompt[r.model]
+		if p == nil {
+			p = &promptFold{first: strings.Clone(r.response), same: true}
+			f.prompt[r.model] = p
+		} else if p.same && r.response != p.first {
+			p.same = false
+		}
+		p.n++
+	}
+}
+
+// flush ends the current prompt: a prompt sampled more than once counts,
+// and is identical when every sample's response was the same.
+func (f *healthFold) flush() {
+	for model, p := range f.prompt {
+		if p.n > 1 {
+			if s := f.by[[2]string{f.stage, model}]; s != nil {
+				s.Prompts++
+				if p.same {
+					s.Identical++
+				}
+			}
+		}
+	}
+	clear(f.prompt)
+}
+
+// finish completes the Health as computeHealth does.
+func (f *healthFold) finish(ctx context.Context, st *Store) Health {
+	f.flush()
+	h := Health{Stages: []StageHealth{}, Warnings: []HealthWarning{}, UsableContinuations: f.usable}
+	keys := slices.SortedFunc(maps.Keys(f.by), func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	var restarts, returned int
+	for _, k := range keys {
+		s := *f.by[k]
+		h.Stages = append(h.Stages, s)
+		if s.Stage == StageContinue {
+			restarts += s.Restarts
+			returned += s.OK
+		}
+	}
+	h.MeasuredNothing = h.UsableContinuations == 0 || (returned > 0 && float64(restarts)/float64(returned) >= RestartsMeasureNothing)
+	if p, ok, err := st.Probe(ctx); err == nil && ok {
+		h.Probe = &ProbeSummary{Model: p.Model, Method: p.Method, Verdict: p.Verdict, Reason: p.Reason, Forced: p.Forced, CostUSD: p.CostUSD}
+	}
+	h.Warnings = healthWarnings(h, runMaxTokens(ctx, st), f.conts)
+	return h
+}
+
+// runMaxTokens is the run's Config.MaxTokens as stored (0 when unknown).
+func runMaxTokens(ctx context.Context, st *Store) int {
+	v, ok, err := st.Config(ctx, "config")
+	if err != nil || !ok {
+		return 0
+	}
+	var c struct {
+		MaxTokens int `json:"max_tokens"`
+	}
+	if json.Unmarshal([]byte(v), &c) != nil {
+		return 0
+	}
+	return c.MaxTokens
+}
+
+// refused reports what HealthCondition(CondRefusal) does in SQL: the
+// first 200 characters of response, ASCII letters lowered as SQLite's
+// lower() does, contain a refusal pattern.
+func refused(response string) bool {
+	var buf [800]byte
+	n, chars := 0, 0
+	for i := 0; i < len(response) && n < len(buf); i++ {
+		c := response[i]
+		if c&0xC0 != 0x80 { // a character starts (SQLite counts UTF-8 lead bytes)
+			if chars == 200 {
+				break
+			}
+			chars++
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	head := string(buf[:n])
+	for _, p := range refusalPatterns {
+		if strings.Contains(head, p) {
+			return true
+		}
+	}
+	return false
 }

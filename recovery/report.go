@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/rebound-lab/rebound/difficulty"
-	"github.com/rebound-lab/rebound/estimate"
 )
 
 // Rate is a proportion that may be undefined (no denominator); an undefined
@@ -232,19 +230,25 @@ type Summary struct {
 	// OnPolicy describes the on-policy band, set by Run when the onpolicy
 	// strategy ran.
 	OnPolicy *OnPolicySummary `json:"onpolicy,omitempty"`
+	// upstream is report.md's upstream section as Summarize counted it in
+	// its pass over the rows; nil when not counted (WriteReport then
+	// queries the store).
+	upstream *string
 }
 
-// acc accumulates one summary row.
+// acc accumulates one summary row. Its continuation counts are a view of
+// the fold's reportTable (see summary_stream.go): the row's bucket (-1 for
+// every bucket) and strategy (-1 for every strategy); members are its
+// calibrated problems as table indices, in stored order.
 type acc struct {
 	problems           int
 	strongSum, weakSum float64
 	strongN, weakN     int
 	setAside           map[string]int
-	y, m               map[string]int
 	restarts           int
-	members            []string       // calibrated problems (IDs) of the row's bucket(s)
-	weakRates          []float64      // per-problem weak k/n, for WeakPassCI
-	rs                 map[string]int // restarted continuations per problem
+	members            []int32
+	t                  *reportTable
+	bucket, strategy   int
 }
 
 // Aggregate computes the Summary from store rows: problems (with their
@@ -264,226 +268,28 @@ func AggregateBinned(problems []Problem, prefixes []Prefix, samples []Sample, b 
 }
 
 func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets []string, edges []float64) Summary {
-	bucketOf := map[string]string{}
-	order := slices.Clone(buckets)
+	f := newSummaryFold(buckets, true)
 	for _, p := range problems {
-		b := p.Bucket
-		if b == "" {
-			b = "unbinned"
-		}
-		bucketOf[p.ID] = b
-		if !slices.Contains(order, b) {
-			order = append(order, b)
-		}
+		f.problem(p)
 	}
-	newAcc := func() *acc {
-		return &acc{setAside: map[string]int{}, y: map[string]int{}, m: map[string]int{}, rs: map[string]int{}}
-	}
-	accs := map[string]*acc{}
-	for _, b := range order {
-		accs[b] = newAcc()
-	}
-	all := newAcc()
-	// byStrat[strategy][bucket] holds one strategy's set-asides and
-	// continuations; "" as the bucket is the strategy's overall line.
-	byStrat := map[string]map[string]*acc{}
-	stratAcc := func(strategy, bucket string) []*acc {
-		m := byStrat[strategy]
-		if m == nil {
-			m = map[string]*acc{"": newAcc()}
-			for _, b := range order {
-				m[b] = newAcc()
-			}
-			byStrat[strategy] = m
-		}
-		return []*acc{m[bucket], m[""]}
-	}
-	var s Summary
-	for _, p := range problems {
-		for _, a := range []*acc{accs[bucketOf[p.ID]], all} {
-			a.problems++
-			if p.StrongN > 0 {
-				a.strongSum += p.StrongRate()
-				a.strongN++
-				a.members = append(a.members, p.ID)
-			}
-			if p.WeakN > 0 {
-				a.weakSum += p.WeakRate()
-				a.weakN++
-				a.weakRates = append(a.weakRates, p.WeakRate())
-			}
-		}
-		s.addPassCounts(bucketOf[p.ID], p)
-		if p.StrongN > 0 {
-			s.PassRates = append(s.PassRates, p.StrongRate())
-		}
-		if p.WeakN > 0 {
-			s.WeakPassRates = append(s.WeakPassRates, p.WeakRate())
-		}
-	}
-	s.StageCost = map[string]Cost{}
-	s.BucketStageCost = map[string]map[string]Cost{}
-	depthOf := map[[2]string]float64{}
 	for _, r := range prefixes {
-		if r.SetAside != "" {
-			if b, ok := bucketOf[r.ProblemID]; ok {
-				accs[b].setAside[r.SetAside]++
-				all.setAside[r.SetAside]++
-				for _, a := range stratAcc(r.Strategy, b) {
-					a.setAside[r.SetAside]++
-				}
-			}
-		}
-		if r.SetAside == "" && r.Error == "" {
-			depthOf[[2]string{r.ProblemID, r.Strategy}] = r.Depth
+		f.prefix(r, f.t.problemIx(r.ProblemID))
+	}
+	var conts []int
+	for k, r := range samples {
+		f.cost(r.Stage, f.t.problemIx(r.ProblemID), sampleCost{inputTokens: r.InputTokens, outputTokens: r.OutputTokens,
+			costUSD: r.CostUSD, cached: r.Cached, failed: r.Error != "", responded: r.Response != ""})
+		if r.Stage == StageContinue && r.Error == "" {
+			conts = append(conts, k)
 		}
 	}
-	var depthY, depthM [DepthBins]int
-	var depthYP, depthMP [DepthBins]map[string]int
-	for i := range DepthBins {
-		depthYP[i], depthMP[i] = map[string]int{}, map[string]int{}
+	// The fold takes each problem's continuations together, in ID order.
+	slices.SortStableFunc(conts, func(a, b int) int { return strings.Compare(samples[a].ProblemID, samples[b].ProblemID) })
+	for _, k := range conts {
+		r := samples[k]
+		f.continuation(f.t.problemIx(r.ProblemID), r.Prefix, r.Correct, r.Restarted)
 	}
-	for _, r := range samples {
-		cost := Cost{Calls: 1, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, USD: r.CostUSD}
-		if r.Error != "" && r.Response == "" && r.InputTokens == 0 && r.OutputTokens == 0 {
-			cost.Calls = 0 // a failed call returned nothing to bill
-		}
-		if r.Cached {
-			cost.CachedCalls = 1
-		} else {
-			s.Paid = s.Paid.Add(cost)
-		}
-		s.StageCost[r.Stage] = s.StageCost[r.Stage].Add(cost)
-		if b, ok := bucketOf[r.ProblemID]; ok {
-			if s.BucketStageCost[b] == nil {
-				s.BucketStageCost[b] = map[string]Cost{}
-			}
-			s.BucketStageCost[b][r.Stage] = s.BucketStageCost[b][r.Stage].Add(cost)
-		}
-		if r.Stage != StageContinue || r.Error != "" {
-			continue
-		}
-		b, ok := bucketOf[r.ProblemID]
-		if !ok {
-			continue
-		}
-		for _, a := range append([]*acc{accs[b], all}, stratAcc(r.Prefix, b)...) {
-			a.m[r.ProblemID]++
-			if r.Correct {
-				a.y[r.ProblemID]++
-			}
-			if r.Restarted {
-				a.restarts++
-				a.rs[r.ProblemID]++
-			}
-		}
-		if d, ok := depthOf[[2]string{r.ProblemID, r.Prefix}]; ok {
-			i := min(int(d*DepthBins), DepthBins-1)
-			depthM[i]++
-			depthMP[i][r.ProblemID]++
-			if r.Correct {
-				depthY[i]++
-				depthYP[i][r.ProblemID]++
-			}
-		}
-	}
-	for _, st := range []string{StageStrong, StageWeak, StagePerturb, StageContinue} {
-		s.Cost = s.Cost.Add(s.StageCost[st])
-	}
-	for st, c := range s.StageCost {
-		if !slices.Contains([]string{StageStrong, StageWeak, StagePerturb, StageContinue}, st) {
-			s.Cost = s.Cost.Add(c)
-		}
-	}
-	finish := func(name string, a *acc) BucketSummary {
-		bs := BucketSummary{Name: name, Problems: a.problems, SetAside: a.setAside,
-			StrongPassRate: NoRate, WeakPassRate: NoRate}
-		if a.strongN > 0 {
-			bs.StrongPassRate = Rate(a.strongSum / float64(a.strongN))
-		}
-		if a.weakN > 0 {
-			bs.WeakPassRate = Rate(a.weakSum / float64(a.weakN))
-		}
-		var ys, ms []int
-		ids := make([]string, 0, len(a.m))
-		for id := range a.m {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			ys = append(ys, a.y[id])
-			ms = append(ms, a.m[id])
-			bs.Continuations += a.m[id]
-			bs.Recovered += a.y[id]
-		}
-		bs.RecoveryRate = rateOf(bs.Recovered, bs.Continuations)
-		lo, hi := ClusterCI(ys, ms, 0.95)
-		bs.RecoveryCI = [2]Rate{Rate(lo), Rate(hi)}
-		bs.NormalizedRecovery = NoRate
-		if bs.RecoveryRate.Defined() && bs.StrongPassRate.Defined() && bs.StrongPassRate > 0 {
-			bs.NormalizedRecovery = bs.RecoveryRate / bs.StrongPassRate
-		}
-		bs.RestartRate = rateOf(a.restarts, bs.Continuations)
-		_, bs.RestartCI = clusteredCI(a.rs, a.m)
-		bs.WeakPassCI = noCI
-		if len(a.weakRates) > 1 {
-			e := estimate.MeanCI(a.weakRates, 0.95)
-			w := e.CI
-			if !(w.Hi > w.Lo) {
-				// Every problem read the same (all 0/n, say): the t interval
-				// has no width, yet the rate is not known exactly; use the
-				// Wilson interval at one observation per problem.
-				w = estimate.WilsonT(e.Value, float64(len(a.weakRates)), 0.95)
-			}
-			bs.WeakPassCI = [2]Rate{Rate(math.Max(0, w.Lo)), Rate(math.Min(1, w.Hi))}
-		}
-		return bs
-	}
-	s.Buckets = []BucketSummary{}
-	for _, b := range order {
-		s.Buckets = append(s.Buckets, finish(b, accs[b]))
-	}
-	s.Overall = finish("overall", all)
-	s.ByStrategy = []StrategySummary{}
-	for _, name := range slices.Sorted(maps.Keys(byStrat)) {
-		ss := StrategySummary{Strategy: name, Buckets: []BucketSummary{}}
-		for _, b := range append(slices.Clone(order), "") {
-			a, from := byStrat[name][b], accs[b]
-			if b == "" {
-				from = all
-			}
-			a.problems, a.strongSum, a.strongN, a.weakSum, a.weakN = from.problems, from.strongSum, from.strongN, from.weakSum, from.weakN
-			a.members, a.weakRates = from.members, from.weakRates
-			if b == "" {
-				ss.Overall = finish("overall", a)
-			} else {
-				ss.Buckets = append(ss.Buckets, finish(b, a))
-			}
-		}
-		s.ByStrategy = append(s.ByStrategy, ss)
-	}
-	s.ByDepth = []DepthSummary{}
-	for i := range DepthBins {
-		if depthM[i] == 0 {
-			continue
-		}
-		ds := DepthSummary{Depth: (float64(i) + 0.5) / DepthBins,
-			Continuations: depthM[i], RecoveryRate: rateOf(depthY[i], depthM[i])}
-		ds.Problems, ds.RecoveryCI = clusteredCI(depthYP[i], depthMP[i])
-		s.ByDepth = append(s.ByDepth, ds)
-	}
-	rows := []statRow{{&s.Overall, all}}
-	for i, b := range order {
-		rows = append(rows, statRow{&s.Buckets[i], accs[b]})
-	}
-	for j, name := range slices.Sorted(maps.Keys(byStrat)) {
-		rows = append(rows, statRow{&s.ByStrategy[j].Overall, byStrat[name][""]})
-		for i, b := range order {
-			rows = append(rows, statRow{&s.ByStrategy[j].Buckets[i], byStrat[name][b]})
-		}
-	}
-	s.statistics(problems, rows, all, edges)
-	return s
+	return f.finish(edges)
 }
 
 // Summarize aggregates everything in st; see Aggregate. It reads only the
@@ -497,48 +303,41 @@ func summarize(ctx context.Context, st *Store, buckets []string, edges []float64
 	if err := st.Flush(ctx); err != nil {
 		return Summary{}, err
 	}
-	problems, err := st.Problems(ctx)
-	if err != nil {
-		return Summary{}, err
-	}
-	if len(problems) == 0 {
-		return Summary{}, fmt.Errorf("recovery: %s holds no problems: nothing to summarize (store the problems first, as Run does)", st.Path())
-	}
-	prefixes, err := st.prefixRows(ctx, `'', ''`, `1 = 1`)
-	if err != nil {
-		return Summary{}, err
-	}
-	// Sized up front and with the repeated IDs shared: a 10,000-problem run
-	// has ~170,000 rows, and a doubling slice of them would be the run's
-	// peak memory.
-	var n int
-	if err := st.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM samples`).Scan(&n); err != nil {
-		return Summary{}, fmt.Errorf("recovery: count samples: %w", err)
-	}
-	samples := make([]Sample, 0, n)
-	seen := map[string]string{}
-	intern := func(s string) string {
-		if v, ok := seen[s]; ok {
-			return v
-		}
-		seen[s] = s
-		return s
-	}
-	if err := st.eachSample(ctx, true, `1 = 1`, func(r Sample) error {
-		r.Stage, r.ProblemID, r.Prefix = intern(r.Stage), intern(r.ProblemID), intern(r.Prefix)
-		samples = append(samples, r)
+	f := newSummaryFold(buckets, false)
+	if err := st.eachProblemLite(ctx, func(p Problem, rowid int64) error {
+		f.t.setRowid(rowid, f.problem(p))
 		return nil
 	}); err != nil {
 		return Summary{}, err
 	}
-	sum := aggregate(problems, prefixes, samples, buckets, edges)
-	if sum.Behaviour, err = summarizeBehaviour(ctx, st, buckets); err != nil {
-		return sum, err
+	if f.t.len() == 0 {
+		return Summary{}, fmt.Errorf("recovery: %s holds no problems: nothing to summarize (store the problems first, as Run does)", st.Path())
 	}
-	h, err := computeHealth(ctx, st)
-	if err != nil {
-		return sum, err
+	bf := newBehaviourFold(f.t)
+	if err := st.eachPrefixLite(ctx, f.t, func(r Prefix, i int32) error {
+		f.prefix(r, i)
+		bf.prefix(r, i)
+		return nil
+	}); err != nil {
+		return Summary{}, err
 	}
+	uf, hf := newUpstreamFold(), newHealthFold()
+	if err := st.eachSummaryRow(ctx, f.t, func(r *summaryRow) error {
+		f.cost(r.stage, r.ix, r.sampleCost)
+		uf.row(r)
+		hf.row(r)
+		if r.stage == StageContinue && !r.failed {
+			f.continuation(r.ix, r.prefix, r.correct, r.restarted)
+			bf.row(r)
+		}
+		return nil
+	}); err != nil {
+		return Summary{}, err
+	}
+	sum := f.finish(edges)
+	sum.Behaviour = bf.finish()
+	sum.upstream = uf.finish()
+	h := hf.finish(ctx, st)
 	sum.Health = &h
 	return sum, nil
 }
@@ -780,11 +579,15 @@ func WriteReport(ctx context.Context, dir string, s Summary, st *Store, title st
 	if err := write(ReportMD, func(w io.Writer) error {
 		md := s.Markdown(title)
 		if st != nil {
-			up, err := upstreamSection(ctx, st)
-			if err != nil {
-				return err
+			if s.upstream != nil {
+				md += *s.upstream
+			} else {
+				up, err := upstreamSection(ctx, st)
+				if err != nil {
+					return err
+				}
+				md += up
 			}
-			md += up
 		}
 		_, err := io.WriteString(w, md+batchSection(ctx, st, s))
 		return err

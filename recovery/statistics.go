@@ -151,28 +151,25 @@ func observedLabel(counts []difficulty.Count) string {
 // pass rates, normalized recovery and recovery − pass rate with intervals,
 // labels, confidence, ICC and minimum detectable differences, the prior and
 // the latent block.
-func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges []float64) {
-	index := map[string]int{}
+func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []float64) {
+	// index[i] is problem i's position in counts (-1: not calibrated); a
+	// repeated ID shares the first one's. pix is the inverse.
+	index := make([]int32, t.len())
 	var counts []difficulty.Count
-	var ids []string
-	for _, p := range problems {
-		if p.StrongN > 0 {
-			if _, dup := index[p.ID]; dup {
-				continue
-			}
-			index[p.ID] = len(counts)
-			counts = append(counts, difficulty.Count{K: p.StrongK, N: p.StrongN})
-			ids = append(ids, p.ID)
+	var pix []int32
+	for i := range index {
+		index[i] = -1
+		if first, dup := t.dups[int32(i)]; dup {
+			index[i] = index[first]
+			continue
+		}
+		if t.strongN[i] > 0 {
+			index[i] = int32(len(counts))
+			counts = append(counts, difficulty.Count{K: int(t.strongK[i]), N: int(t.strongN[i])})
+			pix = append(pix, int32(i))
 		}
 	}
-	conf := map[string]float64{}
-	for _, p := range problems {
-		if p.Membership != nil {
-			conf[p.ID] = p.Membership[p.Bucket]
-		} else {
-			conf[p.ID] = math.NaN()
-		}
-	}
+	conf := t.conf
 	for _, r := range rows {
 		bs, a := r.bs, r.a
 		bs.StrongPassObserved = bs.StrongPassRate
@@ -184,7 +181,7 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 		var cf float64
 		nc := 0
 		for _, id := range a.members {
-			if i, ok := index[id]; ok {
+			if i := index[id]; i >= 0 {
 				cs = append(cs, counts[i])
 			}
 			if c := conf[id]; !math.IsNaN(c) {
@@ -223,11 +220,11 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 	rd := make([]statRows, len(rows))
 	for j, r := range rows {
 		for _, id := range r.a.members {
-			if i, ok := index[id]; ok {
+			if i := int(index[id]); i >= 0 {
 				rd[j].members = append(rd[j].members, i)
-				if m := r.a.m[id]; m > 0 {
+				if y, m, _ := r.a.counts(id); m > 0 {
 					rd[j].cont = append(rd[j].cont, i)
-					rd[j].y = append(rd[j].y, r.a.y[id])
+					rd[j].y = append(rd[j].y, y)
 					rd[j].m = append(rd[j].m, m)
 				}
 			}
@@ -235,10 +232,11 @@ func (s *Summary) statistics(problems []Problem, rows []statRow, all *acc, edges
 	}
 	units := make([]estimate.Unit, len(counts))
 	for i, c := range counts {
-		units[i] = estimate.Unit{K: c.K, N: c.N, Y: all.y[ids[i]], M: all.m[ids[i]]}
+		y, m, _ := all.counts(pix[i])
+		units[i] = estimate.Unit{K: c.K, N: c.N, Y: y, M: m}
 	}
 	nb := len(edges) + 1
-	latent := len(edges) > 0 && len(all.m) > 0
+	latent := len(edges) > 0 && all.continued()
 	// stat: per row [strong pass, normalized recovery, recovery − pass],
 	// then per latent bucket [strong pass, recovery, problems, informative].
 	stat := func(idx []int, f estimate.PriorFit) []float64 {
@@ -423,19 +421,6 @@ func (r statRows) rates(mult, pm []float64) (pass, recovery, contPass float64) {
 		recovery, contPass = Y/M, S/G
 	}
 	return pass, recovery, contPass
-}
-
-func rowYM(a *acc) (ys, ms []int) {
-	ids := make([]string, 0, len(a.m))
-	for id := range a.m {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		ys = append(ys, a.y[id])
-		ms = append(ms, a.m[id])
-	}
-	return ys, ms
 }
 
 // statisticsNote is report.md's text under the bucket table: what each

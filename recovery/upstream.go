@@ -102,16 +102,18 @@ func upstreamSection(ctx context.Context, st *Store) (string, error) {
 	if err := st.Flush(ctx); err != nil {
 		return "", err
 	}
-	// Per (upstream, problem): the interval is clustered by problem.
+	// Per (upstream, problem), in problem-ID order within an upstream: the
+	// interval is clustered by problem, and each upstream keeps only its
+	// per-problem counts, as lists.
 	rows, err := st.db.QueryContext(ctx, `SELECT upstream, problem_id, COUNT(*),
 		COALESCE(SUM(stage = 'continue' AND error = ''), 0), COALESCE(SUM(stage = 'continue' AND error = '' AND correct), 0)
-		FROM samples GROUP BY upstream, problem_id`)
+		FROM samples GROUP BY upstream, problem_id ORDER BY upstream, problem_id`)
 	if err != nil {
 		return "", fmt.Errorf("recovery: count samples by upstream: %w", err)
 	}
 	defer rows.Close()
 	by := map[string]*UpstreamStat{}
-	ys, ms := map[string]map[string]int{}, map[string]map[string]int{}
+	ys, ms := map[string][]int{}, map[string][]int{}
 	named := false
 	for rows.Next() {
 		var up, id string
@@ -123,13 +125,12 @@ func upstreamSection(ctx context.Context, st *Store) (string, error) {
 		if u == nil {
 			u = &UpstreamStat{Upstream: up}
 			by[up] = u
-			ys[up], ms[up] = map[string]int{}, map[string]int{}
 		}
 		u.Calls += calls
 		u.Continuations += cont
 		u.Recovered += rec
 		if cont > 0 {
-			ys[up][id], ms[up][id] = rec, cont
+			ys[up], ms[up] = append(ys[up], rec), append(ms[up], cont)
 		}
 		named = named || up != ""
 	}
@@ -142,7 +143,10 @@ func upstreamSection(ctx context.Context, st *Store) (string, error) {
 	stats := make([]UpstreamStat, 0, len(by))
 	for name, u := range by {
 		u.RecoveryRate = rateOf(u.Recovered, u.Continuations)
-		u.upstreamCI(ys[name], ms[name])
+		u.RecoveryCI = noCI
+		if len(ms[name]) > 0 {
+			u.Problems, u.RecoveryCI = clusteredCIs(ys[name], ms[name])
+		}
 		stats = append(stats, *u)
 	}
 	sortUpstreams(stats)
@@ -156,4 +160,73 @@ func sortUpstreams(out []UpstreamStat) {
 		}
 		return strings.Compare(a.Upstream, b.Upstream)
 	})
+}
+
+// upstreamFold counts sample rows by upstream as Summarize streams them
+// (the store's order: within the continue stage each problem's rows
+// together, in ID order), keeping per upstream only the per-problem
+// continuation counts, in ID order.
+type upstreamFold struct {
+	by      map[string]*UpstreamStat
+	ys, ms  map[string][]int
+	named   bool
+	problem string
+	cur     map[string][2]int // the current problem's (recovered, verified) by upstream
+}
+
+func newUpstreamFold() *upstreamFold {
+	return &upstreamFold{by: map[string]*UpstreamStat{}, ys: map[string][]int{}, ms: map[string][]int{}, cur: map[string][2]int{}}
+}
+
+func (f *upstreamFold) row(r *summaryRow) {
+	u := f.by[r.upstream]
+	if u == nil {
+		u = &UpstreamStat{Upstream: r.upstream}
+		f.by[r.upstream] = u
+	}
+	f.named = f.named || r.upstream != ""
+	u.Calls++
+	if r.stage != StageContinue || r.failed {
+		return
+	}
+	if r.problemID != f.problem {
+		f.flush()
+		f.problem = r.problemID
+	}
+	u.Continuations++
+	c := f.cur[r.upstream]
+	c[1]++
+	if r.correct {
+		u.Recovered++
+		c[0]++
+	}
+	f.cur[r.upstream] = c
+}
+
+func (f *upstreamFold) flush() {
+	for up, c := range f.cur {
+		f.ys[up], f.ms[up] = append(f.ys[up], c[0]), append(f.ms[up], c[1])
+	}
+	clear(f.cur)
+}
+
+// finish renders the section (see UpstreamMarkdown); "" when no row names
+// an upstream.
+func (f *upstreamFold) finish() *string {
+	f.flush()
+	md := ""
+	if f.named {
+		stats := make([]UpstreamStat, 0, len(f.by))
+		for name, u := range f.by {
+			u.RecoveryRate = rateOf(u.Recovered, u.Continuations)
+			u.RecoveryCI = noCI
+			if len(f.ms[name]) > 0 {
+				u.Problems, u.RecoveryCI = clusteredCIs(f.ys[name], f.ms[name])
+			}
+			stats = append(stats, *u)
+		}
+		sortUpstreams(stats)
+		md = UpstreamMarkdown(stats)
+	}
+	return &md
 }

@@ -1,0 +1,638 @@
+package recovery
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/rebound-lab/rebound/estimate"
+	"github.com/rebound-lab/rebound/verify"
+)
+
+// The summary's accumulators, built to stream (issue 19): a reportTable
+// holds a few bytes per problem (its bucket, counts and membership, by
+// index in the problems' stored order) and the continuation counts per
+// strategy and problem; every summary row's acc is a view of it (a bucket
+// or every bucket, a strategy or every strategy), so no row keeps a map
+// keyed by problem ID. A summaryFold fills it from problems, then prefix
+// rows, then sample rows, one at a time: Summarize streams them from the
+// store and Aggregate feeds it slices. Continuation rows must come grouped
+// by problem, in problem-ID order (the store's primary-key order; Aggregate
+// sorts them), so per-problem depth counts are flushed as each problem
+// ends and every per-problem list comes out in ID order, as the ClusterCI
+// calls need.
+
+// contCounts are one problem's verified continuations of one strategy's
+// prefix: recovered (y), verified (m) and restarted (rs).
+type contCounts struct{ y, m, rs int32 }
+
+// reportTable is the per-problem state of a summary (see above).
+type reportTable struct {
+	// Rows find their problem's index through index (problem ID → index
+	// of the first problem with it; Aggregate) or, read from a store,
+	// through the problem's rowid (rowIx, dense, or rowMap when the rowids
+	// are sparse), so a streamed summary holds no problem IDs.
+	index  map[string]int32
+	rowIx  []int32
+	rowMap map[int64]int32
+	dups   map[int32]int32 // a repeated ID's index → the first one's
+	// Per problem: its bucket (index into order), straight-shot counts and
+	// membership in its own bucket (NaN without memberships).
+	bucket                         []uint16
+	strongK, strongN, weakK, weakN []int32
+	conf                           []float64
+	order                          []string // bucket names in report order
+	bucketIx                       map[string]int
+	strategies                     []string // by index, in order of appearance
+	strategyIx                     map[string]int
+	// Per strategy, per problem: continuation counts (nil until the
+	// strategy has one) and the usable prefix's depth bin (-1 none).
+	cont     [][]contCounts
+	depthBin [][]int8
+	// contOrder lists the problems with a verified continuation, in ID
+	// order.
+	contOrder []int32
+}
+
+func (t *reportTable) len() int { return len(t.bucket) }
+
+func (t *reportTable) strategy(name string) int {
+	if i, ok := t.strategyIx[name]; ok {
+		return i
+	}
+	t.strategyIx[name] = len(t.strategies)
+	t.strategies = append(t.strategies, name)
+	t.cont = append(t.cont, nil)
+	t.depthBin = append(t.depthBin, nil)
+	return len(t.strategies) - 1
+}
+
+// problemIx is the index of problem id, -1 for a problem the table does
+// not hold.
+func (t *reportTable) problemIx(id string) int32 {
+	if i, ok := t.index[id]; ok {
+		return i
+	}
+	return -1
+}
+
+// rowidIx is the index of the problem with rowid (NULL: none), -1 for
+// none.
+func (t *reportTable) rowidIx(rowid sql.NullInt64) int32 {
+	if !rowid.Valid {
+		return -1
+	}
+	if t.rowMap != nil {
+		if i, ok := t.rowMap[rowid.Int64]; ok {
+			return i
+		}
+		return -1
+	}
+	if rowid.Int64 >= 0 && rowid.Int64 < int64(len(t.rowIx)) {
+		return t.rowIx[rowid.Int64]
+	}
+	return -1
+}
+
+// setRowid records that problem i has rowid.
+func (t *reportTable) setRowid(rowid int64, i int32) {
+	if t.rowMap == nil && rowid >= 0 && rowid < 4*int64(len(t.bucket))+1024 {
+		for int64(len(t.rowIx)) <= rowid {
+			t.rowIx = append(t.rowIx, -1)
+		}
+		t.rowIx[rowid] = i
+		return
+	}
+	if t.rowMap == nil {
+		t.rowMap = map[int64]int32{}
+		for r, k := range t.rowIx {
+			if k >= 0 {
+				t.rowMap[int64(r)] = k
+			}
+		}
+		t.rowIx = nil
+	}
+	t.rowMap[rowid] = i
+}
+
+// counts returns problem i's recovered, verified and restarted
+// continuations in row a (zero outside the row's bucket).
+func (a *acc) counts(i int32) (y, m, rs int) {
+	t := a.t
+	if t == nil || (a.bucket >= 0 && int(t.bucket[i]) != a.bucket) {
+		return 0, 0, 0
+	}
+	if a.strategy >= 0 {
+		if c := t.cont[a.strategy]; c != nil {
+			return int(c[i].y), int(c[i].m), int(c[i].rs)
+		}
+		return 0, 0, 0
+	}
+	for _, c := range t.cont {
+		if c != nil {
+			y, m, rs = y+int(c[i].y), m+int(c[i].m), rs+int(c[i].rs)
+		}
+	}
+	return y, m, rs
+}
+
+// rowCounts returns row a's per-problem recovered, verified and restarted
+// continuations, over the problems with at least one, in ID order.
+func (a *acc) rowCounts() (ys, ms, rss []int) {
+	if a.t == nil {
+		return nil, nil, nil
+	}
+	for _, i := range a.t.contOrder {
+		if y, m, rs := a.counts(i); m > 0 {
+			ys, ms, rss = append(ys, y), append(ms, m), append(rss, rs)
+		}
+	}
+	return ys, ms, rss
+}
+
+// continued reports whether any problem of row a has a verified
+// continuation.
+func (a *acc) continued() bool {
+	if a.t == nil {
+		return false
+	}
+	for _, i := range a.t.contOrder {
+		if _, m, _ := a.counts(i); m > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// weakRates are the per-problem weak k/n of row a's weak-calibrated
+// problems, in stored order (for WeakPassCI).
+func (a *acc) weakRates() []float64 {
+	var out []float64
+	t := a.t
+	if t == nil {
+		return nil
+	}
+	for i := range t.len() {
+		if t.weakN[i] > 0 && (a.bucket < 0 || int(t.bucket[i]) == a.bucket) {
+			out = append(out, float64(t.weakK[i])/float64(t.weakN[i]))
+		}
+	}
+	return out
+}
+
+// rowYM returns a row's per-problem continuation counts in ID order.
+func rowYM(a *acc) (ys, ms []int) {
+	ys, ms, _ = a.rowCounts()
+	return ys, ms
+}
+
+// clusteredCIs is clusteredCI over per-problem counts already in ID order.
+func clusteredCIs(ys, ms []int) (int, [2]Rate) {
+	if ys == nil {
+		ys, ms = []int{}, []int{}
+	}
+	r := estimate.ClusterRate(ys, ms, 0.95)
+	return len(ms), [2]Rate{Rate(r.CI.Lo), Rate(r.CI.Hi)}
+}
+
+// summaryFold computes a Summary from rows fed one at a time (see above).
+type summaryFold struct {
+	t       *reportTable
+	s       Summary
+	accs    []*acc // per bucket index
+	all     *acc
+	byStrat map[string]map[string]*acc // strategy → bucket ("" overall) → row
+	// Depth bins: continuations and recovered, and per problem (in ID
+	// order) the same, flushed when a problem's rows end.
+	depthY, depthM   [DepthBins]int
+	depthYP, depthMP [DepthBins][]int
+	cur              int32
+	curY, curM       [DepthBins]int
+}
+
+// newSummaryFold starts a fold; byID keeps an index of problem IDs (for
+// rows that name their problem only by ID, as Aggregate's do).
+func newSummaryFold(buckets []string, byID bool) *summaryFold {
+	t := &reportTable{bucketIx: map[string]int{}, strategyIx: map[string]int{}}
+	if byID {
+		t.index = map[string]int32{}
+	}
+	f := &summaryFold{t: t, byStrat: map[string]map[string]*acc{}, cur: -1}
+	f.all = f.newAcc(-1, -1)
+	for _, b := range buckets {
+		f.bucketIndex(b)
+	}
+	f.s.StageCost = map[string]Cost{}
+	f.s.BucketStageCost = map[string]map[string]Cost{}
+	return f
+}
+
+func (f *summaryFold) newAcc(bucket, strategy int) *acc {
+	return &acc{setAside: map[string]int{}, t: f.t, bucket: bucket, strategy: strategy}
+}
+
+func (f *summaryFold) bucketIndex(b string) int {
+	if i, ok := f.t.bucketIx[b]; ok {
+		return i
+	}
+	i := len(f.t.order)
+	f.t.bucketIx[b] = i
+	f.t.order = append(f.t.order, b)
+	f.accs = append(f.accs, f.newAcc(i, -1))
+	return i
+}
+
+// problem adds one problem (Question, Answer and the other texts are not
+// read) and returns its index.
+func (f *summaryFold) problem(p Problem) int32 {
+	t := f.t
+	b := p.Bucket
+	if b == "" {
+		b = "unbinned"
+	}
+	bi := f.bucketIndex(b)
+	i := int32(t.len())
+	if first, dup := t.index[p.ID]; dup {
+		if t.dups == nil {
+			t.dups = map[int32]int32{}
+		}
+		t.dups[i] = first
+	} else if t.index != nil {
+		t.index[p.ID] = i
+	}
+	t.bucket = append(t.bucket, uint16(bi))
+	t.strongK, t.strongN = append(t.strongK, int32(p.StrongK)), append(t.strongN, int32(p.StrongN))
+	t.weakK, t.weakN = append(t.weakK, int32(p.WeakK)), append(t.weakN, int32(p.WeakN))
+	c := math.NaN()
+	if p.Membership != nil {
+		c = p.Membership[p.Bucket]
+	}
+	t.conf = append(t.conf, c)
+	for _, a := range []*acc{f.accs[bi], f.all} {
+		a.problems++
+		if p.StrongN > 0 {
+			a.strongSum += p.StrongRate()
+			a.strongN++
+			a.members = append(a.members, i)
+		}
+		if p.WeakN > 0 {
+			a.weakSum += p.WeakRate()
+			a.weakN++
+		}
+	}
+	f.s.addPassCounts(b, p)
+	if p.StrongN > 0 {
+		f.s.PassRates = append(f.s.PassRates, p.StrongRate())
+	}
+	if p.WeakN > 0 {
+		f.s.WeakPassRates = append(f.s.WeakPassRates, p.WeakRate())
+	}
+	return i
+}
+
+// stratAcc returns strategy's row for bucket index b and its overall row,
+// creating the strategy's rows on first use.
+func (f *summaryFold) stratAcc(strategy string, b int) []*acc {
+	m := f.byStrat[strategy]
+	if m == nil {
+		si := f.t.strategy(strategy)
+		m = map[string]*acc{"": f.newAcc(-1, si)}
+		for i, name := range f.t.order {
+			m[name] = f.newAcc(i, si)
+		}
+		f.byStrat[strategy] = m
+	}
+	return []*acc{m[f.t.order[b]], m[""]}
+}
+
+// prefix adds one prefix row (its texts are not read) of problem i (-1:
+// one the table does not hold).
+func (f *summaryFold) prefix(r Prefix, i int32) {
+	t := f.t
+	ok := i >= 0
+	if r.SetAside != "" && ok {
+		b := int(t.bucket[i])
+		f.accs[b].setAside[r.SetAside]++
+		f.all.setAside[r.SetAside]++
+		for _, a := range f.stratAcc(r.Strategy, b) {
+			a.setAside[r.SetAside]++
+		}
+	}
+	if r.SetAside == "" && r.Error == "" && ok {
+		s := t.strategy(r.Strategy)
+		if t.depthBin[s] == nil {
+			t.depthBin[s] = make([]int8, t.len())
+			for k := range t.depthBin[s] {
+				t.depthBin[s][k] = -1
+			}
+		}
+		t.depthBin[s][i] = int8(max(0, min(int(r.Depth*DepthBins), DepthBins-1)))
+	}
+}
+
+// cost adds the cost of one sample row of problem i (rows in any order).
+func (f *summaryFold) cost(stage string, i int32, r sampleCost) {
+	cost := Cost{Calls: 1, InputTokens: r.inputTokens, OutputTokens: r.outputTokens, USD: r.costUSD}
+	if r.failed && !r.responded && r.inputTokens == 0 && r.outputTokens == 0 {
+		cost.Calls = 0 // a failed call returned nothing to bill
+	}
+	s := &f.s
+	if r.cached {
+		cost.CachedCalls = 1
+	} else {
+		s.Paid = s.Paid.Add(cost)
+	}
+	s.StageCost[stage] = s.StageCost[stage].Add(cost)
+	if i >= 0 {
+		b := f.t.order[f.t.bucket[i]]
+		if s.BucketStageCost[b] == nil {
+			s.BucketStageCost[b] = map[string]Cost{}
+		}
+		s.BucketStageCost[b][stage] = s.BucketStageCost[b][stage].Add(cost)
+	}
+}
+
+// sampleCost is what cost needs of a row.
+type sampleCost struct {
+	inputTokens, outputTokens int
+	costUSD                   float64
+	cached, failed, responded bool
+}
+
+// continuation adds one verified (error-free) continuation row of
+// problem i; see the order rule above.
+func (f *summaryFold) continuation(i int32, strategy string, correct, restarted bool) {
+	t := f.t
+	if i < 0 {
+		return
+	}
+	if i != f.cur {
+		f.flushProblem()
+		f.cur = i
+		t.contOrder = append(t.contOrder, i)
+	}
+	f.stratAcc(strategy, int(t.bucket[i]))
+	s := t.strategyIx[strategy]
+	if t.cont[s] == nil {
+		t.cont[s] = make([]contCounts, t.len())
+	}
+	c := &t.cont[s][i]
+	c.m++
+	if correct {
+		c.y++
+	}
+	if restarted {
+		c.rs++
+	}
+	if db := t.depthBin[s]; db != nil && db[i] >= 0 {
+		d := db[i]
+		f.depthM[d]++
+		f.curM[d]++
+		if correct {
+			f.depthY[d]++
+			f.curY[d]++
+		}
+	}
+}
+
+func (f *summaryFold) flushProblem() {
+	for d := range DepthBins {
+		if f.curM[d] > 0 {
+			f.depthYP[d] = append(f.depthYP[d], f.curY[d])
+			f.depthMP[d] = append(f.depthMP[d], f.curM[d])
+		}
+	}
+	f.curY, f.curM = [DepthBins]int{}, [DepthBins]int{}
+}
+
+// finish computes the Summary, with edges the latent buckets' edges.
+func (f *summaryFold) finish(edges []float64) Summary {
+	f.flushProblem()
+	s := f.s
+	order := f.t.order
+	for _, st := range []string{StageStrong, StageWeak, StagePerturb, StageContinue} {
+		s.Cost = s.Cost.Add(s.StageCost[st])
+	}
+	for st, c := range s.StageCost {
+		if !slices.Contains([]string{StageStrong, StageWeak, StagePerturb, StageContinue}, st) {
+			s.Cost = s.Cost.Add(c)
+		}
+	}
+	finish := func(name string, a *acc) BucketSummary {
+		bs := BucketSummary{Name: name, Problems: a.problems, SetAside: a.setAside,
+			StrongPassRate: NoRate, WeakPassRate: NoRate}
+		if a.strongN > 0 {
+			bs.StrongPassRate = Rate(a.strongSum / float64(a.strongN))
+		}
+		if a.weakN > 0 {
+			bs.WeakPassRate = Rate(a.weakSum / float64(a.weakN))
+		}
+		ys, ms, rss := a.rowCounts()
+		restarts := 0
+		for k := range ms {
+			bs.Continuations += ms[k]
+			bs.Recovered += ys[k]
+			restarts += rss[k]
+		}
+		a.restarts = restarts
+		bs.RecoveryRate = rateOf(bs.Recovered, bs.Continuations)
+		lo, hi := ClusterCI(ys, ms, 0.95)
+		bs.RecoveryCI = [2]Rate{Rate(lo), Rate(hi)}
+		bs.NormalizedRecovery = NoRate
+		if bs.RecoveryRate.Defined() && bs.StrongPassRate.Defined() && bs.StrongPassRate > 0 {
+			bs.NormalizedRecovery = bs.RecoveryRate / bs.StrongPassRate
+		}
+		bs.RestartRate = rateOf(restarts, bs.Continuations)
+		_, bs.RestartCI = clusteredCIs(rss, ms)
+		bs.WeakPassCI = noCI
+		if weakRates := a.weakRates(); len(weakRates) > 1 {
+			e := estimate.MeanCI(weakRates, 0.95)
+			w := e.CI
+			if !(w.Hi > w.Lo) {
+				// Every problem read the same (all 0/n, say): the t interval
+				// has no width, yet the rate is not known exactly; use the
+				// Wilson interval at one observation per problem.
+				w = estimate.WilsonT(e.Value, float64(len(weakRates)), 0.95)
+			}
+			bs.WeakPassCI = [2]Rate{Rate(math.Max(0, w.Lo)), Rate(math.Min(1, w.Hi))}
+		}
+		return bs
+	}
+	s.Buckets = []BucketSummary{}
+	for i, b := range order {
+		s.Buckets = append(s.Buckets, finish(b, f.accs[i]))
+	}
+	s.Overall = finish("overall", f.all)
+	s.ByStrategy = []StrategySummary{}
+	names := slices.Sorted(maps.Keys(f.byStrat))
+	for _, name := range names {
+		ss := StrategySummary{Strategy: name, Buckets: []BucketSummary{}}
+		for _, b := range append(slices.Clone(order), "") {
+			a, from := f.byStrat[name][b], f.all
+			if b != "" {
+				from = f.accs[f.t.bucketIx[b]]
+			}
+			a.problems, a.strongSum, a.strongN, a.weakSum, a.weakN = from.problems, from.strongSum, from.strongN, from.weakSum, from.weakN
+			a.members = from.members
+			if b == "" {
+				ss.Overall = finish("overall", a)
+			} else {
+				ss.Buckets = append(ss.Buckets, finish(b, a))
+			}
+		}
+		s.ByStrategy = append(s.ByStrategy, ss)
+	}
+	s.ByDepth = []DepthSummary{}
+	for i := range DepthBins {
+		if f.depthM[i] == 0 {
+			continue
+		}
+		ds := DepthSummary{Depth: (float64(i) + 0.5) / DepthBins,
+			Continuations: f.depthM[i], RecoveryRate: rateOf(f.depthY[i], f.depthM[i])}
+		ds.Problems, ds.RecoveryCI = clusteredCIs(f.depthYP[i], f.depthMP[i])
+		s.ByDepth = append(s.ByDepth, ds)
+	}
+	rows := []statRow{{&s.Overall, f.all}}
+	for i := range order {
+		rows = append(rows, statRow{&s.Buckets[i], f.accs[i]})
+	}
+	for j, name := range names {
+		rows = append(rows, statRow{&s.ByStrategy[j].Overall, f.byStrat[name][""]})
+		for i, b := range order {
+			rows = append(rows, statRow{&s.ByStrategy[j].Buckets[i], f.byStrat[name][b]})
+		}
+	}
+	s.statistics(f.t, rows, f.all, edges)
+	return s
+}
+
+// summaryRow is one lean sample row as the summary pass reads it. The
+// health flags follow HealthCondition; response is read only for the
+// error-free straight-shot and continuation rows (to find identical
+// samples and refusals), errText only for failed ones.
+type summaryRow struct {
+	stage, problemID, prefix string
+	correct, restarted       bool
+	sampleCost
+	upstream, behaviour, locus string
+	model, response, errText   string
+	lengthCut, answered        bool
+	fallback, refusal, echoed  bool
+	// ix is the problem's index in the fold's table (-1: not held).
+	ix int32
+}
+
+// summaryRowSQL selects the summary pass's columns (see summaryRow).
+var summaryRowSQL = `SELECT stage, problem_id, prefix, correct, restarted, input_tokens,
+		output_tokens, cost_usd, cached, error != '', response != '', upstream, behaviour, behaviour_locus,
+		model, CASE WHEN error = '' THEN response ELSE '' END, error,
+		finish_reason = 'length', answer != '', rule = '` + verify.SourceNumber + `', ` + HealthCondition(CondEchoed) + `,
+		(SELECT rowid FROM problems p WHERE p.id = samples.problem_id)
+		FROM samples ORDER BY stage, problem_id, prefix, sample`
+
+// eachSummaryRow streams every sample row's summary columns in
+// primary-key order (stage, problem, prefix, sample): no sort, no texts,
+// and within the continue stage each problem's rows together in ID order.
+func (s *Store) eachSummaryRow(ctx context.Context, t *reportTable, fn func(*summaryRow) error) error {
+	if err := s.Flush(ctx); err != nil {
+		return err
+	}
+	// The problem's rowid comes from its primary-key index, one lookup
+	// per row, so no map of problem IDs is needed.
+	rows, err := s.db.QueryContext(ctx, summaryRowSQL)
+	if err != nil {
+		return fmt.Errorf("recovery: read samples: %w", err)
+	}
+	defer rows.Close()
+	var r summaryRow
+	var rowid sql.NullInt64
+	for rows.Next() {
+		if err := rows.Scan(&r.stage, &r.problemID, &r.prefix, &r.correct, &r.restarted, &r.inputTokens,
+			&r.outputTokens, &r.costUSD, &r.cached, &r.failed, &r.responded, &r.upstream, &r.behaviour, &r.locus,
+			&r.model, &r.response, &r.errText, &r.lengthCut, &r.answered, &r.fallback, &r.echoed, &rowid); err != nil {
+			return fmt.Errorf("recovery: read samples: %w", err)
+		}
+		r.ix = t.rowidIx(rowid)
+		r.refusal = !r.failed && refused(r.response)
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("recovery: read samples: %w", err)
+	}
+	return nil
+}
+
+// eachProblemLite streams every problem without its texts, with its
+// rowid, in stored order.
+func (s *Store) eachProblemLite(ctx context.Context, fn func(Problem, int64) error) error {
+	if err := s.Flush(ctx); err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT rowid, id, strong_k, strong_n, weak_k, weak_n, bucket, membership
+		FROM problems ORDER BY ord, id`)
+	if err != nil {
+		return fmt.Errorf("recovery: read problems: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p Problem
+		var m string
+		var rowid int64
+		if err := rows.Scan(&rowid, &p.ID, &p.StrongK, &p.StrongN, &p.WeakK, &p.WeakN, &p.Bucket, &m); err != nil {
+			return fmt.Errorf("recovery: read problems: %w", err)
+		}
+		if m != "" {
+			if err := json.Unmarshal([]byte(m), &p.Membership); err != nil {
+				return fmt.Errorf("recovery: read problems: membership of %q: %w", p.ID, err)
+			}
+		}
+		if err := fn(p, rowid); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("recovery: read problems: %w", err)
+	}
+	return nil
+}
+
+// eachPrefixLite streams every prefix row without its text and source, in
+// primary-key order (problem, strategy), with its problem's index in t.
+func (s *Store) eachPrefixLite(ctx context.Context, t *reportTable, fn func(Prefix, int32) error) error {
+	if err := s.Flush(ctx); err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT problem_id, strategy, set_aside, error, depth, meta,
+		(SELECT rowid FROM problems p WHERE p.id = prefixes.problem_id) FROM prefixes ORDER BY problem_id, strategy`)
+	if err != nil {
+		return fmt.Errorf("recovery: read prefixes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Prefix
+		var meta string
+		var rowid sql.NullInt64
+		if err := rows.Scan(&r.ProblemID, &r.Strategy, &r.SetAside, &r.Error, &r.Depth, &meta, &rowid); err != nil {
+			return fmt.Errorf("recovery: read prefixes: %w", err)
+		}
+		if meta != "" && strings.Contains(meta, "error_type") {
+			if err := json.Unmarshal([]byte(meta), &r.Meta); err != nil {
+				return fmt.Errorf("recovery: prefix meta of %q: %w", r.ProblemID, err)
+			}
+		}
+		if err := fn(r, t.rowidIx(rowid)); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("recovery: read prefixes: %w", err)
+	}
+	return nil
+}
