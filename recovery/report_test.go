@@ -153,7 +153,7 @@ func TestSummaryJSONHasTheStableSchema(t *testing.T) {
 		// Added by issue 13.
 		"observed", "confidence", "strong_pass_rate_observed", "strong_pass_ci", "normalized_recovery_ci",
 		"recovery_minus_pass", "recovery_minus_pass_ci", "icc", "min_detectable_diff", "continued_problems",
-		"weak_pass_ci", "restart_ci"}
+		"weak_pass_ci", "restart_ci", "normalized_recovery_plain"}
 	assert.ElementsMatch(t, rateKeys, keys(m["buckets"].([]any)[0]))
 	assert.ElementsMatch(t, rateKeys, keys(m["overall"]))
 	assert.ElementsMatch(t, []string{"calls", "cached_calls", "input_tokens", "output_tokens", "usd"}, keys(m["cost"]))
