@@ -110,7 +110,11 @@ func TestProbeFailsWithAVerdictWhenNoDialectContinuesAndStopsAtAPermanentError(t
 	require.Error(t, err)
 	assert.Contains(t, out.String(), "verdict: cannot probe ollama:m")
 	assert.Contains(t, err.Error(), "401")
-	// The canaries are sent at once (one latency), so the endpoint sees
-	// each of them once: for the first dialect only, none retried.
-	assert.Equal(t, int64(len(providers.DefaultCanaries)), requests.Load(), "the first dialect's canaries, no retry, no other dialect")
+	// The canaries are sent at once (one latency), and the first failure
+	// cancels the rest, so the endpoint sees each of the first dialect's
+	// canaries at most once (those cancelled before they were sent, not at
+	// all): none retried, no other dialect.
+	n := requests.Load()
+	assert.GreaterOrEqual(t, n, int64(1))
+	assert.LessOrEqual(t, n, int64(len(providers.DefaultCanaries)), "the first dialect's canaries, no retry, no other dialect")
 }
