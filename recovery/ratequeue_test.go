@@ -62,6 +62,11 @@ func TestTheRateQueueLetsCallsIntoTheLimiterByPriority(t *testing.T) {
 		}()
 	}
 	send("first", prioContinue) // inside the limiter, waiting for its tick
+	require.Eventually(t, func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return q.n == 1
+	}, 5*time.Second, time.Millisecond, "the first call holds the limiter's one place before the others come")
 	for i, s := range []struct {
 		name string
 		prio int
@@ -69,8 +74,16 @@ func TestTheRateQueueLetsCallsIntoTheLimiterByPriority(t *testing.T) {
 		send(s.name, s.prio)
 		require.Eventually(t, func() bool { return q.waiting() == i+1 }, 5*time.Second, time.Millisecond)
 	}
-	for range 6 {
+	for i := range 6 {
 		tick <- struct{}{}
+		// The next call is let into the limiter once this one has passed
+		// it: wait for this one's answer, so the recorded order is the
+		// limiter's and not the goroutines' race to the append.
+		require.Eventually(t, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(order) == i+1
+		}, 5*time.Second, time.Millisecond)
 	}
 	wg.Wait()
 	assert.Equal(t, []string{"first", "try", "weak", "strong", "cont1", "cont2"}, order)
