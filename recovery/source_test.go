@@ -75,25 +75,12 @@ func TestAStreamedRunGivesTheResultsOfARunOverASlice(t *testing.T) {
 	got, err := Run(context.Background(), scfg)
 	require.NoError(t, err)
 	assert.Greater(t, events, 0)
-	// Which calls the cache answers can differ by one between two runs of
-	// the same code on a loaded machine (TestThePipelineGivesTheBarrier-
-	// DriversResults shows it too, before this change): everything else
-	// must be equal.
-	want.Cost.CachedCalls, got.Cost.CachedCalls = 0, 0
+	// Every row equal, cache hits included (they once differed by one under
+	// load: a cache row could commit apart from its texts, see
+	// TestAGroupOfWritesIsNeverSplitAcrossCommits).
 	assert.JSONEq(t, summaryJSON(t, want), summaryJSON(t, got))
 	wantRows, wantPre := rowsOf(t, sliceDir)
 	gotRows, gotPre := rowsOf(t, streamDir)
-	for _, rows := range []map[sampleKey]Sample{wantRows, gotRows} {
-		for k, r := range rows {
-			r.Cached = false
-			rows[k] = r
-		}
-	}
-	for _, pres := range [][]Prefix{wantPre, gotPre} {
-		for i := range pres {
-			pres[i].CachedCalls = 0
-		}
-	}
 	assert.Equal(t, wantRows, gotRows)
 	assert.Equal(t, wantPre, gotPre)
 }
