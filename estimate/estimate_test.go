@@ -128,12 +128,8 @@ func BenchmarkBootstrapLatent10k(b *testing.B) {
 	require.NoError(b, err)
 	b.ResetTimer()
 	for i := range b.N {
-		Bootstrap(counts, fit, 1, uint64(i), func(idx []int, f PriorFit) []float64 {
-			us := make([]Unit, len(idx))
-			for k, j := range idx {
-				us[k] = units[j]
-			}
-			return []float64{Latent(us, f.Mixture, []float64{0.2, 0.8})[1].Recovery}
+		Bootstrap(Each(counts), fit, 1, uint64(i), func(mult []float64, f PriorFit) []float64 {
+			return []float64{LatentWeighted(units, mult, f.Mixture, []float64{0.2, 0.8})[1].Recovery}
 		})
 	}
 }

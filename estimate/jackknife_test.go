@@ -81,19 +81,21 @@ func TestJackknifeLeavesEachGroupOut(t *testing.T) {
 	}
 	fit, err := FitPrior(counts)
 	require.NoError(t, err)
-	seen := map[int]int{}
-	draws := Jackknife(counts, fit, 4, func(idx []int, _ PriorFit) []float64 {
-		for _, i := range idx {
-			seen[i]++
+	seen := map[int]float64{}
+	draws := Jackknife(Each(counts), fit, 4, func(mult []float64, _ PriorFit) []float64 {
+		n := 0.0
+		for i, m := range mult {
+			seen[i] += m
+			n += m
 		}
-		return []float64{float64(len(idx))}
+		return []float64{n}
 	})
 	require.Len(t, draws, 4)
 	// Groups i mod 4: sizes 3, 3, 2, 2, so each draw holds the other 7 or 8.
 	assert.Equal(t, [][]float64{{7}, {7}, {8}, {8}}, draws)
 	for i := range counts {
-		assert.Equal(t, 3, seen[i], "problem %d is in every draw but its own group's", i)
+		assert.Equal(t, 3.0, seen[i], "problem %d is in every draw but its own group's", i)
 	}
-	assert.Len(t, Jackknife(counts, fit, 100, func(idx []int, _ PriorFit) []float64 { return nil }), 10, "at most one group per problem")
-	assert.Nil(t, Jackknife(counts[:1], fit, 30, nil))
+	assert.Len(t, Jackknife(Each(counts), fit, 100, func([]float64, PriorFit) []float64 { return nil }), 10, "at most one group per problem")
+	assert.Nil(t, Jackknife(Each(counts[:1]), fit, 30, nil))
 }

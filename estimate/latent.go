@@ -86,6 +86,33 @@ func Latent(units []Unit, prior difficulty.Mixture, edges []float64) []LatentBuc
 	return latent(uniq, wt, prior, edges)
 }
 
+// LatentWeighted is Latent with units[i] taken wt[i] times (a class of
+// problems with equal data, or a bootstrap multiplicity); units with
+// weight 0 are ignored.
+func LatentWeighted(units []Unit, wt []float64, prior difficulty.Mixture, edges []float64) []LatentBucket {
+	if len(wt) != len(units) {
+		panic("estimate: LatentWeighted needs one weight per unit")
+	}
+	// Equal units are merged, as in Latent, so the EM's work grows with
+	// the distinct data, not the problems.
+	index := map[Unit]int{}
+	var us []Unit
+	var ws []float64
+	for i, u := range units {
+		if wt[i] <= 0 {
+			continue
+		}
+		k, ok := index[u]
+		if !ok {
+			k = len(us)
+			index[u] = k
+			us, ws = append(us, u), append(ws, 0)
+		}
+		ws[k] += wt[i]
+	}
+	return latent(us, ws, prior, edges)
+}
+
 func latent(units []Unit, wt []float64, prior difficulty.Mixture, edges []float64) []LatentBucket {
 	B := len(edges) + 1
 	pi := make([][]float64, len(units))
@@ -238,42 +265,45 @@ func latent(units []Unit, wt []float64, prior difficulty.Mixture, edges []float6
 
 func clampOpen(x float64) float64 { return math.Min(1-1e-9, math.Max(1e-9, x)) }
 
-// Stat computes statistics on the resampled problems idx (indices into
-// the caller's problems, with repeats) under the prior refitted to them;
-// Bootstrap calls it once per resample.
-type Stat func(idx []int, prior PriorFit) []float64
+// Stat computes statistics on a resample of problems given as
+// multiplicities: mult[c] is the number of class c's problems in it, with
+// repeats (see Classes), and prior the prior refitted to it. Bootstrap and
+// Jackknife call it once per draw.
+type Stat func(mult []float64, prior PriorFit) []float64
 
 // Bootstrap resamples problems (the clusters) with replacement reps times,
 // refits the prior on each resample's counts (warm-started at fit), and
 // returns stat of each: draws[r][j] is statistic j in resample r. The
 // prior is refitted because it is estimated from the same problems, and
-// its uncertainty belongs in every interval that depends on it. counts[i]
-// is problem i's straight-shot count. Resampling is reproducible: a PCG
-// generator seeded with seed.
-func Bootstrap(counts []difficulty.Count, fit PriorFit, reps int, seed uint64, stat Stat) [][]float64 {
-	if len(counts) == 0 {
+// its uncertainty belongs in every interval that depends on it. Problems
+// are drawn one by one, as individuals, and handed to stat as class
+// multiplicities, so its work and memory grow with the number of classes,
+// not of problems. Resampling is reproducible: a PCG generator seeded with
+// seed.
+func Bootstrap(cl Classes, fit PriorFit, reps int, seed uint64, stat Stat) [][]float64 {
+	n := len(cl.Of)
+	if n == 0 {
 		return nil
 	}
 	rng := rand.New(rand.NewPCG(seed, 0xda3e39cb94b95bdb))
 	draws := make([][]float64, 0, reps)
-	idx := make([]int, len(counts))
-	cs := make([]difficulty.Count, len(counts))
+	mult := make([]float64, len(cl.Counts))
 	for range reps {
-		for i := range idx {
-			idx[i] = rng.IntN(len(counts))
-			cs[i] = counts[idx[i]]
+		clear(mult)
+		for range n {
+			mult[cl.Of[rng.IntN(n)]]++
 		}
-		f, err := fitPrior(cs, &fit)
+		f, err := fitPriorWeighted(cl.Counts, mult, &fit)
 		if err != nil {
 			continue
 		}
-		draws = append(draws, stat(idx, f))
+		draws = append(draws, stat(mult, f))
 	}
 	return draws
 }
 
 // Jackknife is the grouped (delete-a-group) jackknife: the problems are
-// dealt into min(groups, len(counts)) groups by index (i mod g), and stat
+// dealt into min(groups, problems) groups by index (i mod g), and stat
 // is evaluated with each group left out in turn, the prior refitted
 // (warm-started at fit) to the rest: draws[k] is stat without group k (nil
 // where the refit failed). With one problem per group it is the ordinary
@@ -283,27 +313,30 @@ func Bootstrap(counts []difficulty.Count, fit PriorFit, reps int, seed uint64, s
 // more than the sampling distribution does (measured on the simulator: the
 // bootstrap put the variance of a hard bucket's posterior pass rate at
 // 1.5–2× its spread over replications, the jackknife closer to it).
-func Jackknife(counts []difficulty.Count, fit PriorFit, groups int, stat Stat) [][]float64 {
-	n := len(counts)
+func Jackknife(cl Classes, fit PriorFit, groups int, stat Stat) [][]float64 {
+	n := len(cl.Of)
 	g := min(groups, n)
 	if g < 2 {
 		return nil
 	}
+	// in[c*g+k] is the number of class c's problems in group k.
+	in := make([]float64, len(cl.Counts)*g)
+	size := make([]float64, len(cl.Counts))
+	for i, c := range cl.Of {
+		in[int(c)*g+i%g]++
+		size[c]++
+	}
 	draws := make([][]float64, g)
-	idx := make([]int, 0, n)
-	cs := make([]difficulty.Count, 0, n)
+	mult := make([]float64, len(cl.Counts))
 	for k := range g {
-		idx, cs = idx[:0], cs[:0]
-		for j := range n {
-			if j%g != k {
-				idx, cs = append(idx, j), append(cs, counts[j])
-			}
+		for c := range mult {
+			mult[c] = size[c] - in[c*g+k]
 		}
-		f, err := fitPrior(cs, &fit)
+		f, err := fitPriorWeighted(cl.Counts, mult, &fit)
 		if err != nil {
 			continue
 		}
-		draws[k] = stat(idx, f)
+		draws[k] = stat(mult, f)
 	}
 	return draws
 }

@@ -54,15 +54,25 @@ func FitPrior(counts []difficulty.Count) (PriorFit, error) {
 
 // fitPrior optionally warm-starts from a previous fit (for the bootstrap).
 func fitPrior(counts []difficulty.Count, start *PriorFit) (PriorFit, error) {
+	return fitPriorWeighted(counts, nil, start)
+}
+
+// fitPriorWeighted is fitPrior with counts[i] taken mult[i] times (nil:
+// once each; mult holds whole numbers).
+func fitPriorWeighted(counts []difficulty.Count, mult []float64, start *PriorFit) (PriorFit, error) {
 	w := map[difficulty.Count]float64{}
 	g := 0
-	for _, c := range counts {
+	for i, c := range counts {
 		if c.N < 0 || c.K < 0 || c.K > c.N {
 			panic("estimate: invalid count")
 		}
-		if c.N > 0 {
-			w[c]++
-			g++
+		m := 1.0
+		if mult != nil {
+			m = mult[i]
+		}
+		if c.N > 0 && m > 0 {
+			w[c] += m
+			g += int(m)
 		}
 	}
 	if g == 0 {

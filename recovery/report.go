@@ -268,7 +268,10 @@ func AggregateBinned(problems []Problem, prefixes []Prefix, samples []Sample, b 
 }
 
 func aggregate(problems []Problem, prefixes []Prefix, samples []Sample, buckets []string, edges []float64) Summary {
-	f := newSummaryFold(buckets, true)
+	return newSummaryFold(buckets, true).aggregate(problems, prefixes, samples, edges)
+}
+
+func (f *summaryFold) aggregate(problems []Problem, prefixes []Prefix, samples []Sample, edges []float64) Summary {
 	for _, p := range problems {
 		f.problem(p)
 	}

@@ -120,31 +120,38 @@ func ci(iv estimate.Interval) [2]Rate { return [2]Rate{Rate(iv.Lo), Rate(iv.Hi)}
 
 var noCI = [2]Rate{NoRate, NoRate}
 
-// observedLabel describes the counts of a bucket's problems: "0/5",
-// "1–4/5", or with several n the range of k/n, "k/n 0.10–0.40".
-func observedLabel(counts []difficulty.Count) string {
-	if len(counts) == 0 {
-		return ""
+// observedRange gathers the counts of a bucket's problems for its label.
+type observedRange struct {
+	n, kmin, kmax int
+	same, any     bool
+	rmin, rmax    float64
+}
+
+func (o *observedRange) add(c difficulty.Count) {
+	r := float64(c.K) / float64(c.N)
+	if !o.any {
+		*o = observedRange{n: c.N, kmin: c.K, kmax: c.K, same: true, any: true, rmin: r, rmax: r}
+		return
 	}
-	n := counts[0].N
-	same := true
-	kmin, kmax := counts[0].K, counts[0].K
-	rmin, rmax := 2.0, -1.0
-	for _, c := range counts {
-		same = same && c.N == n
-		kmin, kmax = min(kmin, c.K), max(kmax, c.K)
-		r := float64(c.K) / float64(c.N)
-		rmin, rmax = math.Min(rmin, r), math.Max(rmax, r)
-	}
+	o.same = o.same && c.N == o.n
+	o.kmin, o.kmax = min(o.kmin, c.K), max(o.kmax, c.K)
+	o.rmin, o.rmax = math.Min(o.rmin, r), math.Max(o.rmax, r)
+}
+
+// label describes the counts: "0/5", "1–4/5", or with several n the range
+// of k/n, "k/n 0.10–0.40"; "" for none.
+func (o *observedRange) label() string {
 	switch {
-	case same && kmin == kmax:
-		return fmt.Sprintf("%d/%d", kmin, n)
-	case same:
-		return fmt.Sprintf("%d–%d/%d", kmin, kmax, n)
-	case rmin == rmax:
-		return fmt.Sprintf("k/n %.2f", rmin)
+	case !o.any:
+		return ""
+	case o.same && o.kmin == o.kmax:
+		return fmt.Sprintf("%d/%d", o.kmin, o.n)
+	case o.same:
+		return fmt.Sprintf("%d–%d/%d", o.kmin, o.kmax, o.n)
+	case o.rmin == o.rmax:
+		return fmt.Sprintf("k/n %.2f", o.rmin)
 	}
-	return fmt.Sprintf("k/n %.2f–%.2f", rmin, rmax)
+	return fmt.Sprintf("k/n %.2f–%.2f", o.rmin, o.rmax)
 }
 
 // statistics fills the fields that need the fitted prior: posterior-mean
@@ -152,23 +159,7 @@ func observedLabel(counts []difficulty.Count) string {
 // labels, confidence, ICC and minimum detectable differences, the prior and
 // the latent block.
 func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []float64) {
-	// index[i] is problem i's position in counts (-1: not calibrated); a
-	// repeated ID shares the first one's. pix is the inverse.
-	index := make([]int32, t.len())
-	var counts []difficulty.Count
-	var pix []int32
-	for i := range index {
-		index[i] = -1
-		if first, dup := t.dups[int32(i)]; dup {
-			index[i] = index[first]
-			continue
-		}
-		if t.strongN[i] > 0 {
-			index[i] = int32(len(counts))
-			counts = append(counts, difficulty.Count{K: int(t.strongK[i]), N: int(t.strongN[i])})
-			pix = append(pix, int32(i))
-		}
-	}
+	cls := t.classes(rows, t.eachClass)
 	conf := t.conf
 	for _, r := range rows {
 		bs, a := r.bs, r.a
@@ -177,12 +168,16 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 		bs.NormalizedRecovery, bs.NormalizedRecoveryCI, bs.NormalizedRecoveryPlain = NoRate, noCI, NoRate
 		bs.RecoveryMinusPass, bs.RecoveryMinusPassCI = NoRate, noCI
 		bs.Confidence, bs.ICC, bs.MinDetectable = NoRate, NoRate, NoRate
-		var cs []difficulty.Count
+		var cs observedRange
 		var cf float64
 		nc := 0
 		for _, id := range a.members {
-			if i := index[id]; i >= 0 {
-				cs = append(cs, counts[i])
+			c := id // a repeated ID counts with the first one's counts
+			if first, dup := t.dups[id]; dup {
+				c = first
+			}
+			if t.strongN[c] > 0 {
+				cs.add(difficulty.Count{K: int(t.strongK[c]), N: int(t.strongN[c])})
 			}
 			if c := conf[id]; !math.IsNaN(c) {
 				cf += c
@@ -190,7 +185,7 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 			}
 		}
 		if bs.Name != "overall" {
-			bs.Observed = observedLabel(cs)
+			bs.Observed = cs.label()
 			if nc > 0 {
 				bs.Confidence = Rate(cf / float64(nc))
 			}
@@ -206,56 +201,28 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 			}
 		}
 	}
-	if len(counts) == 0 {
+	if len(cls.Of) == 0 {
 		return
 	}
-	fit, err := estimate.FitPrior(counts)
+	fit, err := cls.FitPrior()
 	if err != nil {
 		return
 	}
 	s.Prior = &PriorSummary{Kind: fit.Kind, Mixture: fit.Mixture, Text: fit.Mixture.String(), Problems: fit.Problems}
-
-	// Per row: the indices of its calibrated members, and of those with
-	// continuations with their (y, m).
-	rd := make([]statRows, len(rows))
-	for j, r := range rows {
-		for _, id := range r.a.members {
-			if i := int(index[id]); i >= 0 {
-				rd[j].members = append(rd[j].members, i)
-				if y, m, _ := r.a.counts(id); m > 0 {
-					rd[j].cont = append(rd[j].cont, i)
-					rd[j].y = append(rd[j].y, y)
-					rd[j].m = append(rd[j].m, m)
-				}
-			}
-		}
-	}
-	units := make([]estimate.Unit, len(counts))
-	for i, c := range counts {
-		y, m, _ := all.counts(pix[i])
-		units[i] = estimate.Unit{K: c.K, N: c.N, Y: y, M: m}
-	}
+	rd, units := cls.rows, cls.units
 	nb := len(edges) + 1
 	latent := len(edges) > 0 && all.continued()
 	// stat: per row [strong pass, normalized recovery, recovery − pass],
 	// then per latent bucket [strong pass, recovery, problems, informative].
-	stat := func(idx []int, f estimate.PriorFit) []float64 {
-		mult := make([]float64, len(counts))
-		for _, i := range idx {
-			mult[i]++
-		}
-		pm := estimate.PosteriorMeans(counts, f.Mixture)
+	stat := func(mult []float64, f estimate.PriorFit) []float64 {
+		pm := estimate.PosteriorMeans(cls.Counts, f.Mixture)
 		out := make([]float64, 0, perRow*len(rows)+4*nb)
 		for j := range rows {
 			sv, rec, sc := rd[j].rates(mult, pm)
 			out = append(out, sv, rec/sc, rec-sc, sc)
 		}
 		if latent {
-			us := make([]estimate.Unit, len(idx))
-			for k, i := range idx {
-				us[k] = units[i]
-			}
-			for _, lb := range estimate.Latent(us, f.Mixture, edges) {
+			for _, lb := range estimate.LatentWeighted(units, mult, f.Mixture, edges) {
 				out = append(out, lb.StrongPass, lb.Recovery, lb.Problems, lb.Informative)
 			}
 		}
@@ -264,8 +231,9 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 	// alt: the other prior model's estimates: pass-rate intervals are
 	// widened to include them (model uncertainty that resampling one model
 	// misses).
-	point, alt, draws := bootstrapStat(counts, fit, BootstrapReps, stat)
-	jack := estimate.Jackknife(counts, fit, JackknifeGroups, stat)
+	point, alt, draws := bootstrapStat(cls.Classes, fit, BootstrapReps, stat)
+	size := cls.Sizes()
+	jack := estimate.Jackknife(cls.Classes, fit, JackknifeGroups, stat)
 	widen := func(iv estimate.Interval, x float64) estimate.Interval {
 		if math.IsNaN(iv.Lo) || math.IsNaN(x) {
 			return iv
@@ -280,7 +248,7 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 	}
 	for j, r := range rows {
 		bs := r.bs
-		g, gc := len(rd[j].members), len(rd[j].cont)
+		g, gc := rd[j].problems(size)
 		k := perRow * j
 		bs.StrongPassRate = rate(point[k])
 		bs.StrongPassCI = ci(widen(estimate.BootstrapCI(point[k], estimate.Column(draws, k), 0.95, g, 0, 1), alt[k]))
@@ -309,16 +277,17 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 		// clustered recovery interval and the pass rate's interval, each at
 		// 97.5 %, into a conservative (Bonferroni) 95 % interval.
 		pos, neg := 0, 0
-		for c := range rd[j].cont {
+		for c, cl := range rd[j].cont {
 			if rd[j].y[c] > 0 {
-				pos++
+				pos += int(size[cl])
 			}
 			if rd[j].y[c] < rd[j].m[c] {
-				neg++
+				neg += int(size[cl])
 			}
 		}
 		if gc >= 2 && (pos < minInformative || neg < minInformative) && !math.IsNaN(point[k+3]) {
-			rr := estimate.ClusterRate(rd[j].y, rd[j].m, 0.975).CI
+			ys, ms := rd[j].perProblem(size)
+			rr := estimate.ClusterRate(ys, ms, 0.975).CI
 			sc := estimate.BootstrapCI(point[k+3], estimate.Column(draws, k+3), 0.975, gc, 0, 1)
 			if !math.IsNaN(sc.Lo) {
 				hi := math.Inf(1)
@@ -370,30 +339,51 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 	s.Latent = ls
 }
 
-// rowYM returns a row's per-problem continuation counts in ID order.
 // bootstrapStat evaluates stat on every problem under fit (point) and
 // under the other prior model (alt; point itself when there is none), and
 // draws reps cluster-bootstrap resamples of it that refit the prior.
-func bootstrapStat(counts []difficulty.Count, fit estimate.PriorFit, reps int, stat estimate.Stat) (point, alt []float64, draws [][]float64) {
-	all := make([]int, len(counts))
-	for i := range all {
-		all[i] = i
-	}
+func bootstrapStat(cl estimate.Classes, fit estimate.PriorFit, reps int, stat estimate.Stat) (point, alt []float64, draws [][]float64) {
+	all := cl.Sizes()
 	point = stat(all, fit)
 	alt = point
 	if a, ok := fit.Alternative(); ok {
 		alt = stat(all, a)
 	}
-	return point, alt, estimate.Bootstrap(counts, fit, reps, 1, stat)
+	return point, alt, estimate.Bootstrap(cl, fit, reps, 1, stat)
 }
 
-// statRows are one summary row's problems, as indices into the fitted
-// counts: members (its calibrated problems) and cont (those continued, with
-// their recovered y and continuations m).
+// statRows are one summary row's problems, as indices into the classes
+// of problems (or the problems) whose multiplicities rates weighs:
+// members (its calibrated problems, a class once per problem of it that
+// the row holds) and cont (those continued, with their recovered y and
+// continuations m).
 type statRows struct {
 	members []int
 	cont    []int
 	y, m    []int
+}
+
+// problems is the number of problems of the row (members) and of those
+// continued (cont), size[c] being the number of problems of class c.
+func (r statRows) problems(size []float64) (members, cont int) {
+	for _, c := range r.members {
+		members += int(size[c])
+	}
+	for _, c := range r.cont {
+		cont += int(size[c])
+	}
+	return members, cont
+}
+
+// perProblem is the row's continued problems' recovered and verified
+// continuations, a class's once per problem of it (in class order).
+func (r statRows) perProblem(size []float64) (ys, ms []int) {
+	for k, c := range r.cont {
+		for range int(size[c]) {
+			ys, ms = append(ys, r.y[k]), append(ms, r.m[k])
+		}
+	}
+	return ys, ms
 }
 
 // rates returns, with each problem weighted by mult (its bootstrap

@@ -92,14 +92,10 @@ func latentRows(m *ModelCounts, strategies, names []string, edges []float64, lev
 		return nil, nil
 	}
 	nb := len(edges) + 1
-	stat := func(idx []int, f estimate.PriorFit) []float64 {
+	stat := func(mult []float64, f estimate.PriorFit) []float64 {
 		out := make([]float64, 0, len(used)*nb*latentStats)
-		us := make([]estimate.Unit, len(idx))
 		for _, s := range used {
-			for k, i := range idx {
-				us[k] = units[s][i]
-			}
-			for _, lb := range estimate.Latent(us, f.Mixture, edges) {
+			for _, lb := range estimate.LatentWeighted(units[s], mult, f.Mixture, edges) {
 				nr := math.NaN()
 				if lb.StrongPass > 0 {
 					nr = lb.Recovery / lb.StrongPass
@@ -109,7 +105,7 @@ func latentRows(m *ModelCounts, strategies, names []string, edges []float64, lev
 		}
 		return out
 	}
-	point, alt, draws := bootstrapStat(counts, fit, reps, stat)
+	point, alt, draws := bootstrapStat(estimate.Each(counts), fit, reps, stat)
 	rate := func(x float64) Rate {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return NoRate

@@ -54,11 +54,7 @@ func observedRates(m *ModelCounts, rows []RateRow, ids [][]string, level float64
 	}
 	// stat: per row [pass rate, normalized recovery, recovery, pass rate of
 	// the continued problems].
-	stat := func(idx []int, f estimate.PriorFit) []float64 {
-		mult := make([]float64, len(counts))
-		for _, i := range idx {
-			mult[i]++
-		}
+	stat := func(mult []float64, f estimate.PriorFit) []float64 {
 		pm := estimate.PosteriorMeans(counts, f.Mixture)
 		out := make([]float64, 0, 4*len(rows))
 		for j := range rows {
@@ -67,8 +63,9 @@ func observedRates(m *ModelCounts, rows []RateRow, ids [][]string, level float64
 		}
 		return out
 	}
-	point, alt, draws := bootstrapStat(counts, fit, reps, stat)
-	jack := estimate.Jackknife(counts, fit, JackknifeGroups, stat)
+	cl := estimate.Each(counts)
+	point, alt, draws := bootstrapStat(cl, fit, reps, stat)
+	jack := estimate.Jackknife(cl, fit, JackknifeGroups, stat)
 	rate := func(x float64) Rate {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return NoRate

@@ -57,6 +57,9 @@ type reportTable struct {
 	// contOrder lists the problems with a verified continuation, in ID
 	// order.
 	contOrder []int32
+	// eachClass puts every problem in a statistics class of its own
+	// (tests: grouping must change nothing).
+	eachClass bool
 }
 
 func (t *reportTable) len() int { return len(t.bucket) }
