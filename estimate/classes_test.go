@@ -75,3 +75,28 @@ func latentValues(lbs []LatentBucket) []float64 {
 	}
 	return out
 }
+
+// The weighted forms equal the plain ones on the clusters repeated.
+func TestWeightedFormsEqualRepeatedClusters(t *testing.T) {
+	y, m, w := []int{0, 1, 3, 2, 0}, []int{3, 3, 3, 2, 1}, []float64{4, 2, 1, 3, 5}
+	var ye, me []int
+	var xs, xe []float64
+	for i := range y {
+		xs = append(xs, float64(y[i])/float64(m[i]))
+		for range int(w[i]) {
+			ye, me = append(ye, y[i]), append(me, m[i])
+			xe = append(xe, float64(y[i])/float64(m[i]))
+		}
+	}
+	a, b := ClusterRate(ye, me, 0.95), ClusterRateWeighted(y, m, w, 0.95)
+	assert.InDelta(t, a.Rate, b.Rate, 1e-12)
+	assert.InDelta(t, a.CI.Lo, b.CI.Lo, 1e-12)
+	assert.InDelta(t, a.CI.Hi, b.CI.Hi, 1e-12)
+	assert.InDelta(t, a.DF, b.DF, 1e-9)
+	assert.Equal(t, a.Clusters, b.Clusters)
+	assert.InDelta(t, ICC(ye, me), ICCWeighted(y, m, w), 1e-12)
+	ma, mb := MeanCI(xe, 0.95), MeanCIWeighted(xs, w, 0.95)
+	assert.InDelta(t, ma.Value, mb.Value, 1e-12)
+	assert.InDelta(t, ma.CI.Lo, mb.CI.Lo, 1e-12)
+	assert.InDelta(t, ma.CI.Hi, mb.CI.Hi, 1e-12)
+}

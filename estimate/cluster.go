@@ -45,13 +45,26 @@ type RateCI struct {
 // cluster) is used. One cluster gives Wilson's interval for one trial.
 // Without trials the rate and interval are NaN.
 func ClusterRate(y, m []int, level float64) RateCI {
+	return ClusterRateWeighted(y, m, nil, level)
+}
+
+// ClusterRateWeighted is ClusterRate with cluster i taken w[i] times (w
+// whole numbers; nil: once each): the same interval from clusters tallied
+// by their data, in memory that does not grow with the clusters.
+func ClusterRateWeighted(y, m []int, w []float64, level float64) RateCI {
+	wt := func(i int) float64 {
+		if w == nil {
+			return 1
+		}
+		return w[i]
+	}
 	var Y, M float64
 	G := 0
 	for i := range m {
-		if m[i] > 0 {
-			Y += float64(y[i])
-			M += float64(m[i])
-			G++
+		if m[i] > 0 && wt(i) > 0 {
+			Y += wt(i) * float64(y[i])
+			M += wt(i) * float64(m[i])
+			G += int(wt(i))
 		}
 	}
 	if G == 0 {
@@ -73,20 +86,21 @@ func ClusterRate(y, m []int, level float64) RateCI {
 	}
 	var v, tr, sd2, sdc2, sc2 float64
 	for i := range m {
-		if m[i] == 0 {
+		if m[i] == 0 || wt(i) <= 0 {
 			continue
 		}
+		wi := wt(i)
 		mi := float64(m[i])
 		lev := 1 - mi/M
 		d := float64(y[i]) - p*mi
-		v += d * d / lev
+		v += wi * d * d / lev
 		a2 := 1 / lev
 		di := a2 * mi / (M * M)
 		ci := math.Sqrt(a2) * mi / (M * M)
-		tr += di
-		sd2 += di * di
-		sdc2 += di * ci * ci
-		sc2 += ci * ci
+		tr += wi * di
+		sd2 += wi * di * di
+		sdc2 += wi * di * ci * ci
+		sc2 += wi * ci * ci
 	}
 	v /= M * M
 	tr -= M * sc2
@@ -239,22 +253,32 @@ func Difference(y, m []int, s []float64, level, extraVar float64) Estimate {
 
 // MeanCI is the mean of xs with a Student-t interval at level (NaN with no
 // values; the mean and a zero-width interval with one).
-func MeanCI(xs []float64, level float64) Estimate {
-	n := float64(len(xs))
+func MeanCI(xs []float64, level float64) Estimate { return MeanCIWeighted(xs, nil, level) }
+
+// MeanCIWeighted is MeanCI with xs[i] taken w[i] times (w whole numbers;
+// nil: once each).
+func MeanCIWeighted(xs, w []float64, level float64) Estimate {
+	wt := func(i int) float64 {
+		if w == nil {
+			return 1
+		}
+		return w[i]
+	}
+	var n, s float64
+	for i, x := range xs {
+		n += wt(i)
+		s += wt(i) * x
+	}
 	if n == 0 {
 		return Estimate{Value: math.NaN(), CI: noInterval}
-	}
-	var s float64
-	for _, x := range xs {
-		s += x
 	}
 	mu := s / n
 	if n < 2 {
 		return Estimate{Value: mu, CI: Interval{Lo: mu, Hi: mu}}
 	}
 	var ss float64
-	for _, x := range xs {
-		ss += (x - mu) * (x - mu)
+	for i, x := range xs {
+		ss += wt(i) * (x - mu) * (x - mu)
 	}
 	se := math.Sqrt(ss / (n - 1) / n)
 	q := tQ(level, n-1)
@@ -267,15 +291,24 @@ func MeanCI(xs []float64, level float64) Estimate {
 // cluster size; clamped to [0, 1]. It is NaN with fewer than two clusters
 // with m > 0, no within-cluster degrees of freedom, or a pooled rate of 0
 // or 1 (no variation to attribute).
-func ICC(y, m []int) float64 {
+func ICC(y, m []int) float64 { return ICCWeighted(y, m, nil) }
+
+// ICCWeighted is ICC with cluster i taken w[i] times (nil: once each).
+func ICCWeighted(y, m []int, w []float64) float64 {
+	wt := func(i int) float64 {
+		if w == nil {
+			return 1
+		}
+		return w[i]
+	}
 	var Y, M, G float64
 	var sumM2 float64
 	for i := range m {
-		if m[i] > 0 {
-			Y += float64(y[i])
-			M += float64(m[i])
-			sumM2 += float64(m[i]) * float64(m[i])
-			G++
+		if m[i] > 0 && wt(i) > 0 {
+			Y += wt(i) * float64(y[i])
+			M += wt(i) * float64(m[i])
+			sumM2 += wt(i) * float64(m[i]) * float64(m[i])
+			G += wt(i)
 		}
 	}
 	if G < 2 || M-G < 1 || Y == 0 || Y == M {
@@ -284,13 +317,13 @@ func ICC(y, m []int) float64 {
 	p := Y / M
 	var ssb, ssw float64
 	for i := range m {
-		if m[i] == 0 {
+		if m[i] == 0 || wt(i) <= 0 {
 			continue
 		}
 		mi, yi := float64(m[i]), float64(y[i])
 		pi := yi / mi
-		ssb += mi * (pi - p) * (pi - p)
-		ssw += yi * (1 - pi) // Σ (x − p̄_i)² for binary x
+		ssb += wt(i) * mi * (pi - p) * (pi - p)
+		ssw += wt(i) * yi * (1 - pi) // Σ (x − p̄_i)² for binary x
 	}
 	msb := ssb / (G - 1)
 	msw := ssw / (M - G)

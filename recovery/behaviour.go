@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rebound-lab/rebound/behaviour"
+	"github.com/rebound-lab/rebound/estimate"
 	"github.com/rebound-lab/rebound/perturb"
 )
 
@@ -260,18 +261,114 @@ const maxBehaviourLabels = 8
 // store's order (each problem's rows together, in ID order), in a few
 // dozen bytes per problem and strategy.
 type behaviourFold struct {
-	t          *reportTable
-	metaNames  [4][]string // index 0 is ""
-	metaIx     [4]map[string]uint16
-	meta       [][]behaviourMeta           // per strategy, per problem (nil until one has meta)
-	ghostMeta  map[[2]string]behaviourMeta // meta of problems the table does not hold
-	ghosts     map[string]int32            // problems the table does not hold → negative index
-	loci       []string                    // by index
-	locusIx    map[string]uint16
-	labelIx    map[string]int
+	t         *reportTable
+	metaNames [4][]string // index 0 is ""
+	metaIx    [4]map[string]uint16
+	meta      [][]behaviourMeta           // per strategy, per problem (nil until one has meta)
+	ghostMeta map[[2]string]behaviourMeta // meta of problems the table does not hold
+	ghosts    map[string]int32            // problems the table does not hold → negative index
+	loci      []string                    // by index
+	locusIx   map[string]uint16
+	labelIx   map[string]int
+	// recs are the current problem's records; when its rows end they are
+	// added to every group they belong to (groups), problems with equal
+	// counts tallied, so the fold keeps no record per problem.
 	recs       []behaviourRec
+	groups     map[behaviourKey]*behaviourTally
+	cur        map[behaviourKey]*behaviourCounts
+	used       map[uint16]bool // strategies with a labelled continuation
 	labelled   int
 	unlabelled int
+}
+
+// behaviourKey names a group of the BehaviourSummary: kind (overall,
+// bucket a, strategy a, strategy a in bucket b, locus a, meta key a with
+// value b).
+type behaviourKey struct {
+	kind uint8
+	a, b uint16
+}
+
+const (
+	groupOverall = iota
+	groupBucket
+	groupStrategy
+	groupStrategyBucket
+	groupLocus
+	groupMeta
+)
+
+// behaviourCounts are one problem's continuations in a group: verified,
+// recovered and per label.
+type behaviourCounts [2 + maxBehaviourLabels]int
+
+// behaviourTally counts a group's problems by their behaviourCounts.
+type behaviourTally struct {
+	ix   map[behaviourCounts]int
+	keys []behaviourCounts
+	ws   []float64
+}
+
+func (t *behaviourTally) add(c behaviourCounts) {
+	k, ok := t.ix[c]
+	if !ok {
+		k = len(t.keys)
+		t.ix[c] = k
+		t.keys, t.ws = append(t.keys, c), append(t.ws, 0)
+	}
+	t.ws[k]++
+}
+
+// keys are the groups record r belongs to.
+func (r *behaviourRec) keys(out []behaviourKey) []behaviourKey {
+	out = append(out[:0], behaviourKey{kind: groupOverall}, behaviourKey{kind: groupBucket, a: r.bucket},
+		behaviourKey{kind: groupStrategy, a: r.strategy}, behaviourKey{kind: groupStrategyBucket, a: r.strategy, b: r.bucket},
+		behaviourKey{kind: groupLocus, a: r.locus})
+	if r.meta[0] != 0 {
+		for k, v := range r.meta {
+			if v != 0 {
+				out = append(out, behaviourKey{kind: groupMeta, a: uint16(k), b: v})
+			}
+		}
+	}
+	return out
+}
+
+// flushProblem adds the current problem's records to their groups.
+func (f *behaviourFold) flushProblem() {
+	if len(f.recs) == 0 {
+		return
+	}
+	if f.groups == nil {
+		f.groups, f.cur, f.used = map[behaviourKey]*behaviourTally{}, map[behaviourKey]*behaviourCounts{}, map[uint16]bool{}
+	}
+	var keys [12]behaviourKey
+	for k := range f.recs {
+		r := &f.recs[k]
+		f.used[r.strategy] = true
+		for _, key := range r.keys(keys[:0]) {
+			c := f.cur[key]
+			if c == nil {
+				c = &behaviourCounts{}
+				f.cur[key] = c
+			}
+			c[0] += int(r.m)
+			c[1] += int(r.y)
+			for l := range maxBehaviourLabels {
+				c[2+l] += int(r.labels[l])
+			}
+		}
+	}
+	for key, c := range f.cur {
+		t := f.groups[key]
+		if t == nil {
+			t = &behaviourTally{ix: map[behaviourCounts]int{}}
+			f.groups[key] = t
+		}
+		t.add(*c)
+	}
+	clear(f.cur)
+	f.recs = f.recs[:0]
 }
 
 func newBehaviourFold(t *reportTable) *behaviourFold {
@@ -362,6 +459,9 @@ func (f *behaviourFold) row(r *summaryRow) {
 		f.locusIx[r.locus] = locus
 		f.loci = append(f.loci, r.locus)
 	}
+	if len(f.recs) > 0 && f.recs[0].problem != i {
+		f.flushProblem()
+	}
 	var rec *behaviourRec
 	if n := len(f.recs); n > 0 {
 		last := &f.recs[n-1]
@@ -382,58 +482,41 @@ func (f *behaviourFold) row(r *summaryRow) {
 	}
 }
 
-// group computes one group's BehaviourGroup over the records match
-// accepts; ok is false when it accepts none.
-func (f *behaviourFold) group(name string, match func(*behaviourRec) bool) (BehaviourGroup, bool) {
-	var ms, ys []int
-	var ls [maxBehaviourLabels][]int
-	prev := int32(0)
-	open := false
-	for k := range f.recs {
-		r := &f.recs[k]
-		if !match(r) {
-			continue
-		}
-		if !open || r.problem != prev {
-			ms, ys = append(ms, 0), append(ys, 0)
-			for l := range ls {
-				ls[l] = append(ls[l], 0)
-			}
-			prev, open = r.problem, true
-		}
-		n := len(ms) - 1
-		ms[n] += int(r.m)
-		ys[n] += int(r.y)
-		for l := range ls {
-			ls[l][n] += int(r.labels[l])
-		}
-	}
-	if !open {
+// group computes the BehaviourGroup of group key; ok is false when no
+// continuation is in it.
+func (f *behaviourFold) group(name string, key behaviourKey) (BehaviourGroup, bool) {
+	t := f.groups[key]
+	if t == nil {
 		return BehaviourGroup{}, false
 	}
+	n := len(t.keys)
+	ms, ys, col := make([]int, n), make([]int, n), make([]int, n)
 	g := BehaviourGroup{Name: name, Counts: map[string]int{}, Rates: map[string]Rate{}, CI: map[string][2]Rate{}}
-	for i := range ms {
-		g.Continuations += ms[i]
-		g.Recovered += ys[i]
+	for i, k := range t.keys {
+		ms[i], ys[i] = k[0], k[1]
+		g.Continuations += int(t.ws[i]) * k[0]
+		g.Recovered += int(t.ws[i]) * k[1]
+		g.Problems += int(t.ws[i])
 	}
-	g.Problems = len(ms)
 	g.RecoveryRate = rateOf(g.Recovered, g.Continuations)
-	lo, hi := ClusterCI(ys, ms, 0.95)
-	g.RecoveryCI = [2]Rate{Rate(lo), Rate(hi)}
+	ci := func(y []int) [2]Rate {
+		r := estimate.ClusterRateWeighted(y, ms, t.ws, 0.95).CI
+		return [2]Rate{Rate(r.Lo), Rate(r.Hi)}
+	}
+	g.RecoveryCI = ci(ys)
 	for _, l := range behaviour.Labels {
 		li, known := f.labelIx[string(l)]
-		col := make([]int, len(ms))
-		if known {
-			col = ls[li]
+		c := 0
+		for i, k := range t.keys {
+			col[i] = 0
+			if known {
+				col[i] = k[2+li]
+			}
+			c += int(t.ws[i]) * col[i]
 		}
-		n := 0
-		for _, c := range col {
-			n += c
-		}
-		g.Counts[string(l)] = n
-		g.Rates[string(l)] = rateOf(n, g.Continuations)
-		lo, hi := ClusterCI(col, ms, 0.95)
-		g.CI[string(l)] = [2]Rate{Rate(lo), Rate(hi)}
+		g.Counts[string(l)] = c
+		g.Rates[string(l)] = rateOf(c, g.Continuations)
+		g.CI[string(l)] = ci(col)
 	}
 	return g, true
 }
@@ -443,30 +526,27 @@ func (f *behaviourFold) finish() *BehaviourSummary {
 	if f.labelled == 0 {
 		return nil
 	}
+	f.flushProblem()
 	t := f.t
 	s := &BehaviourSummary{Labelled: f.labelled, Unlabelled: f.unlabelled}
-	s.Overall, _ = f.group("overall", func(*behaviourRec) bool { return true })
+	s.Overall, _ = f.group("overall", behaviourKey{kind: groupOverall})
 	s.ByBucket = []BehaviourGroup{}
 	for b, name := range t.order {
-		if g, ok := f.group(name, func(r *behaviourRec) bool { return int(r.bucket) == b }); ok {
+		if g, ok := f.group(name, behaviourKey{kind: groupBucket, a: uint16(b)}); ok {
 			s.ByBucket = append(s.ByBucket, g)
 		}
 	}
-	used := map[uint16]bool{}
-	for k := range f.recs {
-		used[f.recs[k].strategy] = true
-	}
 	var strats []string
-	for si := range used {
+	for si := range f.used {
 		strats = append(strats, t.strategies[si])
 	}
 	slices.Sort(strats)
 	for _, name := range strats {
 		si := uint16(t.strategyIx[name])
-		overall, _ := f.group("overall", func(r *behaviourRec) bool { return r.strategy == si })
+		overall, _ := f.group("overall", behaviourKey{kind: groupStrategy, a: si})
 		bs := BehaviourStrategy{Strategy: name, Overall: overall, Buckets: []BehaviourGroup{}}
 		for b, bn := range t.order {
-			if g, ok := f.group(bn, func(r *behaviourRec) bool { return r.strategy == si && int(r.bucket) == b }); ok {
+			if g, ok := f.group(bn, behaviourKey{kind: groupStrategyBucket, a: si, b: uint16(b)}); ok {
 				bs.Buckets = append(bs.Buckets, g)
 			}
 		}
@@ -484,23 +564,29 @@ func (f *behaviourFold) finish() *BehaviourSummary {
 		}
 		return out
 	}
-	list := func(all []string, match func(string, *behaviourRec) bool) []BehaviourGroup {
+	// list is the groups of names, key giving each name's group (ok
+	// false: none).
+	list := func(all []string, key func(string) (behaviourKey, bool)) []BehaviourGroup {
 		out := []BehaviourGroup{}
 		for _, n := range all {
-			if g, ok := f.group(n, func(r *behaviourRec) bool { return match(n, r) }); ok {
-				out = append(out, g)
+			if k, ok := key(n); ok {
+				if g, ok := f.group(n, k); ok {
+					out = append(out, g)
+				}
 			}
 		}
 		return out
 	}
 	s.ByLocus = list(names(f.loci, []string{string(behaviour.Injected), string(behaviour.Labelled),
-		string(behaviour.GoldDivergence), string(behaviour.Unlocated)}), func(n string, r *behaviourRec) bool {
-		return f.loci[r.locus] == n
+		string(behaviour.GoldDivergence), string(behaviour.Unlocated)}), func(n string) (behaviourKey, bool) {
+		l, ok := f.locusIx[n]
+		return behaviourKey{kind: groupLocus, a: l}, ok
 	})
 	// The injected-error splits: Meta key k of prefixes with an error type.
 	metaList := func(k int, order []string) []BehaviourGroup {
-		return list(order, func(n string, r *behaviourRec) bool {
-			return r.meta[0] != 0 && r.meta[k] != 0 && f.metaNames[k][r.meta[k]] == n
+		return list(order, func(n string) (behaviourKey, bool) {
+			v, ok := f.metaIx[k][n]
+			return behaviourKey{kind: groupMeta, a: uint16(k), b: v}, ok && v != 0
 		})
 	}
 	types := make([]string, len(perturb.ErrorTypes))

@@ -246,7 +246,6 @@ type acc struct {
 	strongN, weakN     int
 	setAside           map[string]int
 	restarts           int
-	members            []int32
 	t                  *reportTable
 	bucket, strategy   int
 }
@@ -307,6 +306,11 @@ func summarize(ctx context.Context, st *Store, buckets []string, edges []float64
 		return Summary{}, err
 	}
 	f := newSummaryFold(buckets, false)
+	var n int
+	if err := st.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM problems`).Scan(&n); err != nil {
+		return Summary{}, fmt.Errorf("recovery: count problems: %w", err)
+	}
+	f.reserve(n)
 	if err := st.eachProblemLite(ctx, func(p Problem, rowid int64) error {
 		f.t.setRowid(rowid, f.problem(p))
 		return nil

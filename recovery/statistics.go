@@ -171,7 +171,10 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 		var cs observedRange
 		var cf float64
 		nc := 0
-		for _, id := range a.members {
+		for id := range int32(t.len()) {
+			if !a.member(id) {
+				continue
+			}
 			c := id // a repeated ID counts with the first one's counts
 			if first, dup := t.dups[id]; dup {
 				c = first
@@ -190,13 +193,13 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 				bs.Confidence = Rate(cf / float64(nc))
 			}
 		}
-		ys, ms := rowYM(a)
-		bs.ContinuedProblems = len(ms)
-		if icc := estimate.ICC(ys, ms); !math.IsNaN(icc) {
+		tl := a.rowCounts()
+		bs.ContinuedProblems = tl.problems
+		if icc := estimate.ICCWeighted(tl.ys, tl.ms, tl.ws); !math.IsNaN(icc) {
 			bs.ICC = Rate(icc)
 			if bs.RecoveryRate.Defined() {
-				k := int(math.Round(float64(bs.Continuations) / float64(len(ms))))
-				d := estimate.Design{Problems: len(ms), K: max(1, k), Rate: float64(bs.RecoveryRate), ICC: icc}
+				k := int(math.Round(float64(bs.Continuations) / float64(tl.problems)))
+				d := estimate.Design{Problems: tl.problems, K: max(1, k), Rate: float64(bs.RecoveryRate), ICC: icc}
 				bs.MinDetectable = Rate(estimate.MinDetectable(d, d, 0.95, 0.8))
 			}
 		}

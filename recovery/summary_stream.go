@@ -105,6 +105,9 @@ func (t *reportTable) rowidIx(rowid sql.NullInt64) int32 {
 // setRowid records that problem i has rowid.
 func (t *reportTable) setRowid(rowid int64, i int32) {
 	if t.rowMap == nil && rowid >= 0 && rowid < 4*int64(len(t.bucket))+1024 {
+		if int64(len(t.rowIx)) <= rowid {
+			t.rowIx = slices.Grow(t.rowIx, max(int(rowid)+1, cap(t.bucket))-len(t.rowIx))
+		}
 		for int64(len(t.rowIx)) <= rowid {
 			t.rowIx = append(t.rowIx, -1)
 		}
@@ -144,18 +147,64 @@ func (a *acc) counts(i int32) (y, m, rs int) {
 	return y, m, rs
 }
 
-// rowCounts returns row a's per-problem recovered, verified and restarted
-// continuations, over the problems with at least one, in ID order.
-func (a *acc) rowCounts() (ys, ms, rss []int) {
+// clusterTally counts a row's continued problems by their recovered (y),
+// verified (m) and restarted (rs) continuations: the clustered intervals
+// need each problem's counts, but problems with equal counts weigh alike
+// (estimate.ClusterRateWeighted), so a row of a million problems is a few
+// dozen entries. Entries are in order of first appearance (ID order).
+type clusterTally struct {
+	ix           map[[3]int]int
+	ys, ms, rss  []int
+	ws           []float64
+	problems     int
+	y, m, starts int // totals
+}
+
+func (t *clusterTally) add(y, m, rs int) {
+	if t.ix == nil {
+		t.ix = map[[3]int]int{}
+	}
+	k := [3]int{y, m, rs}
+	i, ok := t.ix[k]
+	if !ok {
+		i = len(t.ws)
+		t.ix[k] = i
+		t.ys, t.ms, t.rss, t.ws = append(t.ys, y), append(t.ms, m), append(t.rss, rs), append(t.ws, 0)
+	}
+	t.ws[i]++
+	t.problems++
+	t.y, t.m, t.starts = t.y+y, t.m+m, t.starts+rs
+}
+
+// recovery is the tally's clustered recovery rate.
+func (t *clusterTally) recovery(level float64) estimate.RateCI {
+	return estimate.ClusterRateWeighted(t.ys, t.ms, t.ws, level)
+}
+
+// recoveryCI is the tally's 95 % clustered recovery interval.
+func (t *clusterTally) recoveryCI() [2]Rate {
+	r := t.recovery(0.95).CI
+	return [2]Rate{Rate(r.Lo), Rate(r.Hi)}
+}
+
+// restart is the tally's clustered restart rate.
+func (t *clusterTally) restart(level float64) estimate.RateCI {
+	return estimate.ClusterRateWeighted(t.rss, t.ms, t.ws, level)
+}
+
+// rowCounts tallies row a's problems with at least one verified
+// continuation.
+func (a *acc) rowCounts() *clusterTally {
+	var t clusterTally
 	if a.t == nil {
-		return nil, nil, nil
+		return &t
 	}
 	for _, i := range a.t.contOrder {
 		if y, m, rs := a.counts(i); m > 0 {
-			ys, ms, rss = append(ys, y), append(ms, m), append(rss, rs)
+			t.add(y, m, rs)
 		}
 	}
-	return ys, ms, rss
+	return &t
 }
 
 // continued reports whether any problem of row a has a verified
@@ -172,35 +221,35 @@ func (a *acc) continued() bool {
 	return false
 }
 
-// weakRates are the per-problem weak k/n of row a's weak-calibrated
-// problems, in stored order (for WeakPassCI).
-func (a *acc) weakRates() []float64 {
-	var out []float64
+// member reports whether problem i is one of row a's calibrated problems
+// (a strategy's rows hold their bucket's problems, as the bucket's rows
+// do).
+func (a *acc) member(i int32) bool {
+	t := a.t
+	return t.strongN[i] > 0 && (a.bucket < 0 || int(t.bucket[i]) == a.bucket)
+}
+
+// weakRates are the weak k/n of row a's weak-calibrated problems, tallied
+// by (k, n): rates and their weights (for WeakPassCI).
+func (a *acc) weakRates() (xs, ws []float64) {
 	t := a.t
 	if t == nil {
-		return nil
+		return nil, nil
 	}
+	ix := map[[2]int32]int{}
 	for i := range t.len() {
 		if t.weakN[i] > 0 && (a.bucket < 0 || int(t.bucket[i]) == a.bucket) {
-			out = append(out, float64(t.weakK[i])/float64(t.weakN[i]))
+			k := [2]int32{t.weakK[i], t.weakN[i]}
+			j, ok := ix[k]
+			if !ok {
+				j = len(xs)
+				ix[k] = j
+				xs, ws = append(xs, float64(k[0])/float64(k[1])), append(ws, 0)
+			}
+			ws[j]++
 		}
 	}
-	return out
-}
-
-// rowYM returns a row's per-problem continuation counts in ID order.
-func rowYM(a *acc) (ys, ms []int) {
-	ys, ms, _ = a.rowCounts()
-	return ys, ms
-}
-
-// clusteredCIs is clusteredCI over per-problem counts already in ID order.
-func clusteredCIs(ys, ms []int) (int, [2]Rate) {
-	if ys == nil {
-		ys, ms = []int{}, []int{}
-	}
-	r := estimate.ClusterRate(ys, ms, 0.95)
-	return len(ms), [2]Rate{Rate(r.CI.Lo), Rate(r.CI.Hi)}
+	return xs, ws
 }
 
 // summaryFold computes a Summary from rows fed one at a time (see above).
@@ -212,10 +261,10 @@ type summaryFold struct {
 	byStrat map[string]map[string]*acc // strategy → bucket ("" overall) → row
 	// Depth bins: continuations and recovered, and per problem (in ID
 	// order) the same, flushed when a problem's rows end.
-	depthY, depthM   [DepthBins]int
-	depthYP, depthMP [DepthBins][]int
-	cur              int32
-	curY, curM       [DepthBins]int
+	depthY, depthM [DepthBins]int
+	depthP         [DepthBins]clusterTally
+	cur            int32
+	curY, curM     [DepthBins]int
 }
 
 // newSummaryFold starts a fold; byID keeps an index of problem IDs (for
@@ -233,6 +282,18 @@ func newSummaryFold(buckets []string, byID bool) *summaryFold {
 	f.s.StageCost = map[string]Cost{}
 	f.s.BucketStageCost = map[string]map[string]Cost{}
 	return f
+}
+
+// reserve makes room for n problems, so the per-problem arrays are
+// allocated once instead of doubling (which at a million problems holds
+// the old and the new array at once).
+func (f *summaryFold) reserve(n int) {
+	t := f.t
+	t.bucket = slices.Grow(t.bucket, n)
+	t.strongK, t.strongN = slices.Grow(t.strongK, n), slices.Grow(t.strongN, n)
+	t.weakK, t.weakN = slices.Grow(t.weakK, n), slices.Grow(t.weakN, n)
+	t.conf = slices.Grow(t.conf, n)
+	f.s.PassRates, f.s.WeakPassRates = slices.Grow(f.s.PassRates, n), slices.Grow(f.s.WeakPassRates, n)
 }
 
 func (f *summaryFold) newAcc(bucket, strategy int) *acc {
@@ -281,7 +342,6 @@ func (f *summaryFold) problem(p Problem) int32 {
 		if p.StrongN > 0 {
 			a.strongSum += p.StrongRate()
 			a.strongN++
-			a.members = append(a.members, i)
 		}
 		if p.WeakN > 0 {
 			a.weakSum += p.WeakRate()
@@ -406,8 +466,7 @@ func (f *summaryFold) continuation(i int32, strategy string, correct, restarted 
 func (f *summaryFold) flushProblem() {
 	for d := range DepthBins {
 		if f.curM[d] > 0 {
-			f.depthYP[d] = append(f.depthYP[d], f.curY[d])
-			f.depthMP[d] = append(f.depthMP[d], f.curM[d])
+			f.depthP[d].add(f.curY[d], f.curM[d], 0)
 		}
 	}
 	f.curY, f.curM = [DepthBins]int{}, [DepthBins]int{}
@@ -435,32 +494,28 @@ func (f *summaryFold) finish(edges []float64) Summary {
 		if a.weakN > 0 {
 			bs.WeakPassRate = Rate(a.weakSum / float64(a.weakN))
 		}
-		ys, ms, rss := a.rowCounts()
-		restarts := 0
-		for k := range ms {
-			bs.Continuations += ms[k]
-			bs.Recovered += ys[k]
-			restarts += rss[k]
-		}
+		tl := a.rowCounts()
+		bs.Continuations, bs.Recovered = tl.m, tl.y
+		restarts := tl.starts
 		a.restarts = restarts
 		bs.RecoveryRate = rateOf(bs.Recovered, bs.Continuations)
-		lo, hi := ClusterCI(ys, ms, 0.95)
-		bs.RecoveryCI = [2]Rate{Rate(lo), Rate(hi)}
+		bs.RecoveryCI = tl.recoveryCI()
 		bs.NormalizedRecovery = NoRate
 		if bs.RecoveryRate.Defined() && bs.StrongPassRate.Defined() && bs.StrongPassRate > 0 {
 			bs.NormalizedRecovery = bs.RecoveryRate / bs.StrongPassRate
 		}
 		bs.RestartRate = rateOf(restarts, bs.Continuations)
-		_, bs.RestartCI = clusteredCIs(rss, ms)
+		rs := tl.restart(0.95).CI
+		bs.RestartCI = [2]Rate{Rate(rs.Lo), Rate(rs.Hi)}
 		bs.WeakPassCI = noCI
-		if weakRates := a.weakRates(); len(weakRates) > 1 {
-			e := estimate.MeanCI(weakRates, 0.95)
+		if xs, ws := a.weakRates(); a.weakN > 1 {
+			e := estimate.MeanCIWeighted(xs, ws, 0.95)
 			w := e.CI
 			if !(w.Hi > w.Lo) {
 				// Every problem read the same (all 0/n, say): the t interval
 				// has no width, yet the rate is not known exactly; use the
 				// Wilson interval at one observation per problem.
-				w = estimate.WilsonT(e.Value, float64(len(weakRates)), 0.95)
+				w = estimate.WilsonT(e.Value, float64(a.weakN), 0.95)
 			}
 			bs.WeakPassCI = [2]Rate{Rate(math.Max(0, w.Lo)), Rate(math.Min(1, w.Hi))}
 		}
@@ -481,7 +536,6 @@ func (f *summaryFold) finish(edges []float64) Summary {
 				from = f.accs[f.t.bucketIx[b]]
 			}
 			a.problems, a.strongSum, a.strongN, a.weakSum, a.weakN = from.problems, from.strongSum, from.strongN, from.weakSum, from.weakN
-			a.members = from.members
 			if b == "" {
 				ss.Overall = finish("overall", a)
 			} else {
@@ -497,7 +551,7 @@ func (f *summaryFold) finish(edges []float64) Summary {
 		}
 		ds := DepthSummary{Depth: (float64(i) + 0.5) / DepthBins,
 			Continuations: f.depthM[i], RecoveryRate: rateOf(f.depthY[i], f.depthM[i])}
-		ds.Problems, ds.RecoveryCI = clusteredCIs(f.depthYP[i], f.depthMP[i])
+		ds.Problems, ds.RecoveryCI = f.depthP[i].problems, f.depthP[i].recoveryCI()
 		s.ByDepth = append(s.ByDepth, ds)
 	}
 	rows := []statRow{{&s.Overall, f.all}}

@@ -104,7 +104,7 @@ func upstreamSection(ctx context.Context, st *Store) (string, error) {
 	}
 	// Per (upstream, problem), in problem-ID order within an upstream: the
 	// interval is clustered by problem, and each upstream keeps only its
-	// per-problem counts, as lists.
+	// problems' counts, tallied.
 	rows, err := st.db.QueryContext(ctx, `SELECT upstream, problem_id, COUNT(*),
 		COALESCE(SUM(stage = 'continue' AND error = ''), 0), COALESCE(SUM(stage = 'continue' AND error = '' AND correct), 0)
 		FROM samples GROUP BY upstream, problem_id ORDER BY upstream, problem_id`)
@@ -113,7 +113,7 @@ func upstreamSection(ctx context.Context, st *Store) (string, error) {
 	}
 	defer rows.Close()
 	by := map[string]*UpstreamStat{}
-	ys, ms := map[string][]int{}, map[string][]int{}
+	tl := map[string]*clusterTally{}
 	named := false
 	for rows.Next() {
 		var up, id string
@@ -130,7 +130,10 @@ func upstreamSection(ctx context.Context, st *Store) (string, error) {
 		u.Continuations += cont
 		u.Recovered += rec
 		if cont > 0 {
-			ys[up], ms[up] = append(ys[up], rec), append(ms[up], cont)
+			if tl[up] == nil {
+				tl[up] = &clusterTally{}
+			}
+			tl[up].add(rec, cont, 0)
 		}
 		named = named || up != ""
 	}
@@ -144,8 +147,8 @@ func upstreamSection(ctx context.Context, st *Store) (string, error) {
 	for name, u := range by {
 		u.RecoveryRate = rateOf(u.Recovered, u.Continuations)
 		u.RecoveryCI = noCI
-		if len(ms[name]) > 0 {
-			u.Problems, u.RecoveryCI = clusteredCIs(ys[name], ms[name])
+		if t := tl[name]; t != nil {
+			u.Problems, u.RecoveryCI = t.problems, t.recoveryCI()
 		}
 		stats = append(stats, *u)
 	}
@@ -165,17 +168,17 @@ func sortUpstreams(out []UpstreamStat) {
 // upstreamFold counts sample rows by upstream as Summarize streams them
 // (the store's order: within the continue stage each problem's rows
 // together, in ID order), keeping per upstream only the per-problem
-// continuation counts, in ID order.
+// continuation counts, tallied.
 type upstreamFold struct {
 	by      map[string]*UpstreamStat
-	ys, ms  map[string][]int
+	tl      map[string]*clusterTally
 	named   bool
 	problem string
 	cur     map[string][2]int // the current problem's (recovered, verified) by upstream
 }
 
 func newUpstreamFold() *upstreamFold {
-	return &upstreamFold{by: map[string]*UpstreamStat{}, ys: map[string][]int{}, ms: map[string][]int{}, cur: map[string][2]int{}}
+	return &upstreamFold{by: map[string]*UpstreamStat{}, tl: map[string]*clusterTally{}, cur: map[string][2]int{}}
 }
 
 func (f *upstreamFold) row(r *summaryRow) {
@@ -205,7 +208,10 @@ func (f *upstreamFold) row(r *summaryRow) {
 
 func (f *upstreamFold) flush() {
 	for up, c := range f.cur {
-		f.ys[up], f.ms[up] = append(f.ys[up], c[0]), append(f.ms[up], c[1])
+		if f.tl[up] == nil {
+			f.tl[up] = &clusterTally{}
+		}
+		f.tl[up].add(c[0], c[1], 0)
 	}
 	clear(f.cur)
 }
@@ -220,8 +226,8 @@ func (f *upstreamFold) finish() *string {
 		for name, u := range f.by {
 			u.RecoveryRate = rateOf(u.Recovered, u.Continuations)
 			u.RecoveryCI = noCI
-			if len(f.ms[name]) > 0 {
-				u.Problems, u.RecoveryCI = clusteredCIs(f.ys[name], f.ms[name])
+			if t := f.tl[name]; t != nil {
+				u.Problems, u.RecoveryCI = t.problems, t.recoveryCI()
 			}
 			stats = append(stats, *u)
 		}
