@@ -477,8 +477,9 @@ func StudyPairedPlot(c Comparison) (*plot.Plot, error) {
 	return p, nil
 }
 
-// passCounts are one bucket's per-problem straight-shot counts.
-type passCounts struct{ strongK, strongN, weakK, weakN []int }
+// passCounts are one bucket's straight-shot counts, problems with equal
+// counts tallied.
+type passCounts struct{ strong, weak clusterTally }
 
 func (s *Summary) addPassCounts(bucket string, p Problem) {
 	if s.passCounts == nil {
@@ -491,10 +492,10 @@ func (s *Summary) addPassCounts(bucket string, p Problem) {
 			s.passCounts[b] = c
 		}
 		if p.StrongN > 0 {
-			c.strongK, c.strongN = append(c.strongK, p.StrongK), append(c.strongN, p.StrongN)
+			c.strong.add(p.StrongK, p.StrongN, 0)
 		}
 		if p.WeakN > 0 {
-			c.weakK, c.weakN = append(c.weakK, p.WeakK), append(c.weakN, p.WeakN)
+			c.weak.add(p.WeakK, p.WeakN, 0)
 		}
 	}
 }
@@ -507,10 +508,8 @@ func (s Summary) bucketPassCI(bucket string, weak bool) [2]Rate {
 	if c == nil {
 		return [2]Rate{NoRate, NoRate}
 	}
-	k, n := c.strongK, c.strongN
 	if weak {
-		k, n = c.weakK, c.weakN
+		return c.weak.recoveryCI()
 	}
-	lo, hi := ClusterCI(k, n, 0.95)
-	return [2]Rate{Rate(lo), Rate(hi)}
+	return c.strong.recoveryCI()
 }

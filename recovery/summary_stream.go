@@ -181,7 +181,7 @@ func (t *clusterTally) recovery(level float64) estimate.RateCI {
 	return estimate.ClusterRateWeighted(t.ys, t.ms, t.ws, level)
 }
 
-// recoveryCI is the tally's 95 % clustered recovery interval.
+// recoveryCI is the tally's 95 % clustered interval of Σy/Σm (recovery, or a pass rate).
 func (t *clusterTally) recoveryCI() [2]Rate {
 	r := t.recovery(0.95).CI
 	return [2]Rate{Rate(r.Lo), Rate(r.Hi)}
