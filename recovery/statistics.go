@@ -175,12 +175,12 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 			if !a.member(id) {
 				continue
 			}
-			c := id // a repeated ID counts with the first one's counts
+			src := id // a repeated ID counts with the first one's counts
 			if first, dup := t.dups[id]; dup {
-				c = first
+				src = first
 			}
-			if t.strongN[c] > 0 {
-				cs.add(difficulty.Count{K: int(t.strongK[c]), N: int(t.strongN[c])})
+			if t.strongN[src] > 0 {
+				cs.add(difficulty.Count{K: int(t.strongK[src]), N: int(t.strongN[src])})
 			}
 			if c := conf[id]; !math.IsNaN(c) {
 				cf += c

@@ -23,9 +23,11 @@ import (
 // rows, then sample rows, one at a time: Summarize streams them from the
 // store and Aggregate feeds it slices. Continuation rows must come grouped
 // by problem, in problem-ID order (the store's primary-key order; Aggregate
-// sorts them), so per-problem depth counts are flushed as each problem
-// ends and every per-problem list comes out in ID order, as the ClusterCI
-// calls need.
+// sorts them), so per-problem depth and behaviour counts are flushed as
+// each problem ends. No pass keeps a list of problems: the clustered
+// intervals are computed from tallies of equal per-problem counts
+// (clusterTally) and the statistics from classes of equal data
+// (statclasses.go).
 
 // contCounts are one problem's verified continuations of one strategy's
 // prefix: recovered (y), verified (m) and restarted (rs).
