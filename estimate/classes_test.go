@@ -33,14 +33,7 @@ func classesOf(units []Unit) (Classes, []Unit) {
 // jackknife of a statistic that depends on the problems' data give the
 // same values with one class per problem and with one per distinct datum.
 func TestClassesChangeNoDraw(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	units := make([]Unit, 3000)
-	counts := make([]difficulty.Count, len(units))
-	for i := range units {
-		p := bimodal(r)
-		units[i] = Unit{K: binom(r, 5, p), N: 5, Y: binom(r, 2, 0.8*p), M: 2}
-		counts[i] = difficulty.Count{K: units[i].K, N: 5}
-	}
+	units, counts := linearUnits(rand.New(rand.NewPCG(3, 4)), 3000, 2)
 	cl, uniq := classesOf(units)
 	require.Less(t, len(uniq), 40, "few distinct data")
 	fit, err := FitPrior(counts)

@@ -52,12 +52,7 @@ func ClusterRate(y, m []int, level float64) RateCI {
 // whole numbers; nil: once each): the same interval from clusters tallied
 // by their data, in memory that does not grow with the clusters.
 func ClusterRateWeighted(y, m []int, w []float64, level float64) RateCI {
-	wt := func(i int) float64 {
-		if w == nil {
-			return 1
-		}
-		return w[i]
-	}
+	wt := func(i int) float64 { return weightAt(w, i) }
 	var Y, M float64
 	G := 0
 	for i := range m {
@@ -258,12 +253,7 @@ func MeanCI(xs []float64, level float64) Estimate { return MeanCIWeighted(xs, ni
 // MeanCIWeighted is MeanCI with xs[i] taken w[i] times (w whole numbers;
 // nil: once each).
 func MeanCIWeighted(xs, w []float64, level float64) Estimate {
-	wt := func(i int) float64 {
-		if w == nil {
-			return 1
-		}
-		return w[i]
-	}
+	wt := func(i int) float64 { return weightAt(w, i) }
 	var n, s float64
 	for i, x := range xs {
 		n += wt(i)
@@ -295,12 +285,7 @@ func ICC(y, m []int) float64 { return ICCWeighted(y, m, nil) }
 
 // ICCWeighted is ICC with cluster i taken w[i] times (nil: once each).
 func ICCWeighted(y, m []int, w []float64) float64 {
-	wt := func(i int) float64 {
-		if w == nil {
-			return 1
-		}
-		return w[i]
-	}
+	wt := func(i int) float64 { return weightAt(w, i) }
 	var Y, M, G float64
 	var sumM2 float64
 	for i := range m {
@@ -394,4 +379,12 @@ func JackknifeCov(a, b []float64) float64 {
 		c += (xs[i] - ma) * (ys[i] - mb)
 	}
 	return (n - 1) / n * c
+}
+
+// weightAt is w[i], or 1 when w is nil (every cluster once).
+func weightAt(w []float64, i int) float64 {
+	if w == nil {
+		return 1
+	}
+	return w[i]
 }

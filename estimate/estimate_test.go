@@ -113,17 +113,24 @@ func TestRatioAndDifference(t *testing.T) {
 	assert.True(t, math.IsNaN(Ratio(nil, nil, nil, 0.95, 0).Value))
 }
 
+// linearUnits draws n problems from the bimodal population, each with 5
+// straight shots and m continuations that recover at 0.8·p, and their
+// straight-shot counts.
+func linearUnits(r *rand.Rand, n, m int) ([]Unit, []difficulty.Count) {
+	units := make([]Unit, n)
+	counts := make([]difficulty.Count, n)
+	for i := range units {
+		p := bimodal(r)
+		units[i] = Unit{K: binom(r, 5, p), N: 5, Y: binom(r, m, 0.8*p), M: m}
+		counts[i] = difficulty.Count{K: units[i].K, N: 5}
+	}
+	return units, counts
+}
+
 // BenchmarkBootstrapLatent10k is one resample's work on a 10,000-problem
 // run: a prior refit and the latent EM (distinct units are fitted once).
 func BenchmarkBootstrapLatent10k(b *testing.B) {
-	r := rand.New(rand.NewPCG(9, 9))
-	units := make([]Unit, 10000)
-	counts := make([]difficulty.Count, len(units))
-	for i := range units {
-		p := bimodal(r)
-		units[i] = Unit{K: binom(r, 5, p), N: 5, Y: binom(r, 5, 0.8*p), M: 5}
-		counts[i] = difficulty.Count{K: units[i].K, N: 5}
-	}
+	units, counts := linearUnits(rand.New(rand.NewPCG(9, 9)), 10000, 5)
 	fit, err := FitPrior(counts)
 	require.NoError(b, err)
 	b.ResetTimer()

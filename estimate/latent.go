@@ -68,38 +68,24 @@ type LatentBucket struct {
 // mean pass rate restricted to the bucket. Problems with M = 0 count in
 // Problems and StrongPass with their prior memberships.
 func Latent(units []Unit, prior difficulty.Mixture, edges []float64) []LatentBucket {
-	// Problems with equal data contribute equal terms: fit on the distinct
-	// units with multiplicities (a 10,000-problem run has a few hundred).
-	index := map[Unit]int{}
-	var uniq []Unit
-	var wt []float64
-	for _, u := range units {
-		i, ok := index[u]
-		if !ok {
-			i = len(uniq)
-			index[u] = i
-			uniq = append(uniq, u)
-			wt = append(wt, 0)
-		}
-		wt[i]++
-	}
-	return latent(uniq, wt, prior, edges)
+	return LatentWeighted(units, nil, prior, edges)
 }
 
 // LatentWeighted is Latent with units[i] taken wt[i] times (a class of
-// problems with equal data, or a bootstrap multiplicity); units with
-// weight 0 are ignored.
+// problems with equal data, or a bootstrap multiplicity; nil: once each);
+// units with weight 0 are ignored.
 func LatentWeighted(units []Unit, wt []float64, prior difficulty.Mixture, edges []float64) []LatentBucket {
-	if len(wt) != len(units) {
+	if wt != nil && len(wt) != len(units) {
 		panic("estimate: LatentWeighted needs one weight per unit")
 	}
-	// Equal units are merged, as in Latent, so the EM's work grows with
-	// the distinct data, not the problems.
+	// Problems with equal data contribute equal terms: fit on the distinct
+	// units with multiplicities (a 10,000-problem run has a few hundred).
 	index := map[Unit]int{}
 	var us []Unit
 	var ws []float64
 	for i, u := range units {
-		if wt[i] <= 0 {
+		w := weightAt(wt, i)
+		if w <= 0 {
 			continue
 		}
 		k, ok := index[u]
@@ -108,7 +94,7 @@ func LatentWeighted(units []Unit, wt []float64, prior difficulty.Mixture, edges 
 			index[u] = k
 			us, ws = append(us, u), append(ws, 0)
 		}
-		ws[k] += wt[i]
+		ws[k] += w
 	}
 	return latent(us, ws, prior, edges)
 }
@@ -321,11 +307,10 @@ func Jackknife(cl Classes, fit PriorFit, groups int, stat Stat) [][]float64 {
 	}
 	// in[c*g+k] is the number of class c's problems in group k.
 	in := make([]float64, len(cl.Counts)*g)
-	size := make([]float64, len(cl.Counts))
 	for i, c := range cl.Of {
 		in[int(c)*g+i%g]++
-		size[c]++
 	}
+	size := cl.Sizes()
 	draws := make([][]float64, g)
 	mult := make([]float64, len(cl.Counts))
 	for k := range g {

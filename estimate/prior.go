@@ -66,10 +66,7 @@ func fitPriorWeighted(counts []difficulty.Count, mult []float64, start *PriorFit
 		if c.N < 0 || c.K < 0 || c.K > c.N {
 			panic("estimate: invalid count")
 		}
-		m := 1.0
-		if mult != nil {
-			m = mult[i]
-		}
+		m := weightAt(mult, i)
 		if c.N > 0 && m > 0 {
 			w[c] += m
 			g += int(m)
