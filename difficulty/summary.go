@@ -47,44 +47,65 @@ func (s Summary) Bimodal() bool { return s.Bimodality > BimodalThreshold }
 
 // Summarize describes per-problem pass rates (k/n, or posterior means).
 // Rates that are NaN or outside [0, 1] are skipped and counted in Invalid.
-func Summarize(rates []float64) Summary {
+func Summarize(rates []float64) Summary { return SummarizeCounts(rates, nil) }
+
+// SummarizeCounts is Summarize for rates[i] seen counts[i] times (nil
+// counts: once each), so a million problems' pass rates — a few distinct
+// values k/n — are summarised from a tally, in memory that does not grow
+// with them. It panics if counts is not nil and not as long as rates.
+func SummarizeCounts(rates []float64, counts []int) Summary {
+	if counts != nil && len(counts) != len(rates) {
+		panic("difficulty: SummarizeCounts needs one count per rate")
+	}
+	count := func(i int) int {
+		if counts == nil {
+			return 1
+		}
+		return counts[i]
+	}
 	s := Summary{Histogram: make([]Bin, HistogramBins)}
 	for i := range s.Histogram {
 		s.Histogram[i] = Bin{Lo: float64(i) / HistogramBins, Hi: float64(i+1) / HistogramBins}
 	}
-	var xs []float64
-	for _, r := range rates {
-		if !(r >= 0 && r <= 1) {
-			s.Invalid++
+	var sum float64
+	for i, r := range rates {
+		c := count(i)
+		if c <= 0 {
 			continue
 		}
-		xs = append(xs, r)
-		i := min(int(r*HistogramBins+1e-9), HistogramBins-1) // 1e-9: 0.3 lands in [0.3, 0.4)
-		s.Histogram[i].Count++
+		if !(r >= 0 && r <= 1) {
+			s.Invalid += c
+			continue
+		}
+		s.N += c
+		sum += float64(c) * r
+		b := min(int(r*HistogramBins+1e-9), HistogramBins-1) // 1e-9: 0.3 lands in [0.3, 0.4)
+		s.Histogram[b].Count += c
 		if r == 0 {
-			s.AtZero++
+			s.AtZero += float64(c)
 		}
 		if r == 1 {
-			s.AtOne++
+			s.AtOne += float64(c)
 		}
 	}
-	s.N = len(xs)
 	if s.N == 0 {
 		return s
 	}
 	n := float64(s.N)
 	s.AtZero /= n
 	s.AtOne /= n
-	for _, x := range xs {
-		s.Mean += x
-	}
-	s.Mean /= n
+	s.Mean = sum / n
 	var m2, m3, m4 float64
-	for _, x := range xs {
-		d := x - s.Mean
-		m2 += d * d
-		m3 += d * d * d
-		m4 += d * d * d * d
+	for i, r := range rates {
+		c := count(i)
+		if c <= 0 || !(r >= 0 && r <= 1) {
+			continue
+		}
+		d := r - s.Mean
+		w := float64(c)
+		m2 += w * d * d
+		m3 += w * d * d * d
+		m4 += w * d * d * d * d
 	}
 	if s.N > 1 {
 		s.SD = math.Sqrt(m2 / (n - 1))

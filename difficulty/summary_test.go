@@ -91,3 +91,26 @@ func TestSummaryStringShowsEveryBin(t *testing.T) {
 	assert.Contains(t, out, "never solved (0): 60.0%")
 	assert.Contains(t, out, "[0.9, 1.0] ")
 }
+
+// A tally of rates summarises as the list it counts: every field equal
+// (the moments to rounding), invalid rates counted as often as they occur.
+func TestSummarizeCountsIsSummarizeOfTheList(t *testing.T) {
+	values := []float64{0, 1.0 / 3, 2.0 / 3, 1, math.NaN(), 0.5}
+	counts := []int{7, 3, 0, 11, 2, 5}
+	var list []float64
+	for i, v := range values {
+		for range counts[i] {
+			list = append(list, v)
+		}
+	}
+	want, got := difficulty.Summarize(list), difficulty.SummarizeCounts(values, counts)
+	assert.Equal(t, want.N, got.N)
+	assert.Equal(t, want.Invalid, got.Invalid)
+	assert.Equal(t, want.Histogram, got.Histogram)
+	for _, f := range [][2]float64{{want.Mean, got.Mean}, {want.SD, got.SD}, {want.AtZero, got.AtZero}, {want.AtOne, got.AtOne},
+		{want.Skewness, got.Skewness}, {want.Kurtosis, got.Kurtosis}, {want.Bimodality, got.Bimodality}} {
+		assert.InDelta(t, f[0], f[1], 1e-12)
+	}
+	assert.Equal(t, 26, got.N) // 7 + 3 + 11 + 5; the two NaNs are Invalid
+	assert.Panics(t, func() { difficulty.SummarizeCounts(values, counts[:2]) })
+}

@@ -434,7 +434,7 @@ func (f *behaviourFold) row(r *summaryRow) {
 	ok := i >= 0
 	bucket := uint16(math.MaxUint16) // a problem the table does not hold: "unbinned", listed only if a problem is
 	if ok {
-		bucket = t.bucket[i]
+		bucket = t.at(i).bucket
 		if s < len(f.meta) && f.meta[s] != nil {
 			meta = f.meta[s][i]
 		}

@@ -219,7 +219,7 @@ func PassRatePlot(s Summary) (*plot.Plot, error) {
 	p.Y.Label.Text = "problems"
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
-	all := append(slices.Clone(s.PassRates), s.WeakPassRates...)
+	all, _ := rateCounts(append(slices.Clone(s.PassRateCounts), s.WeakPassRateCounts...))
 	m := rateGrid(all)
 	// Bin i is centred at centre(i) with width w.
 	nbins, w := PassRateBins, 1.0/PassRateBins
@@ -236,7 +236,7 @@ func PassRatePlot(s Summary) (*plot.Plot, error) {
 		p.X.Label.Text = fmt.Sprintf("per-problem pass rate k/%d (one bin per value)", m)
 	}
 	ymax := 0.0
-	hist := func(rates []float64, c color.NRGBA, label string, side float64) {
+	hist := func(rates []RateCount, c color.NRGBA, label string, side float64) {
 		if len(rates) == 0 {
 			return
 		}
@@ -247,7 +247,7 @@ func PassRatePlot(s Summary) (*plot.Plot, error) {
 			h.Bins = append(h.Bins, plotter.HistogramBin{Min: lo, Max: lo + w*0.45})
 		}
 		for _, r := range rates {
-			h.Bins[index(r)].Weight++
+			h.Bins[index(r.Rate)].Weight += float64(r.Problems)
 		}
 		for _, b := range h.Bins {
 			ymax = math.Max(ymax, b.Weight)
@@ -255,8 +255,8 @@ func PassRatePlot(s Summary) (*plot.Plot, error) {
 		p.Add(h)
 		p.Legend.Add(label, h)
 	}
-	hist(s.PassRates, color.NRGBA{R: 31, G: 119, B: 180, A: 255}, fmt.Sprintf("strong (%d problems)", len(s.PassRates)), -1)
-	hist(s.WeakPassRates, color.NRGBA{R: 255, G: 127, B: 14, A: 255}, fmt.Sprintf("weak (%d problems)", len(s.WeakPassRates)), 0)
+	hist(s.PassRateCounts, color.NRGBA{R: 31, G: 119, B: 180, A: 255}, fmt.Sprintf("strong (%d problems)", problemsIn(s.PassRateCounts)), -1)
+	hist(s.WeakPassRateCounts, color.NRGBA{R: 255, G: 127, B: 14, A: 255}, fmt.Sprintf("weak (%d problems)", problemsIn(s.WeakPassRateCounts)), 0)
 	p.Y.Min, p.Y.Max = 0, math.Max(1, ymax*1.25) // headroom for the legend
 	return p, nil
 }

@@ -18,18 +18,15 @@ import (
 func bimodalSummary() Summary {
 	pr, px, sm := handCase()
 	s := Aggregate(pr, px, sm, nil)
-	s.PassRates = nil
-	for i := range 60 {
-		switch {
-		case i < 25:
-			s.PassRates = append(s.PassRates, 1)
-		case i < 45:
-			s.PassRates = append(s.PassRates, 0)
-		default:
-			s.PassRates = append(s.PassRates, float64(i%5+1)/6)
-		}
+	// Strong: 25 at 1, 20 at 0, three at each of 1/6 … 5/6; weak the same
+	// with 15 at 1.
+	s.PassRateCounts, s.WeakPassRateCounts = []RateCount{{0, 20}}, []RateCount{{0, 20}}
+	for k := 1; k <= 5; k++ {
+		s.PassRateCounts = append(s.PassRateCounts, RateCount{float64(k) / 6, 3})
+		s.WeakPassRateCounts = append(s.WeakPassRateCounts, RateCount{float64(k) / 6, 3})
 	}
-	s.WeakPassRates = s.PassRates[10:]
+	s.PassRateCounts = append(s.PassRateCounts, RateCount{1, 25})
+	s.WeakPassRateCounts = append(s.WeakPassRateCounts, RateCount{1, 15})
 	return s
 }
 

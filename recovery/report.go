@@ -203,11 +203,13 @@ type Summary struct {
 	// Paid is Cost without the cache hits: what the calls actually cost.
 	// Not in summary.json.
 	Paid Cost `json:"-"`
-	// PassRates are every calibrated problem's strong pass rate, for the
-	// histogram; not in summary.json.
-	PassRates []float64 `json:"-"`
-	// WeakPassRates likewise for the weak model.
-	WeakPassRates []float64 `json:"-"`
+	// PassRateCounts tallies the calibrated problems' strong pass rates
+	// k/n, for the histogram: each distinct rate with its number of
+	// problems, in increasing order (a million problems are a few
+	// entries); not in summary.json.
+	PassRateCounts []RateCount `json:"-"`
+	// WeakPassRateCounts likewise for the weak model.
+	WeakPassRateCounts []RateCount `json:"-"`
 	// Behaviour splits continuations by how they recovered or failed
 	// (package behaviour's labels); nil when none is labelled.
 	Behaviour *BehaviourSummary `json:"behaviour,omitempty"`
@@ -248,6 +250,9 @@ type acc struct {
 	restarts           int
 	t                  *reportTable
 	bucket, strategy   int
+	// tally counts the row's problems with a verified continuation by
+	// their counts, filled as each problem's rows end.
+	tally clusterTally
 }
 
 // Aggregate computes the Summary from store rows: problems (with their
@@ -495,10 +500,11 @@ func (s Summary) Markdown(title string) string {
 	b.WriteString("![recovery by bucket](recovery_by_bucket.svg)\n\n## Straight-shot pass rates\n\n![straight-shot pass rates](pass_rates.svg)\n\n")
 	for _, d := range []struct {
 		name  string
-		rates []float64
-	}{{"strong", s.PassRates}, {"weak", s.WeakPassRates}} {
+		rates []RateCount
+	}{{"strong", s.PassRateCounts}, {"weak", s.WeakPassRateCounts}} {
 		if len(d.rates) > 0 {
-			fmt.Fprintf(&b, "%s model:\n\n```\n%s```\n\n", d.name, difficulty.Summarize(d.rates))
+			rates, counts := rateCounts(d.rates)
+			fmt.Fprintf(&b, "%s model:\n\n```\n%s```\n\n", d.name, difficulty.SummarizeCounts(rates, counts))
 		}
 	}
 	b.WriteString("## Recovery by truncation depth\n\n| depth (bin midpoint) | problems | continuations | recovery (95% CI) |\n|---:|---:|---:|---|\n")

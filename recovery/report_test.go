@@ -120,7 +120,7 @@ func TestAggregateMatchesAHandComputedRun(t *testing.T) {
 	assert.InDelta(t, 0.004, s.BucketStageCost["hard"][StageContinue].USD, 1e-12, "four hard continuations")
 	assert.InDelta(t, 0.002, s.BucketStageCost["easy"][StageContinue].USD, 1e-12, "two easy continuations billed; the failed one free")
 	assert.InDelta(t, 0.006, s.StageCost[StageContinue].USD, 1e-12)
-	assert.ElementsMatch(t, []float64{0.2, 0, 1, 0.8}, s.PassRates)
+	assert.Equal(t, []RateCount{{0, 1}, {0.2, 1}, {0.8, 1}, {1, 1}}, s.PassRateCounts)
 }
 
 func TestAggregateOfAnEmptyRunHasUndefinedRatesNotNaNJSON(t *testing.T) {

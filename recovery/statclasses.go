@@ -44,30 +44,32 @@ func (t *reportTable) classes(rows []statRow, each bool) problemClasses {
 	var rep [][]int32 // rep[c]: the records of class c's first problem
 	var key []byte
 	records := make([]int32, 0, 4)
-	for i := range t.len() {
-		if _, dup := t.dups[int32(i)]; dup || t.strongN[i] <= 0 {
+	for i := range int32(t.len()) {
+		p := t.at(i)
+		if _, dup := t.dups[i]; dup || p.strongN <= 0 {
 			continue
 		}
-		records = append(records[:0], int32(i))
-		for _, d := range dupsOf[int32(i)] {
-			if t.strongN[d] > 0 {
+		records = append(records[:0], i)
+		for _, d := range dupsOf[i] {
+			if t.at(d).strongN > 0 {
 				records = append(records, d)
 			}
 		}
-		key = binary.AppendUvarint(key[:0], uint64(t.strongK[i]))
-		key = binary.AppendUvarint(key, uint64(t.strongN[i]))
+		key = binary.AppendUvarint(key[:0], uint64(p.strongK))
+		key = binary.AppendUvarint(key, uint64(p.strongN))
 		if each {
 			key = binary.AppendUvarint(key, uint64(i))
 		}
 		for _, r := range records {
-			key = binary.AppendUvarint(key, uint64(t.bucket[r]))
-			for _, c := range t.cont {
-				if c == nil {
-					key = append(key, 0, 0)
-					continue
+			q := t.at(r)
+			key = binary.AppendUvarint(key, uint64(q.bucket))
+			for s := range t.strategies {
+				var c contCounts
+				if s < len(q.cont) {
+					c = q.cont[s]
 				}
-				key = binary.AppendUvarint(key, uint64(c[r].y))
-				key = binary.AppendUvarint(key, uint64(c[r].m))
+				key = binary.AppendUvarint(key, uint64(c.y))
+				key = binary.AppendUvarint(key, uint64(c.m))
 			}
 		}
 		c, ok := ix[string(key)]
@@ -75,7 +77,7 @@ func (t *reportTable) classes(rows []statRow, each bool) problemClasses {
 			c = int32(len(rep))
 			ix[string(key)] = c
 			rep = append(rep, append([]int32(nil), records...))
-			pc.Counts = append(pc.Counts, difficulty.Count{K: int(t.strongK[i]), N: int(t.strongN[i])})
+			pc.Counts = append(pc.Counts, difficulty.Count{K: int(p.strongK), N: int(p.strongN)})
 		}
 		pc.Of = append(pc.Of, c)
 	}
@@ -85,7 +87,7 @@ func (t *reportTable) classes(rows []statRow, each bool) problemClasses {
 		rd := &pc.rows[j]
 		for c, recs := range rep {
 			for _, r := range recs {
-				if a.bucket >= 0 && int(t.bucket[r]) != a.bucket {
+				if a.bucket >= 0 && int(t.at(r).bucket) != a.bucket {
 					continue
 				}
 				rd.members = append(rd.members, c)

@@ -160,7 +160,6 @@ func (o *observedRange) label() string {
 // the latent block.
 func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []float64) {
 	cls := t.classes(rows, t.eachClass)
-	conf := t.conf
 	for _, r := range rows {
 		bs, a := r.bs, r.a
 		bs.StrongPassObserved = bs.StrongPassRate
@@ -179,10 +178,10 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 			if first, dup := t.dups[id]; dup {
 				src = first
 			}
-			if t.strongN[src] > 0 {
-				cs.add(difficulty.Count{K: int(t.strongK[src]), N: int(t.strongN[src])})
+			if p := t.at(src); p.strongN > 0 {
+				cs.add(difficulty.Count{K: int(p.strongK), N: int(p.strongN)})
 			}
-			if c := conf[id]; !math.IsNaN(c) {
+			if c := t.at(id).conf; !math.IsNaN(c) {
 				cf += c
 				nc++
 			}

@@ -1,7 +1,9 @@
 package recovery
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/rebound-lab/rebound/estimate"
 
@@ -40,4 +42,44 @@ func normalQuantile(level float64) float64 {
 
 func tQuantile(level float64, df int) float64 {
 	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.Quantile(1 - (1-level)/2)
+}
+
+// RateCount is one distinct per-problem pass rate and the number of
+// problems with it.
+type RateCount struct {
+	Rate     float64
+	Problems int
+}
+
+// rateTally counts problems by pass rate (see Summary.PassRateCounts).
+type rateTally map[float64]int
+
+// sorted returns the tally in increasing order of rate (nil when empty).
+func (t rateTally) sorted() []RateCount {
+	if len(t) == 0 {
+		return nil
+	}
+	out := make([]RateCount, 0, len(t))
+	for r, n := range t {
+		out = append(out, RateCount{Rate: r, Problems: n})
+	}
+	slices.SortFunc(out, func(a, b RateCount) int { return cmp.Compare(a.Rate, b.Rate) })
+	return out
+}
+
+// rateCounts splits a tally into its rates and counts.
+func rateCounts(rc []RateCount) (rates []float64, counts []int) {
+	for _, r := range rc {
+		rates, counts = append(rates, r.Rate), append(counts, r.Problems)
+	}
+	return rates, counts
+}
+
+// problemsIn is the number of problems a tally counts.
+func problemsIn(rc []RateCount) int {
+	n := 0
+	for _, r := range rc {
+		n += r.Problems
+	}
+	return n
 }

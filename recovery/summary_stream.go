@@ -3,6 +3,7 @@ package recovery
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -15,11 +16,11 @@ import (
 )
 
 // The summary's accumulators, built to stream (issue 19): a reportTable
-// holds a few bytes per problem (its bucket, counts and membership, by
-// index in the problems' stored order) and the continuation counts per
-// strategy and problem; every summary row's acc is a view of it (a bucket
-// or every bucket, a strategy or every strategy), so no row keeps a map
-// keyed by problem ID. A summaryFold fills it from problems, then prefix
+// holds a few bytes per problem (the index of its record — bucket, counts,
+// membership and continuation counts per strategy — among the distinct
+// records, by index in the problems' stored order); every summary row's
+// acc is a view of it (a bucket or every bucket, a strategy or every
+// strategy), so no row keeps a map keyed by problem ID. A summaryFold fills it from problems, then prefix
 // rows, then sample rows, one at a time: Summarize streams them from the
 // store and Aggregate feeds it slices. Continuation rows must come grouped
 // by problem, in problem-ID order (the store's primary-key order; Aggregate
@@ -33,6 +34,19 @@ import (
 // prefix: recovered (y), verified (m) and restarted (rs).
 type contCounts struct{ y, m, rs int32 }
 
+// problemRec is what a summary keeps of a problem: its bucket (index into
+// the table's order), straight-shot counts, membership in its own bucket
+// (NaN without memberships) and, once its continuation rows have ended,
+// their counts per strategy index (shorter than the strategies: zero).
+// Problems with equal records share one (reportTable.intern): a run of
+// -samples 3 -continuations 2 has a few thousand at any size.
+type problemRec struct {
+	bucket                         uint16
+	strongK, strongN, weakK, weakN int32
+	conf                           float64
+	cont                           []contCounts
+}
+
 // reportTable is the per-problem state of a summary (see above).
 type reportTable struct {
 	// Rows find their problem's index through index (problem ID → index
@@ -43,28 +57,58 @@ type reportTable struct {
 	rowIx  []int32
 	rowMap map[int64]int32
 	dups   map[int32]int32 // a repeated ID's index → the first one's
-	// Per problem: its bucket (index into order), straight-shot counts and
-	// membership in its own bucket (NaN without memberships).
-	bucket                         []uint16
-	strongK, strongN, weakK, weakN []int32
-	conf                           []float64
-	order                          []string // bucket names in report order
-	bucketIx                       map[string]int
-	strategies                     []string // by index, in order of appearance
-	strategyIx                     map[string]int
-	// Per strategy, per problem: continuation counts (nil until the
-	// strategy has one) and the usable prefix's depth bin (-1 none).
-	cont     [][]contCounts
+	// rec[i] is problem i's record in recs; recIx finds a record by its
+	// key (see intern).
+	rec        []uint32
+	recs       []problemRec
+	recIx      map[string]uint32
+	key        []byte
+	order      []string // bucket names in report order
+	bucketIx   map[string]int
+	strategies []string // by index, in order of appearance
+	strategyIx map[string]int
+	// Per strategy, per problem: the usable prefix's depth bin (-1 none;
+	// nil until the strategy has one).
 	depthBin [][]int8
-	// contOrder lists the problems with a verified continuation, in ID
-	// order.
-	contOrder []int32
 	// eachClass puts every problem in a statistics class of its own
 	// (tests: grouping must change nothing).
 	eachClass bool
 }
 
-func (t *reportTable) len() int { return len(t.bucket) }
+func (t *reportTable) len() int { return len(t.rec) }
+
+// at is problem i's record (shared: do not modify it).
+func (t *reportTable) at(i int32) *problemRec { return &t.recs[t.rec[i]] }
+
+// intern returns the index of the record equal to r, adding r if none is;
+// r.cont is not kept (a copy is).
+func (t *reportTable) intern(r problemRec) uint32 {
+	for len(r.cont) > 0 && r.cont[len(r.cont)-1] == (contCounts{}) {
+		r.cont = r.cont[:len(r.cont)-1]
+	}
+	k := binary.AppendUvarint(t.key[:0], uint64(r.bucket))
+	for _, v := range []int32{r.strongK, r.strongN, r.weakK, r.weakN} {
+		k = binary.AppendVarint(k, int64(v))
+	}
+	k = binary.LittleEndian.AppendUint64(k, math.Float64bits(r.conf))
+	for _, c := range r.cont {
+		k = binary.AppendVarint(k, int64(c.y))
+		k = binary.AppendVarint(k, int64(c.m))
+		k = binary.AppendVarint(k, int64(c.rs))
+	}
+	t.key = k
+	if i, ok := t.recIx[string(k)]; ok {
+		return i
+	}
+	if t.recIx == nil {
+		t.recIx = map[string]uint32{}
+	}
+	i := uint32(len(t.recs))
+	r.cont = slices.Clone(r.cont)
+	t.recs = append(t.recs, r)
+	t.recIx[string(k)] = i
+	return i
+}
 
 func (t *reportTable) strategy(name string) int {
 	if i, ok := t.strategyIx[name]; ok {
@@ -72,7 +116,6 @@ func (t *reportTable) strategy(name string) int {
 	}
 	t.strategyIx[name] = len(t.strategies)
 	t.strategies = append(t.strategies, name)
-	t.cont = append(t.cont, nil)
 	t.depthBin = append(t.depthBin, nil)
 	return len(t.strategies) - 1
 }
@@ -106,9 +149,9 @@ func (t *reportTable) rowidIx(rowid sql.NullInt64) int32 {
 
 // setRowid records that problem i has rowid.
 func (t *reportTable) setRowid(rowid int64, i int32) {
-	if t.rowMap == nil && rowid >= 0 && rowid < 4*int64(len(t.bucket))+1024 {
+	if t.rowMap == nil && rowid >= 0 && rowid < 4*int64(len(t.rec))+1024 {
 		if int64(len(t.rowIx)) <= rowid {
-			t.rowIx = slices.Grow(t.rowIx, max(int(rowid)+1, cap(t.bucket))-len(t.rowIx))
+			t.rowIx = slices.Grow(t.rowIx, max(int(rowid)+1, cap(t.rec))-len(t.rowIx))
 		}
 		for int64(len(t.rowIx)) <= rowid {
 			t.rowIx = append(t.rowIx, -1)
@@ -131,20 +174,26 @@ func (t *reportTable) setRowid(rowid int64, i int32) {
 // counts returns problem i's recovered, verified and restarted
 // continuations in row a (zero outside the row's bucket).
 func (a *acc) counts(i int32) (y, m, rs int) {
-	t := a.t
-	if t == nil || (a.bucket >= 0 && int(t.bucket[i]) != a.bucket) {
+	if a.t == nil {
+		return 0, 0, 0
+	}
+	return a.recCounts(a.t.at(i))
+}
+
+// recCounts is counts for a problem with record r.
+func (a *acc) recCounts(r *problemRec) (y, m, rs int) {
+	if a.bucket >= 0 && int(r.bucket) != a.bucket {
 		return 0, 0, 0
 	}
 	if a.strategy >= 0 {
-		if c := t.cont[a.strategy]; c != nil {
-			return int(c[i].y), int(c[i].m), int(c[i].rs)
+		if a.strategy < len(r.cont) {
+			c := r.cont[a.strategy]
+			return int(c.y), int(c.m), int(c.rs)
 		}
 		return 0, 0, 0
 	}
-	for _, c := range t.cont {
-		if c != nil {
-			y, m, rs = y+int(c[i].y), m+int(c[i].m), rs+int(c[i].rs)
-		}
+	for _, c := range r.cont {
+		y, m, rs = y+int(c.y), m+int(c.m), rs+int(c.rs)
 	}
 	return y, m, rs
 }
@@ -195,40 +244,19 @@ func (t *clusterTally) restart(level float64) estimate.RateCI {
 }
 
 // rowCounts tallies row a's problems with at least one verified
-// continuation.
-func (a *acc) rowCounts() *clusterTally {
-	var t clusterTally
-	if a.t == nil {
-		return &t
-	}
-	for _, i := range a.t.contOrder {
-		if y, m, rs := a.counts(i); m > 0 {
-			t.add(y, m, rs)
-		}
-	}
-	return &t
-}
+// continuation (in the order their rows ended: ID order).
+func (a *acc) rowCounts() *clusterTally { return &a.tally }
 
 // continued reports whether any problem of row a has a verified
 // continuation.
-func (a *acc) continued() bool {
-	if a.t == nil {
-		return false
-	}
-	for _, i := range a.t.contOrder {
-		if _, m, _ := a.counts(i); m > 0 {
-			return true
-		}
-	}
-	return false
-}
+func (a *acc) continued() bool { return a.tally.problems > 0 }
 
 // member reports whether problem i is one of row a's calibrated problems
 // (a strategy's rows hold their bucket's problems, as the bucket's rows
 // do).
 func (a *acc) member(i int32) bool {
-	t := a.t
-	return t.strongN[i] > 0 && (a.bucket < 0 || int(t.bucket[i]) == a.bucket)
+	r := a.t.at(i)
+	return r.strongN > 0 && (a.bucket < 0 || int(r.bucket) == a.bucket)
 }
 
 // weakRates are the weak k/n of row a's weak-calibrated problems, tallied
@@ -239,9 +267,9 @@ func (a *acc) weakRates() (xs, ws []float64) {
 		return nil, nil
 	}
 	ix := map[[2]int32]int{}
-	for i := range t.len() {
-		if t.weakN[i] > 0 && (a.bucket < 0 || int(t.bucket[i]) == a.bucket) {
-			k := [2]int32{t.weakK[i], t.weakN[i]}
+	for i := range int32(t.len()) {
+		if r := t.at(i); r.weakN > 0 && (a.bucket < 0 || int(r.bucket) == a.bucket) {
+			k := [2]int32{r.weakK, r.weakN}
 			j, ok := ix[k]
 			if !ok {
 				j = len(xs)
@@ -267,6 +295,10 @@ type summaryFold struct {
 	depthP         [DepthBins]clusterTally
 	cur            int32
 	curY, curM     [DepthBins]int
+	// curCont is problem cur's continuation counts per strategy index.
+	curCont []contCounts
+	// strongRates and weakRates tally the problems' k/n.
+	strongRates, weakRates rateTally
 }
 
 // newSummaryFold starts a fold; byID keeps an index of problem IDs (for
@@ -276,7 +308,7 @@ func newSummaryFold(buckets []string, byID bool) *summaryFold {
 	if byID {
 		t.index = map[string]int32{}
 	}
-	f := &summaryFold{t: t, byStrat: map[string]map[string]*acc{}, cur: -1}
+	f := &summaryFold{t: t, byStrat: map[string]map[string]*acc{}, cur: -1, strongRates: rateTally{}, weakRates: rateTally{}}
 	f.all = f.newAcc(-1, -1)
 	for _, b := range buckets {
 		f.bucketIndex(b)
@@ -289,14 +321,7 @@ func newSummaryFold(buckets []string, byID bool) *summaryFold {
 // reserve makes room for n problems, so the per-problem arrays are
 // allocated once instead of doubling (which at a million problems holds
 // the old and the new array at once).
-func (f *summaryFold) reserve(n int) {
-	t := f.t
-	t.bucket = slices.Grow(t.bucket, n)
-	t.strongK, t.strongN = slices.Grow(t.strongK, n), slices.Grow(t.strongN, n)
-	t.weakK, t.weakN = slices.Grow(t.weakK, n), slices.Grow(t.weakN, n)
-	t.conf = slices.Grow(t.conf, n)
-	f.s.PassRates, f.s.WeakPassRates = slices.Grow(f.s.PassRates, n), slices.Grow(f.s.WeakPassRates, n)
-}
+func (f *summaryFold) reserve(n int) { f.t.rec = slices.Grow(f.t.rec, n) }
 
 func (f *summaryFold) newAcc(bucket, strategy int) *acc {
 	return &acc{setAside: map[string]int{}, t: f.t, bucket: bucket, strategy: strategy}
@@ -331,14 +356,12 @@ func (f *summaryFold) problem(p Problem) int32 {
 	} else if t.index != nil {
 		t.index[p.ID] = i
 	}
-	t.bucket = append(t.bucket, uint16(bi))
-	t.strongK, t.strongN = append(t.strongK, int32(p.StrongK)), append(t.strongN, int32(p.StrongN))
-	t.weakK, t.weakN = append(t.weakK, int32(p.WeakK)), append(t.weakN, int32(p.WeakN))
 	c := math.NaN()
 	if p.Membership != nil {
 		c = p.Membership[p.Bucket]
 	}
-	t.conf = append(t.conf, c)
+	t.rec = append(t.rec, t.intern(problemRec{bucket: uint16(bi), strongK: int32(p.StrongK), strongN: int32(p.StrongN),
+		weakK: int32(p.WeakK), weakN: int32(p.WeakN), conf: c}))
 	for _, a := range []*acc{f.accs[bi], f.all} {
 		a.problems++
 		if p.StrongN > 0 {
@@ -352,10 +375,10 @@ func (f *summaryFold) problem(p Problem) int32 {
 	}
 	f.s.addPassCounts(b, p)
 	if p.StrongN > 0 {
-		f.s.PassRates = append(f.s.PassRates, p.StrongRate())
+		f.strongRates[p.StrongRate()]++
 	}
 	if p.WeakN > 0 {
-		f.s.WeakPassRates = append(f.s.WeakPassRates, p.WeakRate())
+		f.weakRates[p.WeakRate()]++
 	}
 	return i
 }
@@ -381,7 +404,7 @@ func (f *summaryFold) prefix(r Prefix, i int32) {
 	t := f.t
 	ok := i >= 0
 	if r.SetAside != "" && ok {
-		b := int(t.bucket[i])
+		b := int(t.at(i).bucket)
 		f.accs[b].setAside[r.SetAside]++
 		f.all.setAside[r.SetAside]++
 		for _, a := range f.stratAcc(r.Strategy, b) {
@@ -414,7 +437,7 @@ func (f *summaryFold) cost(stage string, i int32, r sampleCost) {
 	}
 	s.StageCost[stage] = s.StageCost[stage].Add(cost)
 	if i >= 0 {
-		b := f.t.order[f.t.bucket[i]]
+		b := f.t.order[f.t.at(i).bucket]
 		if s.BucketStageCost[b] == nil {
 			s.BucketStageCost[b] = map[string]Cost{}
 		}
@@ -439,14 +462,13 @@ func (f *summaryFold) continuation(i int32, strategy string, correct, restarted 
 	if i != f.cur {
 		f.flushProblem()
 		f.cur = i
-		t.contOrder = append(t.contOrder, i)
 	}
-	f.stratAcc(strategy, int(t.bucket[i]))
+	f.stratAcc(strategy, int(t.at(i).bucket))
 	s := t.strategyIx[strategy]
-	if t.cont[s] == nil {
-		t.cont[s] = make([]contCounts, t.len())
+	for len(f.curCont) <= s {
+		f.curCont = append(f.curCont, contCounts{})
 	}
-	c := &t.cont[s][i]
+	c := &f.curCont[s]
 	c.m++
 	if correct {
 		c.y++
@@ -465,7 +487,38 @@ func (f *summaryFold) continuation(i int32, strategy string, correct, restarted 
 	}
 }
 
+// flushProblem ends problem cur's continuation rows: its record takes
+// their counts, and every row the problem is in tallies them.
 func (f *summaryFold) flushProblem() {
+	if t := f.t; f.cur >= 0 && len(f.curCont) > 0 {
+		r := *t.at(f.cur)
+		// Rows of one problem come together; should a problem's rows come
+		// again, its record still sums them all.
+		cont := slices.Clone(r.cont)
+		var sum contCounts
+		for s, c := range f.curCont {
+			if s >= len(cont) {
+				cont = append(cont, contCounts{})
+			}
+			cont[s] = contCounts{y: cont[s].y + c.y, m: cont[s].m + c.m, rs: cont[s].rs + c.rs}
+			sum = contCounts{y: sum.y + c.y, m: sum.m + c.m, rs: sum.rs + c.rs}
+		}
+		r.cont = cont
+		t.rec[f.cur] = t.intern(r)
+		if sum.m > 0 {
+			for _, a := range []*acc{f.all, f.accs[r.bucket]} {
+				a.tally.add(int(sum.y), int(sum.m), int(sum.rs))
+			}
+		}
+		for s, c := range f.curCont {
+			if c.m > 0 {
+				for _, a := range f.stratAcc(t.strategies[s], int(r.bucket)) {
+					a.tally.add(int(c.y), int(c.m), int(c.rs))
+				}
+			}
+		}
+		clear(f.curCont)
+	}
 	for d := range DepthBins {
 		if f.curM[d] > 0 {
 			f.depthP[d].add(f.curY[d], f.curM[d], 0)
@@ -477,7 +530,9 @@ func (f *summaryFold) flushProblem() {
 // finish computes the Summary, with edges the latent buckets' edges.
 func (f *summaryFold) finish(edges []float64) Summary {
 	f.flushProblem()
+	f.cur = -1
 	s := f.s
+	s.PassRateCounts, s.WeakPassRateCounts = f.strongRates.sorted(), f.weakRates.sorted()
 	order := f.t.order
 	for _, st := range []string{StageStrong, StageWeak, StagePerturb, StageContinue} {
 		s.Cost = s.Cost.Add(s.StageCost[st])

@@ -167,8 +167,8 @@ func TestSummarizeOnAStoreEqualsAggregateOverItsRows(t *testing.T) {
 	assert.Equal(t, want.StageCost, got.StageCost)
 	assert.Equal(t, want.BucketStageCost, got.BucketStageCost)
 	assert.Equal(t, want.Paid, got.Paid)
-	assert.Equal(t, want.PassRates, got.PassRates)
-	assert.Equal(t, want.WeakPassRates, got.WeakPassRates)
+	assert.Equal(t, want.PassRateCounts, got.PassRateCounts)
+	assert.Equal(t, want.WeakPassRateCounts, got.WeakPassRateCounts)
 	assert.Equal(t, want.passCounts, got.passCounts)
 	assert.Positive(t, gotBehaviour.Labelled)
 	// The health counted in the pass is what computeHealth's queries give.
