@@ -52,14 +52,13 @@ func ClusterRate(y, m []int, level float64) RateCI {
 // whole numbers; nil: once each): the same interval from clusters tallied
 // by their data, in memory that does not grow with the clusters.
 func ClusterRateWeighted(y, m []int, w []float64, level float64) RateCI {
-	wt := func(i int) float64 { return weightAt(w, i) }
 	var Y, M float64
 	G := 0
 	for i := range m {
-		if m[i] > 0 && wt(i) > 0 {
-			Y += wt(i) * float64(y[i])
-			M += wt(i) * float64(m[i])
-			G += int(wt(i))
+		if m[i] > 0 && weightAt(w, i) > 0 {
+			Y += weightAt(w, i) * float64(y[i])
+			M += weightAt(w, i) * float64(m[i])
+			G += int(weightAt(w, i))
 		}
 	}
 	if G == 0 {
@@ -81,10 +80,10 @@ func ClusterRateWeighted(y, m []int, w []float64, level float64) RateCI {
 	}
 	var v, tr, sd2, sdc2, sc2 float64
 	for i := range m {
-		if m[i] == 0 || wt(i) <= 0 {
+		if m[i] == 0 || weightAt(w, i) <= 0 {
 			continue
 		}
-		wi := wt(i)
+		wi := weightAt(w, i)
 		mi := float64(m[i])
 		lev := 1 - mi/M
 		d := float64(y[i]) - p*mi
@@ -253,11 +252,10 @@ func MeanCI(xs []float64, level float64) Estimate { return MeanCIWeighted(xs, ni
 // MeanCIWeighted is MeanCI with xs[i] taken w[i] times (w whole numbers;
 // nil: once each).
 func MeanCIWeighted(xs, w []float64, level float64) Estimate {
-	wt := func(i int) float64 { return weightAt(w, i) }
 	var n, s float64
 	for i, x := range xs {
-		n += wt(i)
-		s += wt(i) * x
+		n += weightAt(w, i)
+		s += weightAt(w, i) * x
 	}
 	if n == 0 {
 		return Estimate{Value: math.NaN(), CI: noInterval}
@@ -268,7 +266,7 @@ func MeanCIWeighted(xs, w []float64, level float64) Estimate {
 	}
 	var ss float64
 	for i, x := range xs {
-		ss += wt(i) * (x - mu) * (x - mu)
+		ss += weightAt(w, i) * (x - mu) * (x - mu)
 	}
 	se := math.Sqrt(ss / (n - 1) / n)
 	q := tQ(level, n-1)
@@ -285,15 +283,14 @@ func ICC(y, m []int) float64 { return ICCWeighted(y, m, nil) }
 
 // ICCWeighted is ICC with cluster i taken w[i] times (nil: once each).
 func ICCWeighted(y, m []int, w []float64) float64 {
-	wt := func(i int) float64 { return weightAt(w, i) }
 	var Y, M, G float64
 	var sumM2 float64
 	for i := range m {
-		if m[i] > 0 && wt(i) > 0 {
-			Y += wt(i) * float64(y[i])
-			M += wt(i) * float64(m[i])
-			sumM2 += wt(i) * float64(m[i]) * float64(m[i])
-			G += wt(i)
+		if m[i] > 0 && weightAt(w, i) > 0 {
+			Y += weightAt(w, i) * float64(y[i])
+			M += weightAt(w, i) * float64(m[i])
+			sumM2 += weightAt(w, i) * float64(m[i]) * float64(m[i])
+			G += weightAt(w, i)
 		}
 	}
 	if G < 2 || M-G < 1 || Y == 0 || Y == M {
@@ -302,13 +299,13 @@ func ICCWeighted(y, m []int, w []float64) float64 {
 	p := Y / M
 	var ssb, ssw float64
 	for i := range m {
-		if m[i] == 0 || wt(i) <= 0 {
+		if m[i] == 0 || weightAt(w, i) <= 0 {
 			continue
 		}
 		mi, yi := float64(m[i]), float64(y[i])
 		pi := yi / mi
-		ssb += wt(i) * mi * (pi - p) * (pi - p)
-		ssw += wt(i) * yi * (1 - pi) // Σ (x − p̄_i)² for binary x
+		ssb += weightAt(w, i) * mi * (pi - p) * (pi - p)
+		ssw += weightAt(w, i) * yi * (1 - pi) // Σ (x − p̄_i)² for binary x
 	}
 	msb := ssb / (G - 1)
 	msw := ssw / (M - G)

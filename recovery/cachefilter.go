@@ -46,6 +46,12 @@ type bloom struct {
 }
 
 // bloomProbes and bloomBitsPerKey give about 1% false positives.
+const (
+	bloomProbes     = 7
+	bloomBitsPerKey = 10
+	bloomFirstKeys  = 1 << 14
+)
+
 // bloomMaxBytes bounds the filter's memory (issue 19: memory that does
 // not grow with the run): a level is added only while the levels' sizes
 // stay within it, and past that the last level takes every further key,
@@ -55,13 +61,8 @@ type bloom struct {
 // problems at -samples 3 -continuations 2 (10.6 million keys) put 6.4
 // million keys in it, about 10 bits a key, still about 1 % false
 // positives; without the bound a 16 MiB level would be added (32 MiB in
-// all). TestKeyFilterIsBounded measures an overfull filter.
-const (
-	bloomProbes     = 7
-	bloomBitsPerKey = 10
-	bloomFirstKeys  = 1 << 14
-)
-
+// all). TestKeyFilterIsBounded measures an overfull filter (a variable so
+// that it can bound a small one).
 var bloomMaxBytes = 16 << 20
 
 func newBloom(keys int) bloom {
@@ -95,8 +96,7 @@ func (b *bloom) has(h1, h2 uint64) bool {
 }
 
 func newKeyFilter() *keyFilter {
-	b := newBloom(bloomFirstKeys)
-	return &keyFilter{seed: maphash.MakeSeed(), levels: []bloom{b}, bytes: 8 * len(b.words)}
+	return &keyFilter{seed: maphash.MakeSeed(), levels: []bloom{newBloom(bloomFirstKeys)}, bytes: newBloomSize(bloomFirstKeys)}
 }
 
 func (f *keyFilter) hash(key string) (uint64, uint64) {

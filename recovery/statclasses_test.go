@@ -112,3 +112,21 @@ func sameNumbers(t *testing.T, path string, want, got any) {
 		assert.Equal(t, want, got, path)
 	}
 }
+
+// The summary keeps one record per distinct problem datum, not per
+// problem: four times the problems add few records (README: 150 at 100k
+// problems with one strategy).
+func TestSummaryRecordsDoNotGrowWithTheProblems(t *testing.T) {
+	buckets := difficulty.DefaultBinner().Buckets()
+	records := func(n int) int {
+		problems, prefixes, samples := classRun(n)
+		f := newSummaryFold(buckets, true)
+		f.aggregate(problems, prefixes, samples, defaultEdges(buckets))
+		assert.Equal(t, n, f.t.len())
+		return len(f.t.recs)
+	}
+	small, large := records(800), records(3200)
+	t.Logf("records: %d at 800 problems, %d at 3,200", small, large)
+	assert.Less(t, large, 800/2, "far fewer records than problems")
+	assert.Less(t, float64(large), 1.5*float64(small), "four times the problems, not four times the records")
+}

@@ -177,11 +177,7 @@ func (a *acc) counts(i int32) (y, m, rs int) {
 	if a.t == nil {
 		return 0, 0, 0
 	}
-	return a.recCounts(a.t.at(i))
-}
-
-// recCounts is counts for a problem with record r.
-func (a *acc) recCounts(r *problemRec) (y, m, rs int) {
+	r := a.t.at(i)
 	if a.bucket >= 0 && int(r.bucket) != a.bucket {
 		return 0, 0, 0
 	}
