@@ -27,6 +27,7 @@ func TestPointQueriesUseAnIndex(t *testing.T) {
 		{"Continuations(id)", `SELECT ` + sampleCols + ` FROM samples WHERE stage = 'continue' AND problem_id = ? ORDER BY problem_id, stage, prefix, sample`, []any{"p"}},
 		{"PerturbCalls(id)", `SELECT ` + sampleCols + ` FROM samples WHERE stage = 'perturb' AND problem_id = ? ORDER BY problem_id, stage, prefix, sample`, []any{"p"}},
 		{"StageSamples", `SELECT ` + leanSampleCols + ` FROM samples WHERE stage = ? ORDER BY stage, problem_id, prefix, sample`, []any{"strong"}},
+		{"StoredProblems.ByQuestions", `SELECT qkey, ` + storedProblemCols + ` FROM problems WHERE qkey IN (?, ?, ?)`, []any{1, 2, 3}},
 		{"Problem(id)", `SELECT ` + problemCols + ` FROM problems WHERE id = ?`, []any{"p"}},
 		{"Prefixes(id)", `SELECT * FROM prefixes WHERE problem_id = ? ORDER BY problem_id, strategy`, []any{"p"}},
 		{"PutSample claim", `SELECT 1 FROM samples o WHERE o.request_key = ? AND o.error = '' AND o.cached = 0`, []any{"k"}},

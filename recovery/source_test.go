@@ -247,6 +247,40 @@ func TestStoredProblemsFindsWhatTheRunStored(t *testing.T) {
 	assert.Len(t, got, 1, "filled in by the resume")
 }
 
+// ByQuestions answers each key as ByQuestion does (absent, repeated and
+// more keys than one query takes included), so a simulator that asks in
+// one query finds what it found asking one key at a time.
+func TestStoredProblemsByQuestionsIsByQuestionForEachKey(t *testing.T) {
+	var _ sim.BatchFinder = (*StoredProblems)(nil)
+	dir := t.TempDir()
+	cfg := simConfig(t, dir, 12, 1)
+	_, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	sp := NewStoredProblems(dir)
+	defer sp.Close()
+	ctx := context.Background()
+	var keys []uint64
+	for i, p := range cfg.Problems {
+		keys = append(keys, dataset.QuestionKey(p.Question))
+		if i%3 == 0 {
+			keys = append(keys, uint64(1000+i)) // no such question
+		}
+	}
+	keys = append(keys, keys[2]) // asked twice
+	require.Greater(t, len(keys), maxKeysPerQuery)
+	got, err := sp.ByQuestions(ctx, keys)
+	require.NoError(t, err)
+	require.Len(t, got, len(keys))
+	found := 0
+	for i, k := range keys {
+		want, err := sp.ByQuestion(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, want, got[i], "key %d (%d)", i, k)
+		found += len(got[i])
+	}
+	assert.Equal(t, len(cfg.Problems)+1, found)
+}
+
 // countingSource counts the passes over a Stream (Stamp and UniqueIDs are
 // the Stream's).
 type countingSource struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/rebound-lab/rebound/dataset"
@@ -26,8 +27,13 @@ type StoredProblems struct {
 	mu          sync.Mutex
 	db          *sql.DB
 	byKey, byID *sql.Stmt
+	byKeys      map[int]*sql.Stmt // ByQuestions' statements by number of keys
 	closed      bool
 }
+
+// maxKeysPerQuery is the most question keys one ByQuestions query asks
+// about; more take several.
+const maxKeysPerQuery = 8
 
 // NewStoredProblems returns a StoredProblems for the run directory dir.
 func NewStoredProblems(dir string) *StoredProblems { return &StoredProblems{dir: dir} }
@@ -95,6 +101,72 @@ func (sp *StoredProblems) ByQuestion(ctx context.Context, key uint64) ([]dataset
 	return out, nil
 }
 
+// ByQuestions returns, for each of keys, what ByQuestion returns for it,
+// in one query for up to eight keys (a simulated prompt's candidate
+// questions). It makes StoredProblems a sim.BatchFinder.
+func (sp *StoredProblems) ByQuestions(ctx context.Context, keys []uint64) ([][]dataset.Problem, error) {
+	out := make([][]dataset.Problem, len(keys))
+	for lo := 0; lo < len(keys); lo += maxKeysPerQuery {
+		chunk := keys[lo:min(lo+maxKeysPerQuery, len(keys))]
+		st, err := sp.byKeysStmt(len(chunk))
+		if err != nil {
+			return nil, err
+		}
+		args := make([]any, len(chunk))
+		for i, k := range chunk {
+			args[i] = int64(k)
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, fmt.Errorf("recovery: read problems: %w", err)
+		}
+		for rows.Next() {
+			var key int64
+			var p dataset.Problem
+			if err := rows.Scan(&key, &p.ID, &p.Question, &p.Answer, &p.Solution, &p.Source, &p.Subject, &p.Level); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("recovery: read problems: %w", err)
+			}
+			for i, k := range chunk {
+				if int64(k) == key {
+					out[lo+i] = append(out[lo+i], p)
+				}
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("recovery: read problems: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// byKeysStmt is the prepared query for n question keys.
+func (sp *StoredProblems) byKeysStmt(n int) (*sql.Stmt, error) {
+	if _, _, err := sp.open(); err != nil {
+		return nil, err
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.closed {
+		return nil, errors.New("recovery: StoredProblems is closed")
+	}
+	if st, ok := sp.byKeys[n]; ok {
+		return st, nil
+	}
+	st, err := sp.db.Prepare(`SELECT qkey, ` + storedProblemCols + ` FROM problems WHERE qkey IN (?` +
+		strings.Repeat(", ?", n-1) + `)`)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: read problems: %w", err)
+	}
+	if sp.byKeys == nil {
+		sp.byKeys = map[int]*sql.Stmt{}
+	}
+	sp.byKeys[n] = st
+	return st, nil
+}
+
 // ByID returns the stored problem with the ID.
 func (sp *StoredProblems) ByID(ctx context.Context, id string) (dataset.Problem, bool, error) {
 	_, byID, err := sp.open()
@@ -121,5 +193,8 @@ func (sp *StoredProblems) Close() error {
 	}
 	sp.byKey.Close()
 	sp.byID.Close()
+	for _, st := range sp.byKeys {
+		st.Close()
+	}
 	return sp.db.Close()
 }

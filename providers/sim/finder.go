@@ -22,6 +22,16 @@ type Finder interface {
 	ByID(ctx context.Context, id string) (p dataset.Problem, ok bool, err error)
 }
 
+// BatchFinder is a Finder that also looks up several question keys at
+// once. A Solver whose Finder is one asks about all of a prompt's candidate
+// questions (the prompt, and each cut at a blank line) in one call instead
+// of one call each.
+type BatchFinder interface {
+	Finder
+	// ByQuestions returns, for each of keys, what ByQuestion returns for it.
+	ByQuestions(ctx context.Context, keys []uint64) ([][]dataset.Problem, error)
+}
+
 // NewFinder returns a Solver for cfg that finds the problems it is asked
 // about through f, holding none of them: its memory does not grow with
 // the dataset (the parsed gold solutions of the last 1,024 problems it
@@ -47,21 +57,37 @@ func (s *Solver) lookupFound(ctx context.Context, c string) (*entry, bool, error
 	for i := strings.LastIndex(c, "\n\n"); i > 0; i = strings.LastIndex(c[:i], "\n\n") {
 		cands = append(cands, strings.TrimSpace(c[:i]))
 	}
-	for _, q := range cands {
-		if r := s.recent.get(dataset.QuestionKey(q)); r != nil && strings.TrimSpace(r.e.p.Question) == q {
+	keys := make([]uint64, len(cands))
+	for i, q := range cands {
+		keys[i] = dataset.QuestionKey(q)
+		if r := s.recent.get(keys[i]); r != nil && strings.TrimSpace(r.e.p.Question) == q {
 			return r.e, true, nil
 		}
 	}
-	for _, q := range cands {
-		key := dataset.QuestionKey(q)
-		ps, err := s.find.ByQuestion(ctx, key)
-		if err != nil {
+	var found [][]dataset.Problem
+	if bf, ok := s.find.(BatchFinder); ok {
+		var err error
+		if found, err = bf.ByQuestions(ctx, keys); err != nil {
 			return nil, false, fmt.Errorf("sim: find the problem: %w", err)
+		}
+		if len(found) != len(keys) {
+			return nil, false, fmt.Errorf("sim: find the problem: ByQuestions answered %d of %d keys", len(found), len(keys))
+		}
+	}
+	for i, q := range cands {
+		var ps []dataset.Problem
+		if found != nil {
+			ps = found[i]
+		} else {
+			var err error
+			if ps, err = s.find.ByQuestion(ctx, keys[i]); err != nil {
+				return nil, false, fmt.Errorf("sim: find the problem: %w", err)
+			}
 		}
 		for _, p := range ps {
 			if strings.TrimSpace(p.Question) == q {
 				e := &entry{p: p, truth: s.truthFor(p.ID)}
-				s.recent.put(key, &cached{e: e})
+				s.recent.put(keys[i], &cached{e: e})
 				return e, true, nil
 			}
 		}

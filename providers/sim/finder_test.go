@@ -42,6 +42,45 @@ func (f *sliceFinder) ByID(_ context.Context, id string) (dataset.Problem, bool,
 	return p, ok, nil
 }
 
+// batchFinder is a sliceFinder that also answers several keys at once,
+// counting those calls.
+type batchFinder struct {
+	*sliceFinder
+	batches atomic.Int64
+}
+
+func (f *batchFinder) ByQuestions(_ context.Context, keys []uint64) ([][]dataset.Problem, error) {
+	f.batches.Add(1)
+	out := make([][]dataset.Problem, len(keys))
+	for i, k := range keys {
+		out[i] = f.byKey[k]
+	}
+	return out, nil
+}
+
+// A Solver whose Finder answers several keys at once asks once per new
+// problem, not once per candidate question, and answers as with a plain
+// Finder.
+func TestABatchFinderIsAskedOncePerProblem(t *testing.T) {
+	ps := embedded()[:50]
+	plain, batch := newSliceFinder(ps), &batchFinder{sliceFinder: newSliceFinder(ps)}
+	a, b := NewFinder(Strong(), plain), NewFinder(Strong(), batch)
+	for _, p := range ps {
+		for k := range 3 {
+			ca, err := a.Complete(context.Background(), ask(p, k, ""))
+			require.NoError(t, err)
+			cb, err := b.Complete(context.Background(), ask(p, k, ""))
+			require.NoError(t, err)
+			assert.Equal(t, ca.Text, cb.Text, p.ID)
+		}
+	}
+	assert.Equal(t, int64(len(ps)), batch.batches.Load(), "one call per problem")
+	assert.Zero(t, batch.lookups.Load(), "no key asked alone")
+	assert.GreaterOrEqual(t, plain.lookups.Load(), int64(2*len(ps)), "the plain Finder is asked the prompt, then its question")
+	_, err := b.Complete(context.Background(), ask(dataset.Problem{Question: "Not a known question?"}, 0, ""))
+	assert.ErrorIs(t, err, ErrUnknownProblem)
+}
+
 // A Solver that finds its problems answers every request exactly as one
 // taught them: same texts, same truth, same endpoint (cache keys).
 func TestAFinderSolverAnswersAsATaughtOne(t *testing.T) {
