@@ -280,6 +280,7 @@ func OpenStore(dir string) (*Store, error) {
 		return nil, fmt.Errorf("recovery: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4) // keep them: a new connection re-reads the schema and re-prepares every statement
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("recovery: create schema in %s: %w", path, err)

@@ -58,6 +58,7 @@ func (sp *StoredProblems) open() (byKey, byID *sql.Stmt, err error) {
 		return nil, nil, fmt.Errorf("recovery: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4) // keep them: a new connection re-reads the schema and re-prepares every statement
 	if sp.byKey, err = db.Prepare(`SELECT ` + storedProblemCols + ` FROM problems WHERE qkey = ?`); err == nil {
 		sp.byID, err = db.Prepare(`SELECT ` + storedProblemCols + ` FROM problems WHERE id = ?`)
 	}
