@@ -311,10 +311,12 @@ func redo(c, expr string, right float64) (Span, bool) {
 	return Span{}, false
 }
 
-func exprKey(s string) string {
-	r := strings.NewReplacer(" ", "", "$", "", ",", "", "×", "*", `\times`, "*", `\cdot`, "*", "÷", "/", "−", "-", "<<", "")
-	return r.Replace(s)
-}
+// exprKeyReplacer normalises an expression for exprKey (built once: a
+// Replacer is safe for concurrent use, and building one costs more than
+// using it).
+var exprKeyReplacer = strings.NewReplacer(" ", "", "$", "", ",", "", "×", "*", `\times`, "*", `\cdot`, "*", "÷", "/", "−", "-", "<<", "")
+
+func exprKey(s string) string { return exprKeyReplacer.Replace(s) }
 
 // offByFlaw reports whether the numeric answer differs from the reference
 // exactly as the wrong value differs from the right one.

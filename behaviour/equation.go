@@ -80,14 +80,16 @@ func Equations(s string) []Equation {
 	return out
 }
 
+// evalOperators spells Eval's operators as ASCII (built once).
+var evalOperators = strings.NewReplacer(`\times`, "*", `\cdot`, "*", `\div`, "/", "×", "*", "·", "*", "÷", "/", "−", "-", "$", "", " x ", " * ")
+
 // Eval evaluates plain arithmetic: numbers (with thousands separators),
 // + - − * / × ÷ · \times \cdot \div, a spaced " x " as times, parentheses
 // and "$" signs (ignored). It returns NaN for anything else, for a lone
 // number (no operator), for division by zero and for input nested deeper
 // than 64 parentheses or signs.
 func Eval(expr string) float64 {
-	r := strings.NewReplacer(`\times`, "*", `\cdot`, "*", `\div`, "/", "×", "*", "·", "*", "÷", "/", "−", "-", "$", "", " x ", " * ")
-	p := evalParser{s: r.Replace(expr)}
+	p := evalParser{s: evalOperators.Replace(expr)}
 	v := p.sum(0)
 	p.space()
 	if p.bad || p.pos != len(p.s) || p.ops == 0 {

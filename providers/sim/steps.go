@@ -315,6 +315,10 @@ func substitute(s string, m map[string]string) string {
 	return s
 }
 
+// answerMarks are the separators and signs wrongAnswer drops before it
+// reads a number (built once).
+var answerMarks = strings.NewReplacer(",", "", "$", "", " ", "", `\!`, "")
+
 // wrongAnswer returns a final answer that differs from gold in value: a
 // numeric gold answer plus delta; a \frac{a}{b} with a changed numerator; any
 // other answer with a digit run changed; a letter choice moved on; else the
@@ -324,7 +328,7 @@ func wrongAnswer(gold string, delta int) string {
 	if delta == 0 {
 		delta = 1
 	}
-	plain := strings.NewReplacer(",", "", "$", "", " ", "", `\!`, "").Replace(g)
+	plain := answerMarks.Replace(g)
 	neg := strings.HasPrefix(plain, "-")
 	if f, err := strconv.ParseFloat(plain, 64); err == nil && !strings.ContainsAny(plain, "eE") && !isInfNaN(f) {
 		body := strings.TrimPrefix(plain, "-")
