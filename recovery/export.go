@@ -387,8 +387,13 @@ func (w *tidyWriter[T]) flush() error {
 }
 
 // tidyRowGroup is the number of rows per Parquet row group of the tidy
-// export.
-var tidyRowGroup = 8192
+// export. The writer keeps every row group's metadata and page index until
+// the file ends, so small groups grow the export's memory with the run:
+// at 300,000 problems 8,192-row groups peaked at 32.9 MB of heap (15.4 MB
+// live), 65,536-row groups at 23.8 MB (10.8 MB live), about what 8,192
+// gave at 100,000. A group's compressed pages wait in memory until it
+// ends: about 1–2 MB at this size.
+var tidyRowGroup = 65536
 
 func (w *tidyWriter[T]) abort() {
 	w.csvFile.Close()
