@@ -28,6 +28,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,6 +104,8 @@ type options struct {
 	temperature         *float64
 	// Issue 17: models of a study at the same time.
 	parallel int
+	// cpuProfile is -cpuprofile's file: the run's CPU profile (pprof).
+	cpuProfile string
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -131,6 +134,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "run on the simulator priced as the named models, in DIR-dryrun (replaced each time); estimate calls, tokens and dollars")
 	fs.StringVar(&o.serve, "serve", "", "after the run, serve the viewer on `ADDR` (e.g. 127.0.0.1:8080)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the run's CPU profile to `FILE` (go tool pprof FILE)")
 	fs.IntVar(&o.maxTokens, "max-tokens", recovery.DefaultMaxTokens, "output token limit sent on every request (reasoning models spend part of it reasoning)")
 	fs.StringVar(&o.prefillTarget, "prefill-target", "", "where the prefix goes for a reasoning model: answer (default) or reasoning (raw_completion with a qwen3, deepseek-r1 or gpt-oss template)")
 	fs.StringVar(&o.reasoningEffort, "reasoning-effort", "", "reasoning_effort for reasoning models: none, minimal, low, medium, high, xhigh, max (\"\" = send none)")
@@ -286,6 +290,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	if o.plan != "" {
 		return plan(ctx, o, stdout)
@@ -575,4 +586,23 @@ func plan(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\n%s", p)
 	return nil
+}
+
+// startCPUProfile starts the process's CPU profile into path and returns
+// the function that stops it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "-cpuprofile %s: %v\n", path, err)
+		}
+	}, nil
 }

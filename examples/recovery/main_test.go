@@ -143,3 +143,25 @@ func TestScreenWritesADatasetTheExperimentRunsOn(t *testing.T) {
 	err := run(context.Background(), []string{"-screen", "-1"}, &stdout, &stderr)
 	assert.ErrorContains(t, err, "-screen")
 }
+
+// -cpuprofile writes the run's CPU profile (gzipped protobuf, as go tool
+// pprof reads it); a file it cannot create is an error before the run.
+func TestCPUProfileFlagWritesAProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.prof")
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-limit", "4", "-samples", "2", "-continuations", "1",
+		"-quiet", "-out", filepath.Join(dir, "run"), "-cpuprofile", prof}, &stdout, &stderr), stderr.String())
+	b, err := os.ReadFile(prof)
+	require.NoError(t, err)
+	require.Greater(t, len(b), 2)
+	assert.Equal(t, []byte{0x1f, 0x8b}, b[:2], "a gzipped profile")
+
+	out := filepath.Join(dir, "run2")
+	err = run(context.Background(), []string{"-limit", "4", "-quiet", "-out", out,
+		"-cpuprofile", filepath.Join(dir, "no", "such", "dir", "cpu.prof")}, &stdout, &stderr)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-cpuprofile")
+	_, err = os.Stat(out)
+	assert.True(t, os.IsNotExist(err), "no run was started")
+}

@@ -200,3 +200,55 @@ func liveHeap() int64 {
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
 }
+
+// A call whose context names its problem (providers.WithProblem, as the
+// recovery harness sends every call) is answered for that problem without
+// asking the Finder, with the same text as one found from the prompt; a
+// named problem whose question the prompt does not hold is ignored, so the
+// prompt decides (and an unknown question still fails).
+func TestANamedProblemIsAnsweredWithoutAskingTheFinder(t *testing.T) {
+	ps := embedded()[:40]
+	for _, cfg := range []Config{Strong(), func() Config { c := Weak(); c.Behaviours = DefaultBehaviours(); return c }()} {
+		plain := NewFinder(cfg, newSliceFinder(ps))
+		f := &batchFinder{sliceFinder: newSliceFinder(ps)}
+		named := NewFinder(cfg, f)
+		taught := New(cfg, ps...)
+		for _, p := range ps {
+			ctx := providers.WithProblem(context.Background(), p)
+			for k := range 2 {
+				req := ask(p, k, "")
+				want, err := plain.Complete(context.Background(), req)
+				require.NoError(t, err)
+				got, err := named.Complete(ctx, req)
+				require.NoError(t, err)
+				assert.Equal(t, want.Text, got.Text, p.ID)
+				got, err = taught.Complete(ctx, req)
+				require.NoError(t, err)
+				assert.Equal(t, want.Text, got.Text, p.ID)
+				req.Prefill = strings.Join(strings.Split(want.Text, "\n")[:2], "\n")
+				want, err = plain.Complete(context.Background(), req)
+				require.NoError(t, err)
+				got, err = named.Complete(ctx, req)
+				require.NoError(t, err)
+				assert.Equal(t, want.Text, got.Text, p.ID)
+			}
+		}
+		assert.Zero(t, f.batches.Load()+f.lookups.Load(), "the Finder is not asked about named problems")
+
+		// Named, but the prompt is another problem's: the prompt decides.
+		other := providers.WithProblem(context.Background(), ps[1])
+		f = &batchFinder{sliceFinder: newSliceFinder(ps)}
+		named = NewFinder(cfg, f) // nothing recent
+		want, err := plain.Complete(context.Background(), ask(ps[0], 0, ""))
+		require.NoError(t, err)
+		got, err := named.Complete(other, ask(ps[0], 0, ""))
+		require.NoError(t, err)
+		assert.Equal(t, want.Text, got.Text)
+		assert.Equal(t, int64(1), f.batches.Load(), "found from the prompt")
+		_, err = named.Complete(other, ask(dataset.Problem{Question: "Not a known question?"}, 0, ""))
+		assert.ErrorIs(t, err, ErrUnknownProblem)
+		// A taught Solver does not answer a named problem it was not taught.
+		_, err = New(cfg, ps[1:]...).Complete(providers.WithProblem(context.Background(), ps[0]), ask(ps[0], 0, ""))
+		assert.ErrorIs(t, err, ErrUnknownProblem)
+	}
+}

@@ -438,9 +438,21 @@ func (s *Solver) Flawed(problemID, prefix string) (flawed bool, stepsDone int, o
 }
 
 // lookup finds the problem whose question the message content holds:
-// a taught one, else one its Finder finds.
+// the one ctx names (providers.WithProblem) if content holds its question,
+// else a taught one, else one its Finder finds.
 func (s *Solver) lookup(ctx context.Context, content string) (*entry, error) {
 	c := strings.TrimSpace(content)
+	if e := s.lookupNamed(ctx, c); e != nil {
+		return e, nil
+	}
+	if s.find != nil && s.taughtNone() {
+		// Nothing is taught: the Finder first, so that lookupTaught (whose
+		// error quotes the prompt) runs only to fail.
+		if f, ok, err := s.lookupFound(ctx, c); err != nil || ok {
+			return f, err
+		}
+		return s.lookupTaught(c)
+	}
 	e, err := s.lookupTaught(c)
 	if err != nil && s.find != nil {
 		if f, ok, ferr := s.lookupFound(ctx, c); ferr != nil {
@@ -450,6 +462,49 @@ func (s *Solver) lookup(ctx context.Context, content string) (*entry, error) {
 		}
 	}
 	return e, err
+}
+
+// taughtNone reports whether no problem is taught.
+func (s *Solver) taughtNone() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.byID) == 0
+}
+
+// lookupNamed is the problem ctx names (providers.WithProblem) when the
+// trimmed content c holds its question and the Solver knows it: taught
+// with the same question, or, with a Finder, any (the Finder is not asked:
+// the harness names the problems it stored). It is nil otherwise, and the
+// prompt decides.
+func (s *Solver) lookupNamed(ctx context.Context, c string) *entry {
+	p, ok := providers.ProblemOf(ctx)
+	if !ok {
+		return nil
+	}
+	q := strings.TrimSpace(p.Question)
+	if q == "" || !strings.Contains(c, q) {
+		return nil
+	}
+	s.mu.RLock()
+	e, taught := s.byID[p.ID]
+	s.mu.RUnlock()
+	if taught {
+		if strings.TrimSpace(e.p.Question) != q {
+			return nil
+		}
+		return e
+	}
+	if s.find == nil {
+		return nil
+	}
+	key := dataset.QuestionKey(q)
+	if r := s.recent.get(key); r != nil && r.e.p.ID == p.ID && strings.TrimSpace(r.e.p.Question) == q {
+		return r.e
+	}
+	p.Meta = nil // the Solver does not read it; the run's copy may be large
+	e = &entry{p: p, truth: s.truthFor(p.ID)}
+	s.recent.put(key, &cached{e: e})
+	return e
 }
 
 // lookupTaught finds a taught problem for the trimmed content c.
@@ -485,7 +540,9 @@ func (s *Solver) lookupTaught(c string) (*entry, error) {
 
 // Complete answers req: a fresh solution, or a continuation of req.Prefill.
 // The text is a deterministic function of the Solver's Config, the problem,
-// req.Sample, req.Temperature, req.Seed and req.Prefill. A request whose last
+// req.Sample, req.Temperature, req.Seed and req.Prefill. The problem is the
+// one ctx names (providers.WithProblem) if the last user message holds its
+// question, else the one that message's question is. A request whose last
 // user message holds no taught question fails with an error wrapping
 // ErrUnknownProblem. Model is ignored; MaxTokens truncates the text (finish
 // reason "length"); Stop is ignored.
