@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Restart is the verdict of DetectRestart on one continuation.
@@ -58,13 +59,8 @@ func DetectRestart(question, prefix, continuation string) Restart {
 		return Restart{}
 	}
 	// Echo of the whole prefix (or its first 60 characters).
-	np, nc := squash(p), squash(c)
-	if len(np) >= 12 {
-		head := np
-		if len(head) > 60 {
-			head = head[:60]
-		}
-		if strings.HasPrefix(nc, head) {
+	if head := squashHead(p, 60); len(head) >= 12 {
+		if squashHead(c, len(head)) == head {
 			return Restart{true, "repeats the prefix's opening verbatim"}
 		}
 	}
@@ -184,7 +180,14 @@ func equations(s string) []string {
 var latexNoise = regexp.MustCompile(`(?s)\[asy\].*?(?:\[/asy\]|$)|\$\$.*?(?:\$\$|$)|\$[^$]*(?:\$|$)|\\\[.*?(?:\\\]|$)|\\[a-zA-Z]+`)
 
 // prose drops math notation from s, keeping its words.
-func prose(s string) string { return latexNoise.ReplaceAllString(s, " ") }
+func prose(s string) string {
+	// Every match begins with "[asy]", "$" or a backslash: most text
+	// (GSM8K's) has none, and the regexp would only copy it.
+	if !strings.ContainsAny(s, "$\\") && !strings.Contains(s, "[asy]") {
+		return s
+	}
+	return latexNoise.ReplaceAllString(s, " ")
+}
 
 // firstLines returns up to n non-empty trimmed lines of s (at least one,
 // possibly empty).
@@ -228,15 +231,20 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
-// squash lowercases s and drops everything but letters and digits.
-func squash(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(r)
+// squashHead lowercases s and drops everything but letters and digits,
+// up to the first n bytes of the result (all of it if shorter), without
+// reading the rest of s.
+func squashHead(s string, n int) string {
+	b := make([]byte, 0, n+utf8.UTFMax)
+	for _, r := range s {
+		if len(b) >= n {
+			break
+		}
+		if r = unicode.ToLower(r); unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b = utf8.AppendRune(b, r)
 		}
 	}
-	return b.String()
+	return string(b[:min(n, len(b))])
 }
 
 // words splits s into lowercase letter/digit runs.

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -281,6 +282,37 @@ func FuzzDetectRestart(f *testing.F) {
 		}
 		if got, _ := StripEcho(p, p+c); p != "" && got != c {
 			t.Fatalf("StripEcho(p, p+c) = %q, want %q", got, c)
+		}
+	})
+}
+
+// squash is squashHead's definition: s lowercased, every rune but letters
+// and digits dropped.
+func squash(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// FuzzRestartShortcuts checks DetectRestart's shortcuts against what they
+// stand for: squashHead(s, n) is the first n bytes of squash(s), and prose
+// returns what the regexp does, with or without math in s.
+func FuzzRestartShortcuts(f *testing.F) {
+	f.Add("Janet’s ducks lay 16 eggs per day.", 60)
+	f.Add("ÀÉÎ 12 $x^2$ \\frac{1}{2} [asy] draw; [/asy] \\[ y \\]", 7)
+	f.Add("\xff\xfe broken", 3)
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		n = min(max(n, 0), 200)
+		full := squash(s)
+		if got, want := squashHead(s, n), full[:min(n, len(full))]; got != want {
+			t.Fatalf("squashHead(%q, %d) = %q, want %q", s, n, got, want)
+		}
+		if got, want := prose(s), latexNoise.ReplaceAllString(s, " "); got != want {
+			t.Fatalf("prose(%q) = %q, want %q", s, got, want)
 		}
 	})
 }
