@@ -292,7 +292,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if o.cpuProfile != "" {
-		stopProfile, err := startCPUProfile(o.cpuProfile)
+		stopProfile, err := startCPUProfile(o.cpuProfile, stderr)
 		if err != nil {
 			return err
 		}
@@ -589,8 +589,9 @@ func plan(ctx context.Context, o options, stdout io.Writer) error {
 }
 
 // startCPUProfile starts the process's CPU profile into path and returns
-// the function that stops it and closes the file.
-func startCPUProfile(path string) (stop func(), err error) {
+// the function that stops it and closes the file (reporting a failure to
+// close on stderr).
+func startCPUProfile(path string, stderr io.Writer) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("-cpuprofile: %w", err)
@@ -602,7 +603,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 	return func() {
 		pprof.StopCPUProfile()
 		if err := f.Close(); err != nil {
-			fmt.Fprintf(os.Stderr, "-cpuprofile %s: %v\n", path, err)
+			fmt.Fprintf(stderr, "-cpuprofile %s: %v\n", path, err)
 		}
 	}, nil
 }
