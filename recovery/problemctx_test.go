@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/providers"
 	"github.com/rebound-lab/rebound/providers/sim"
 )
@@ -22,7 +23,7 @@ type namingChecker struct {
 
 func (c *namingChecker) Complete(ctx context.Context, req providers.Request) (providers.Completion, error) {
 	c.calls.Add(1)
-	p, ok := providers.ProblemOf(ctx)
+	p, ok := dataset.ProblemOf(ctx)
 	switch {
 	case !ok:
 		c.unnamed.Add(1)
@@ -32,7 +33,7 @@ func (c *namingChecker) Complete(ctx context.Context, req providers.Request) (pr
 	return c.Solver.Complete(ctx, req)
 }
 
-// Every call the harness makes names its problem (providers.WithProblem):
+// Every call the harness makes names its problem (dataset.WithProblem):
 // straight shots, the weak model's perturbation tries and continuations.
 func TestEveryCallNamesItsProblem(t *testing.T) {
 	cfg := simConfig(t, t.TempDir(), 20, 3)

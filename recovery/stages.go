@@ -203,7 +203,7 @@ func (s *StraightShot) request(p dataset.Problem, idx int) providers.Request {
 func (s *StraightShot) sample(ctx context.Context, p dataset.Problem, idx int) (Sample, error) {
 	req := s.request(p, idx)
 	r := Sample{Stage: s.Stage, ProblemID: p.ID, Sample: idx, Model: s.Model, Request: requestJSON(req), Seed: req.Seed}
-	c, err := s.Completer.Complete(providers.WithProblem(ctx, p), req)
+	c, err := s.Completer.Complete(dataset.WithProblem(ctx, p), req)
 	if err != nil {
 		if IsFatal(err) {
 			return r, fmt.Errorf("recovery: %s sample %d of problem %s: %w", s.Stage, idx, p.ID, err)
@@ -365,7 +365,7 @@ func (s *PerturbStage) Run(ctx context.Context, problems []dataset.Problem) ([]P
 // a fatal one (or the store's), every other outcome is in the result.
 func (s *PerturbStage) one(ctx context.Context, p dataset.Problem) (PrefixResult, error) {
 	t := &tally{store: s.Store, problem: p.ID, strategy: s.Strategy}
-	pre, err := s.Perturber.Perturb(context.WithValue(providers.WithProblem(ctx, p), tallyKey{}, t), p)
+	pre, err := s.Perturber.Perturb(context.WithValue(dataset.WithProblem(ctx, p), tallyKey{}, t), p)
 	r := PrefixResult{Problem: p, Strategy: s.Strategy, Prefix: pre, Cost: t.get()}
 	switch {
 	case err == nil:
@@ -508,7 +508,7 @@ func (s *Continue) continueOne(ctx context.Context, it PrefixResult, j int) (Sam
 	req := s.request(it, j)
 	r := Sample{Stage: StageContinue, ProblemID: p.ID, Prefix: it.Strategy, Sample: j, Model: s.Model,
 		Request: requestJSON(req), Seed: req.Seed}
-	c, err := s.Completer.Complete(providers.WithProblem(ctx, p), req)
+	c, err := s.Completer.Complete(dataset.WithProblem(ctx, p), req)
 	if err != nil {
 		if IsFatal(err) {
 			return r, fmt.Errorf("recovery: continuation %d of %s prefix of problem %s: %w", j, it.Strategy, p.ID, err)

@@ -41,7 +41,7 @@ type BatchFinder interface {
 // question as a whole, or the question followed by a blank line (the
 // default prompt); New's Solver also finds a question that the prompt
 // merely begins with. Problems taught with Teach are looked up first. A
-// call whose context names its problem (providers.WithProblem, as the
+// call whose context names its problem (dataset.WithProblem, as the
 // recovery harness does) is answered for that problem, without asking f,
 // when the prompt holds its question. It panics on a bad cfg, like New.
 func NewFinder(cfg Config, f Finder) *Solver {

@@ -201,7 +201,7 @@ func liveHeap() int64 {
 	return int64(ms.HeapAlloc)
 }
 
-// A call whose context names its problem (providers.WithProblem, as the
+// A call whose context names its problem (dataset.WithProblem, as the
 // recovery harness sends every call) is answered for that problem without
 // asking the Finder, with the same text as one found from the prompt; a
 // named problem whose question the prompt does not hold is ignored, so the
@@ -214,7 +214,7 @@ func TestANamedProblemIsAnsweredWithoutAskingTheFinder(t *testing.T) {
 		named := NewFinder(cfg, f)
 		taught := New(cfg, ps...)
 		for _, p := range ps {
-			ctx := providers.WithProblem(context.Background(), p)
+			ctx := dataset.WithProblem(context.Background(), p)
 			for k := range 2 {
 				req := ask(p, k, "")
 				want, err := plain.Complete(context.Background(), req)
@@ -236,7 +236,7 @@ func TestANamedProblemIsAnsweredWithoutAskingTheFinder(t *testing.T) {
 		assert.Zero(t, f.batches.Load()+f.lookups.Load(), "the Finder is not asked about named problems")
 
 		// Named, but the prompt is another problem's: the prompt decides.
-		other := providers.WithProblem(context.Background(), ps[1])
+		other := dataset.WithProblem(context.Background(), ps[1])
 		f = &batchFinder{sliceFinder: newSliceFinder(ps)}
 		named = NewFinder(cfg, f) // nothing recent
 		want, err := plain.Complete(context.Background(), ask(ps[0], 0, ""))
@@ -248,7 +248,7 @@ func TestANamedProblemIsAnsweredWithoutAskingTheFinder(t *testing.T) {
 		_, err = named.Complete(other, ask(dataset.Problem{Question: "Not a known question?"}, 0, ""))
 		assert.ErrorIs(t, err, ErrUnknownProblem)
 		// A taught Solver does not answer a named problem it was not taught.
-		_, err = New(cfg, ps[1:]...).Complete(providers.WithProblem(context.Background(), ps[0]), ask(ps[0], 0, ""))
+		_, err = New(cfg, ps[1:]...).Complete(dataset.WithProblem(context.Background(), ps[0]), ask(ps[0], 0, ""))
 		assert.ErrorIs(t, err, ErrUnknownProblem)
 	}
 }

@@ -438,7 +438,7 @@ func (s *Solver) Flawed(problemID, prefix string) (flawed bool, stepsDone int, o
 }
 
 // lookup finds the problem whose question the message content holds:
-// the one ctx names (providers.WithProblem) if content holds its question,
+// the one ctx names (dataset.WithProblem) if content holds its question,
 // else a taught one, else one its Finder finds.
 func (s *Solver) lookup(ctx context.Context, content string) (*entry, error) {
 	c := strings.TrimSpace(content)
@@ -471,13 +471,13 @@ func (s *Solver) taughtNone() bool {
 	return len(s.byID) == 0
 }
 
-// lookupNamed is the problem ctx names (providers.WithProblem) when the
+// lookupNamed is the problem ctx names (dataset.WithProblem) when the
 // trimmed content c holds its question and the Solver knows it: taught
 // with the same question, or, with a Finder, any (the Finder is not asked:
 // the harness names the problems it stored). It is nil otherwise, and the
 // prompt decides.
 func (s *Solver) lookupNamed(ctx context.Context, c string) *entry {
-	p, ok := providers.ProblemOf(ctx)
+	p, ok := dataset.ProblemOf(ctx)
 	if !ok {
 		return nil
 	}
@@ -541,7 +541,7 @@ func (s *Solver) lookupTaught(c string) (*entry, error) {
 // Complete answers req: a fresh solution, or a continuation of req.Prefill.
 // The text is a deterministic function of the Solver's Config, the problem,
 // req.Sample, req.Temperature, req.Seed and req.Prefill. The problem is the
-// one ctx names (providers.WithProblem) if the last user message holds its
+// one ctx names (dataset.WithProblem) if the last user message holds its
 // question, else the one that message's question is. A request whose last
 // user message holds no taught question fails with an error wrapping
 // ErrUnknownProblem. Model is ignored; MaxTokens truncates the text (finish

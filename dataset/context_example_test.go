@@ -1,4 +1,4 @@
-package providers_test
+package dataset_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // it, instead of parsing the prompt.
 func ExampleProblemOf() {
 	oracle := providers.CompleterFunc(func(ctx context.Context, r providers.Request) (providers.Completion, error) {
-		p, ok := providers.ProblemOf(ctx)
+		p, ok := dataset.ProblemOf(ctx)
 		if !ok {
 			return providers.Completion{}, fmt.Errorf("no problem named for %q", r.Messages[0].Content)
 		}
@@ -21,7 +21,7 @@ func ExampleProblemOf() {
 	})
 	p := dataset.Problem{ID: "p1", Question: "What is 2+3?", Answer: "5"}
 	req := providers.Request{Messages: []providers.Message{{Role: providers.RoleUser, Content: p.Question}}}
-	c, err := oracle.Complete(providers.WithProblem(context.Background(), p), req)
+	c, err := oracle.Complete(dataset.WithProblem(context.Background(), p), req)
 	fmt.Println(c.Text, err)
 	_, err = oracle.Complete(context.Background(), req)
 	fmt.Println(err)
