@@ -5,13 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sync"
-	"sync/atomic"
-
-	"golang.org/x/sync/singleflight"
 )
 
 // CacheStore stores completions by cache key. Implementations must be safe
@@ -106,11 +104,27 @@ func Cache(store CacheStore) Middleware {
 }
 
 type cached struct {
-	next   Completer
-	store  CacheStore
-	ep     Endpoint
-	flight singleflight.Group
+	next  Completer
+	store CacheStore
+	ep    Endpoint
+
+	mu     sync.Mutex
+	flight map[string]*flight // calls in flight by cache key
 }
+
+// flight is one call in flight; done is closed when out and err are set.
+// The call runs on its first caller's goroutine (singleflight.DoChan
+// would start one per call, and its stack growth alone was 1–2 % of a
+// simulated run's CPU); waiters select on done and their own ctx.
+type flight struct {
+	done chan struct{}
+	out  Completion
+	err  error
+}
+
+// errCallPanicked answers the waiters of a call whose caller panicked
+// (the panic itself goes on up the caller's stack).
+var errCallPanicked = errors.New("providers: cached call panicked")
 
 var (
 	_ Completer = (*cached)(nil)
@@ -131,31 +145,36 @@ func (c *cached) Complete(ctx context.Context, req Request) (Completion, error) 
 	if ok {
 		return asHit(hit), nil
 	}
-	var led atomic.Bool // set when this caller's call is the one made
-	ch := c.flight.DoChan(key, func() (any, error) {
-		led.Store(true)
-		return c.call(ctx, key, req)
-	})
-	var r singleflight.Result
-	select {
-	case r = <-ch:
-	case <-ctx.Done():
-		if !led.Load() {
+	c.mu.Lock()
+	if f, ok := c.flight[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
 			return Completion{}, ctx.Err() // a waiter gives up; the call goes on
 		}
-		r = <-ch // the call itself sees ctx; its answer (if paid) is returned
+		if f.err != nil {
+			// The first caller's failure may be its own (its context, say):
+			// try again. Every round one caller (that round's) returns, so
+			// this ends.
+			return c.Complete(ctx, req)
+		}
+		return asHit(f.out), nil
 	}
-	out, _ := r.Val.(Completion)
-	if led.Load() {
-		return out, r.Err
+	if c.flight == nil {
+		c.flight = map[string]*flight{}
 	}
-	if r.Err != nil {
-		// The first caller's failure may be its own (its context, say):
-		// try again. Every round one caller (that round's) returns, so
-		// this ends.
-		return c.Complete(ctx, req)
-	}
-	return asHit(out), nil
+	f := &flight{done: make(chan struct{}), err: errCallPanicked}
+	c.flight[key] = f
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.flight, key)
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.out, f.err = c.call(ctx, key, req)
+	return f.out, f.err
 }
 
 // asHit marks a stored completion as answered from the cache.

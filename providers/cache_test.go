@@ -322,3 +322,71 @@ func TestCacheWaitersCallThemselvesWhenTheSharedCallFails(t *testing.T) {
 	assert.Equal(t, "second try", got.Text, "the waiter made its own call instead of inheriting the error")
 	assert.Equal(t, int32(2), calls.Load())
 }
+
+func TestCacheWaiterGivesUpWithoutStoppingTheSharedCall(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	m := mock.New(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		close(entered)
+		<-release
+		return providers.Completion{Text: "paid"}, nil
+	})
+	store := providers.NewMemoryCache()
+	c := providers.Cache(store)(m)
+	first := make(chan providers.Completion, 1)
+	go func() {
+		got, err := c.Complete(context.Background(), ask("q"))
+		assert.NoError(t, err)
+		first <- got
+	}()
+	<-entered
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error, 1)
+	go func() {
+		_, err := c.Complete(ctx, ask("q"))
+		gaveUp <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // the waiter joins the call in flight
+	cancel()
+	require.ErrorIs(t, <-gaveUp, context.Canceled, "a waiter whose context ends returns at once")
+	close(release)
+	assert.Equal(t, "paid", (<-first).Text, "the call itself goes on and answers its caller")
+	hit, err := c.Complete(context.Background(), ask("q"))
+	require.NoError(t, err)
+	assert.True(t, hit.Cached, "and its answer was stored")
+	assert.Equal(t, 1, m.Calls())
+}
+
+func TestCacheWaitersCallThemselvesWhenTheSharedCallPanics(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	m := mock.New(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+		if calls.Add(1) == 1 {
+			close(entered)
+			<-release
+			panic("a completer's bug")
+		}
+		return providers.Completion{Text: "second try"}, nil
+	})
+	c := providers.Cache(providers.NewMemoryCache())(m)
+	recovered := make(chan any, 1)
+	go func() {
+		defer func() { recovered <- recover() }()
+		_, _ = c.Complete(context.Background(), ask("q"))
+	}()
+	<-entered
+	waiter := make(chan providers.Completion, 1)
+	go func() {
+		got, err := c.Complete(context.Background(), ask("q"))
+		assert.NoError(t, err)
+		waiter <- got
+	}()
+	time.Sleep(20 * time.Millisecond) // the waiter joins the call that will panic
+	close(release)
+	assert.Equal(t, "a completer's bug", <-recovered, "the panic goes up its own caller's stack")
+	select {
+	case got := <-waiter:
+		assert.Equal(t, "second try", got.Text, "the waiter is released and makes its own call")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiter of a panicked call was never released")
+	}
+}
