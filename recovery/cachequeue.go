@@ -36,9 +36,6 @@ var _ providers.CacheStore = (*queuedCache)(nil)
 // putRequestArg is the index of the request column in sqlitecache.PutArgs.
 const putRequestArg = 4
 
-// putCompletionArg is the index of the completion column in sqlitecache.PutArgs.
-const putCompletionArg = 3
-
 // putCreatedArg is the index of the created_at column in sqlitecache.PutArgs.
 const putCreatedArg = 5
 
@@ -77,11 +74,23 @@ func (q *queuedCache) Put(ctx context.Context, key string, req providers.Request
 	// The request's audit copy is left out: every call's sample row holds
 	// the same request JSON (and its request_key), so storing it twice
 	// would only double the bytes a call costs.
-	args, err := sqlitecache.PutArgs(key, providers.Request{Model: req.Model}, c)
-	if err != nil {
-		return err
+	var args []any
+	lean := ""
+	if c.Text != "" || c.Reasoning != "" {
+		// Stored once (cachetext.go): the row lean, its texts pending
+		// until the call's sample row holds them. Encoded once, lean.
+		if l, err := leanCompletion(c); err == nil {
+			lean = l
+			args = sqlitecache.RowArgs(key, req.Model, c, lean)
+		}
 	}
-	args[putRequestArg] = nil
+	if args == nil {
+		var err error
+		if args, err = sqlitecache.PutArgs(key, providers.Request{Model: req.Model}, c); err != nil {
+			return err
+		}
+		args[putRequestArg] = nil
+	}
 	q.mu.Lock()
 	if _, ok := q.pending[key]; ok {
 		q.mu.Unlock()
@@ -96,16 +105,11 @@ func (q *queuedCache) Put(ctx context.Context, key string, req providers.Request
 		q.mu.Unlock()
 	}
 	ops := []writeOp{{query: sqlitecache.PutSQL, args: args, after: drop}}
-	if c.Text != "" || c.Reasoning != "" {
-		// Stored once (cachetext.go): the row lean, its texts pending
-		// until the call's sample row holds them.
-		if lean, err := leanCompletion(c); err == nil {
-			args[putCompletionArg] = lean
-			q.fresh.add(key, args[putCreatedArg].(string), lean, c)
-			ops[0].kind, ops[0].cacheKey = opCachePut, key
-			ops = append(ops, writeOp{query: putPendingSQL, args: []any{key, c.Text, c.Reasoning},
-				kind: opCachePending, cacheKey: key})
-		}
+	if lean != "" {
+		q.fresh.add(key, args[putCreatedArg].(string), lean, c)
+		ops[0].kind, ops[0].cacheKey = opCachePut, key
+		ops = append(ops, writeOp{query: putPendingSQL, args: []any{key, c.Text, c.Reasoning},
+			kind: opCachePending, cacheKey: key})
 	}
 	// One batch: the lean row is never committed without its texts.
 	if err := q.st.w.queueGroup(ops); err != nil {

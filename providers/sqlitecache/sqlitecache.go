@@ -172,15 +172,22 @@ func PutArgs(key string, req providers.Request, c providers.Completion) ([]any, 
 	if err != nil {
 		return nil, fmt.Errorf("sqlitecache: put %s: completion: %w", key, err)
 	}
-	var rj any
+	args := RowArgs(key, req.Model, c, string(cj))
 	if b, err := json.Marshal(req); err == nil {
-		rj = string(b)
+		args[4] = string(b)
 	} // a request JSON cannot encode is still cached, without its audit copy
-	model := c.Model
-	if model == "" {
-		model = req.Model
+	return args, nil
+}
+
+// RowArgs returns PutSQL's arguments for storing completion, the JSON
+// encoding of c (or of a form of it the caller decodes itself), under key
+// without a request audit copy (NULL). model names the row when c.Model is
+// empty. For callers that encode c their own way; PutArgs encodes it.
+func RowArgs(key, model string, c providers.Completion, completion string) []any {
+	if c.Model != "" {
+		model = c.Model
 	}
-	return []any{key, c.Provider, model, string(cj), rj, time.Now().UTC().Format(time.RFC3339Nano)}, nil
+	return []any{key, c.Provider, model, completion, nil, time.Now().UTC().Format(time.RFC3339Nano)}
 }
 
 // Len returns the number of cached completions.
