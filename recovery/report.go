@@ -105,7 +105,7 @@ type BucketSummary struct {
 	// pass rate of the SAME problems (those with continuations in this
 	// row): recovery relative to how often the strong model solves these
 	// problems from scratch. The statistics pass replaces the plain ratio
-	// with Beale's bias-corrected one (estimate.BealeRatio).
+	// with one corrected for its denominator's noise (estimate.LognormalRatio).
 	NormalizedRecovery Rate `json:"normalized_recovery"`
 	// RestartRate is the share of continuations flagged as starting over.
 	RestartRate Rate `json:"restart_rate"`
@@ -153,7 +153,7 @@ type BucketSummary struct {
 	RestartCI [2]Rate `json:"restart_ci"`
 	// NormalizedRecoveryPlain is the plain ratio NormalizedRecovery
 	// corrects (recovery ÷ the continued problems' mean posterior pass
-	// rate): the difference is the size of Beale's correction.
+	// rate): the difference is the size of the correction.
 	NormalizedRecoveryPlain Rate `json:"normalized_recovery_plain"`
 }
 

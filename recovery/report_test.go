@@ -93,7 +93,7 @@ func TestAggregateMatchesAHandComputedRun(t *testing.T) {
 	for _, b := range append(s.Buckets, all) {
 		assert.LessOrEqual(t, float64(b.RecoveryCI[0]), float64(b.RecoveryRate), b.Name)
 		assert.GreaterOrEqual(t, float64(b.RecoveryCI[1]), float64(b.RecoveryRate), b.Name)
-		// The printed normalized recovery is Beale's correction of the
+		// The printed normalized recovery is the log-normal correction of the
 		// plain ratio: defined with it, and inside its own interval.
 		require.True(t, b.NormalizedRecovery.Defined(), b.Name)
 		assert.NotEqual(t, b.NormalizedRecoveryPlain, b.NormalizedRecovery, "%s: corrected", b.Name)

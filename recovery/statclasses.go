@@ -14,7 +14,7 @@ import (
 // every statistic of the report — a row's posterior pass rate, its
 // recovery, the latent EM — weighs them alike: a run of
 // -samples 3 -continuations 2 has a few hundred classes at any size. The
-// bootstrap and the jackknife still draw problems one by one
+// bootstrap still draws problems one by one
 // (estimate.Classes), so the intervals are those of the problems.
 type problemClasses struct {
 	estimate.Classes

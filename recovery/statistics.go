@@ -63,14 +63,9 @@ type OnPolicySummary struct {
 // interval that depends on the fitted prior.
 const BootstrapReps = 200
 
-// JackknifeGroups is the number of groups of the delete-a-group jackknife
-// behind the bias correction of normalized recovery (estimate.Jackknife,
-// estimate.BealeRatio): leave-one-out up to 30 problems.
-const JackknifeGroups = 30
-
-// jackColumn is statistic j of every jackknife draw, NaN where a draw is
+// pairedColumn is statistic j of every draw, NaN where a draw is
 // missing, so columns stay paired.
-func jackColumn(draws [][]float64, j int) []float64 {
+func pairedColumn(draws [][]float64, j int) []float64 {
 	xs := make([]float64, len(draws))
 	for i, d := range draws {
 		xs[i] = math.NaN()
@@ -79,6 +74,13 @@ func jackColumn(draws [][]float64, j int) []float64 {
 		}
 	}
 	return xs
+}
+
+// correctedRatio is the normalized recovery num/den of a row (point
+// estimates) corrected for the bias of its noisy denominator with the
+// bootstrap draws numB, denB of both (estimate.LognormalRatio).
+func correctedRatio(num, den float64, numB, denB []float64) float64 {
+	return estimate.LognormalRatio(num, den, estimate.LogVariance(denB), estimate.PairedCov(numB, denB))
 }
 
 // perRow is the number of bootstrap statistics per summary row: strong
@@ -235,7 +237,6 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 	// misses).
 	point, alt, draws := bootstrapStat(cls.Classes, fit, BootstrapReps, stat)
 	size := cls.Sizes()
-	jack := estimate.Jackknife(cls.Classes, fit, JackknifeGroups, stat)
 	widen := func(iv estimate.Interval, x float64) estimate.Interval {
 		if math.IsNaN(iv.Lo) || math.IsNaN(x) {
 			return iv
@@ -256,18 +257,17 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 		bs.StrongPassCI = ci(widen(estimate.BootstrapCI(point[k], estimate.Column(draws, k), 0.95, g, 0, 1), alt[k]))
 		// The ratio of two noisy means overshoots on average when its
 		// denominator is small (hard buckets: measured on the simulator,
-		// 0.94 where the truth is 0.8): Beale's correction, with the
-		// jackknife's variance of the pass rate and its covariance with
-		// recovery (refitting the prior without each group of problems),
-		// removes that first-order bias. The interval is centred on it.
+		// 0.93 where the truth is 0.8): corrected on the log scale with
+		// the bootstrap's variance of log pass rate and its covariance
+		// with recovery (the prior refitted each time). The interval is
+		// centred on it.
 		nr := math.NaN()
 		if !math.IsNaN(point[k+1]) {
-			num, den := jackColumn(jack, k+2), jackColumn(jack, k+3)
+			num, den := pairedColumn(draws, k+2), pairedColumn(draws, k+3)
 			for i := range num {
 				num[i] += den[i] // (recovery − pass) + pass = recovery
 			}
-			nr = estimate.BealeRatio(point[k+2]+point[k+3], point[k+3],
-				estimate.JackknifeCov(den, den), estimate.JackknifeCov(num, den))
+			nr = correctedRatio(point[k+2]+point[k+3], point[k+3], num, den)
 		}
 		bs.NormalizedRecovery, bs.NormalizedRecoveryPlain = rate(nr), rate(point[k+1])
 		bs.NormalizedRecoveryCI = ci(estimate.BootstrapCI(nr, estimate.Column(draws, k+1), 0.95, gc, 0, math.Inf(1)))
@@ -427,7 +427,7 @@ func (s Summary) statisticsNote() string {
 		"continuations whose full trace (prefix + continuation) reaches the reference answer (restarts count and are reported " +
 		"separately); its interval is clustered by problem (CR2 variance, Bell–McCaffrey degrees of freedom, Wilson at the effective " +
 		"sample size). Normalized recovery is recovery ÷ the strong pass rate of the same problems (those with continuations), " +
-		"with Beale's bias correction (a ratio with a small, noisy denominator overshoots); " +
+		"corrected for the bias a small, noisy denominator gives a ratio (on the log scale, from the bootstrap); " +
 		"recovery − pass is the paired per-problem difference. Both, and strong pass, have 95 % cluster-bootstrap intervals over " +
 		"problems that refit the prior each time.\n\n")
 	var shaky []string
@@ -438,7 +438,7 @@ func (s Summary) statisticsNote() string {
 	}
 	if len(shaky) > 0 {
 		fmt.Fprintf(&b, "**Normalized recovery in %s divides by a model-based pass rate below 0.2 from fewer than 100 problems**: "+
-			"it is bias-corrected (Beale) but unstable (measured on the simulator at 30 problems, truth 0.8: one run's value "+
+			"it is bias-corrected but unstable (measured on the simulator at 30 problems, truth 0.8: one run's value "+
 			"varies by ±0.75). Read recovery − pass there instead.\n\n", strings.Join(shaky, ", "))
 	}
 	if s.Prior != nil {

@@ -65,7 +65,6 @@ func observedRates(m *ModelCounts, rows []RateRow, ids [][]string, level float64
 	}
 	cl := estimate.Each(counts)
 	point, alt, draws := bootstrapStat(cl, fit, reps, stat)
-	jack := estimate.Jackknife(cl, fit, JackknifeGroups, stat)
 	rate := func(x float64) Rate {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return NoRate
@@ -84,11 +83,10 @@ func observedRates(m *ModelCounts, rows []RateRow, ids [][]string, level float64
 			}
 			r.PassRateCI = iv(v)
 		}
-		// Beale's correction, as in a run's rows (statistics.go).
+		// Corrected as in a run's rows (statistics.go).
 		nr := math.NaN()
 		if !math.IsNaN(point[k+1]) {
-			num, den := jackColumn(jack, k+2), jackColumn(jack, k+3)
-			nr = estimate.BealeRatio(point[k+2], point[k+3], estimate.JackknifeCov(den, den), estimate.JackknifeCov(num, den))
+			nr = correctedRatio(point[k+2], point[k+3], pairedColumn(draws, k+2), pairedColumn(draws, k+3))
 		}
 		r.Normalized, r.NormalizedCI = rate(nr), [2]Rate{NoRate, NoRate}
 		if r.Normalized.Defined() {
