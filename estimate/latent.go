@@ -296,7 +296,7 @@ func Bootstrap(cl Classes, fit PriorFit, reps int, seed uint64, stat Stat) [][]f
 // leave-one-out jackknife; groups bounds its cost for large runs. Its
 // spread gives JackknifeCov's variances, which come from no resample with
 // repeated problems. Measured on the simulator (a hard bucket's posterior
-// pass rate, 30 problems, N = 5, 2,400 replications), neither is exact: the
+// pass rate, 30 problems, N = 5, 536 replications), neither is exact: the
 // jackknife's median variance was close to the real spread over
 // replications but its mean 3.6× it (a few delete-one refits jump between
 // prior shapes), the bootstrap's mean 2.2×. The report no longer uses it
