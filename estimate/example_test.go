@@ -51,3 +51,16 @@ func ExampleFitPrior() {
 	// beta
 	// 0/5 → 0.03, 5/5 → 0.98
 }
+
+// A hard bucket's recovery 0.08 over its posterior pass rate 0.1 is a
+// ratio with a noisy denominator: bootstrap draws of the pass rate give
+// its log-scale variance, and the ratio is corrected for the overshoot
+// that noise causes on average.
+func ExampleLognormalRatio() {
+	passDraws := []float64{0.06, 0.08, 0.1, 0.1, 0.12, 0.15} // bootstrap draws of the pass rate
+	recDraws := []float64{0.08, 0.07, 0.09, 0.08, 0.06, 0.1} // recovery in the same draws
+	s2 := estimate.LogVariance(passDraws)
+	fmt.Printf("plain %.3f, corrected %.3f\n", 0.08/0.1,
+		estimate.LognormalRatio(0.08, 0.1, s2, estimate.PairedCov(recDraws, passDraws)))
+	// Output: plain 0.800, corrected 0.776
+}
