@@ -257,7 +257,7 @@ func (s *Summary) statistics(t *reportTable, rows []statRow, all *acc, edges []f
 		bs.StrongPassCI = ci(widen(estimate.BootstrapCI(point[k], estimate.Column(draws, k), 0.95, g, 0, 1), alt[k]))
 		// The ratio of two noisy means overshoots on average when its
 		// denominator is small (hard buckets: measured on the simulator,
-		// 0.93 where the truth is 0.8): corrected on the log scale with
+		// 0.87–0.92 where the truth is 0.8): corrected on the log scale with
 		// the bootstrap's variance of log pass rate and its covariance
 		// with recovery (the prior refitted each time). The interval is
 		// centred on it.
