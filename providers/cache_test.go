@@ -291,38 +291,6 @@ func TestCacheSendsIdenticalRequestsInFlightOnce(t *testing.T) {
 	assert.Equal(t, 1, paid, "exactly one caller paid")
 }
 
-func TestCacheWaitersCallThemselvesWhenTheSharedCallFails(t *testing.T) {
-	entered, release := make(chan struct{}), make(chan struct{})
-	var calls atomic.Int32
-	m := mock.New(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
-		if calls.Add(1) == 1 {
-			close(entered)
-			<-release
-			return providers.Completion{}, errors.New("the first caller's own failure")
-		}
-		return providers.Completion{Text: "second try"}, nil
-	})
-	c := providers.Cache(providers.NewMemoryCache())(m)
-	first := make(chan error, 1)
-	go func() {
-		_, err := c.Complete(context.Background(), ask("q"))
-		first <- err
-	}()
-	<-entered
-	waiter := make(chan providers.Completion, 1)
-	go func() {
-		got, err := c.Complete(context.Background(), ask("q"))
-		assert.NoError(t, err)
-		waiter <- got
-	}()
-	time.Sleep(20 * time.Millisecond) // the waiter joins the failing call
-	close(release)
-	require.Error(t, <-first, "the caller whose call failed gets its error")
-	got := <-waiter
-	assert.Equal(t, "second try", got.Text, "the waiter made its own call instead of inheriting the error")
-	assert.Equal(t, int32(2), calls.Load())
-}
-
 func TestCacheWaiterGivesUpWithoutStoppingTheSharedCall(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	m := mock.New(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
@@ -356,37 +324,71 @@ func TestCacheWaiterGivesUpWithoutStoppingTheSharedCall(t *testing.T) {
 	assert.Equal(t, 1, m.Calls())
 }
 
-func TestCacheWaitersCallThemselvesWhenTheSharedCallPanics(t *testing.T) {
-	entered, release := make(chan struct{}), make(chan struct{})
-	var calls atomic.Int32
-	m := mock.New(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
-		if calls.Add(1) == 1 {
-			close(entered)
-			<-release
+// TestCacheWaitersCallThemselvesWhenTheSharedCallEnds: the first caller's
+// call fails (its own failure, perhaps its context) or panics; a caller
+// waiting on it is released and makes its own call instead of inheriting
+// the failure.
+func TestCacheWaitersCallThemselvesWhenTheSharedCallEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first func() (providers.Completion, error) // how the shared call ends
+		// check reads what the first caller got (its error, or what it
+		// recovered) from ended.
+		check func(t *testing.T, ended any)
+	}{
+		{"fails", func() (providers.Completion, error) {
+			return providers.Completion{}, errors.New("the first caller's own failure")
+		}, func(t *testing.T, ended any) {
+			err, _ := ended.(error)
+			require.Error(t, err, "the caller whose call failed gets its error")
+		}},
+		{"panics", func() (providers.Completion, error) {
 			panic("a completer's bug")
-		}
-		return providers.Completion{Text: "second try"}, nil
-	})
-	c := providers.Cache(providers.NewMemoryCache())(m)
-	recovered := make(chan any, 1)
-	go func() {
-		defer func() { recovered <- recover() }()
-		_, _ = c.Complete(context.Background(), ask("q"))
-	}()
-	<-entered
-	waiter := make(chan providers.Completion, 1)
-	go func() {
-		got, err := c.Complete(context.Background(), ask("q"))
-		assert.NoError(t, err)
-		waiter <- got
-	}()
-	time.Sleep(20 * time.Millisecond) // the waiter joins the call that will panic
-	close(release)
-	assert.Equal(t, "a completer's bug", <-recovered, "the panic goes up its own caller's stack")
-	select {
-	case got := <-waiter:
-		assert.Equal(t, "second try", got.Text, "the waiter is released and makes its own call")
-	case <-time.After(5 * time.Second):
-		t.Fatal("the waiter of a panicked call was never released")
+		}, func(t *testing.T, ended any) {
+			assert.Equal(t, "a completer's bug", ended, "the panic goes up its own caller's stack")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			entered, release := make(chan struct{}), make(chan struct{})
+			var calls atomic.Int32
+			m := mock.New(func(ctx context.Context, req providers.Request) (providers.Completion, error) {
+				if calls.Add(1) == 1 {
+					close(entered)
+					<-release
+					return tc.first()
+				}
+				return providers.Completion{Text: "second try"}, nil
+			})
+			c := providers.Cache(providers.NewMemoryCache())(m)
+			ended := make(chan any, 1)
+			go func() {
+				var err error
+				defer func() {
+					if r := recover(); r != nil {
+						ended <- r
+						return
+					}
+					ended <- err
+				}()
+				_, err = c.Complete(context.Background(), ask("q"))
+			}()
+			<-entered
+			waiter := make(chan providers.Completion, 1)
+			go func() {
+				got, err := c.Complete(context.Background(), ask("q"))
+				assert.NoError(t, err)
+				waiter <- got
+			}()
+			time.Sleep(20 * time.Millisecond) // the waiter joins the call that will end badly
+			close(release)
+			tc.check(t, <-ended)
+			select {
+			case got := <-waiter:
+				assert.Equal(t, "second try", got.Text, "the waiter made its own call instead of inheriting the failure")
+			case <-time.After(5 * time.Second):
+				t.Fatal("the waiter of a failed call was never released")
+			}
+			assert.Equal(t, int32(2), calls.Load())
+		})
 	}
 }

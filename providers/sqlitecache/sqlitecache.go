@@ -174,10 +174,13 @@ func PutArgs(key string, req providers.Request, c providers.Completion) ([]any, 
 	}
 	args := RowArgs(key, req.Model, c, string(cj))
 	if b, err := json.Marshal(req); err == nil {
-		args[4] = string(b)
+		args[requestArg] = string(b)
 	} // a request JSON cannot encode is still cached, without its audit copy
 	return args, nil
 }
+
+// requestArg is the index of the request column among PutSQL's arguments.
+const requestArg = 4
 
 // RowArgs returns PutSQL's arguments for storing completion, the JSON
 // encoding of c (or of a form of it the caller decodes itself), under key
