@@ -3,6 +3,7 @@ package recovery
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"hash/maphash"
 	"math/bits"
 	"sync"
@@ -99,13 +100,23 @@ func newKeyFilter() *keyFilter {
 	return &keyFilter{seed: maphash.MakeSeed(), levels: []bloom{newBloom(bloomFirstKeys)}, bytes: newBloomSize(bloomFirstKeys)}
 }
 
-func (f *keyFilter) hash(key string) (uint64, uint64) {
-	h := maphash.String(f.seed, key)
+// hash hashes a key as the table stores it (sqlitecache.Store.KeyArg: a
+// string or a compact blob); equal bytes hash equal in either form.
+func (f *keyFilter) hash(key any) (uint64, uint64) {
+	var h uint64
+	switch k := key.(type) {
+	case []byte:
+		h = maphash.Bytes(f.seed, k)
+	case string:
+		h = maphash.String(f.seed, k)
+	default:
+		panic("recovery: cache key of type " + fmt.Sprintf("%T", key))
+	}
 	return h, (h>>32 | h<<32) | 1
 }
 
-// add records key as present.
-func (f *keyFilter) add(key string) {
+// add records key (its stored form, see hash) as present.
+func (f *keyFilter) add(key any) {
 	h1, h2 := f.hash(key)
 	f.mu.Lock()
 	last := &f.levels[len(f.levels)-1]
@@ -122,7 +133,7 @@ func (f *keyFilter) add(key string) {
 
 // absent reports whether key is certainly not in the cache: false until
 // the filter is loaded, and false for any key added.
-func (f *keyFilter) absent(key string) bool {
+func (f *keyFilter) absent(key any) bool {
 	if !f.ready.Load() {
 		return false
 	}
@@ -146,7 +157,7 @@ func (f *keyFilter) load(ctx context.Context, db *sql.DB) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k string
+		var k []byte // a text key's bytes or a compact blob: hashed alike
 		if err := rows.Scan(&k); err != nil {
 			return
 		}

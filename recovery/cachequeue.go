@@ -33,10 +33,10 @@ type queuedCache struct {
 
 var _ providers.CacheStore = (*queuedCache)(nil)
 
-// putRequestArg is the index of the request column in sqlitecache.PutArgs.
+// putRequestArg is the index of the request column in sqlitecache's PutArgs.
 const putRequestArg = 4
 
-// putCreatedArg is the index of the created_at column in sqlitecache.PutArgs.
+// putCreatedArg is the index of the created_at column in sqlitecache's PutArgs.
 const putCreatedArg = 5
 
 func newQueuedCache(st *Store, cs *sqlitecache.Store) (*queuedCache, error) {
@@ -62,10 +62,11 @@ func (q *queuedCache) Get(ctx context.Context, key string) (providers.Completion
 	if ok {
 		return c, true, nil
 	}
-	if q.known.absent(key) {
+	arg := q.cs.KeyArg(key)
+	if q.known.absent(arg) {
 		return providers.Completion{}, false, nil
 	}
-	return q.getShared(ctx, key)
+	return q.getShared(ctx, key, arg)
 }
 
 // Put queues the completion's row and waits until it is committed; it is
@@ -81,12 +82,12 @@ func (q *queuedCache) Put(ctx context.Context, key string, req providers.Request
 		// until the call's sample row holds them. Encoded once, lean.
 		if l, err := leanCompletion(c); err == nil {
 			lean = l
-			args = sqlitecache.RowArgs(key, req.Model, c, lean)
+			args = q.cs.RowArgs(key, req.Model, c, lean)
 		}
 	}
 	if args == nil {
 		var err error
-		if args, err = sqlitecache.PutArgs(key, providers.Request{Model: req.Model}, c); err != nil {
+		if args, err = q.cs.PutArgs(key, providers.Request{Model: req.Model}, c); err != nil {
 			return err
 		}
 		args[putRequestArg] = nil
@@ -98,7 +99,8 @@ func (q *queuedCache) Put(ctx context.Context, key string, req providers.Request
 	}
 	q.pending[key] = c
 	q.mu.Unlock()
-	q.known.add(key) // before the row can be committed and its pending entry dropped
+	arg := args[0]   // the key as the table stores it (sqlitecache.Store.KeyArg)
+	q.known.add(arg) // before the row can be committed and its pending entry dropped
 	drop := func() {
 		q.mu.Lock()
 		delete(q.pending, key)
@@ -108,7 +110,7 @@ func (q *queuedCache) Put(ctx context.Context, key string, req providers.Request
 	if lean != "" {
 		q.fresh.add(key, args[putCreatedArg].(string), lean, c)
 		ops[0].kind, ops[0].cacheKey = opCachePut, key
-		ops = append(ops, writeOp{query: putPendingSQL, args: []any{key, c.Text, c.Reasoning},
+		ops = append(ops, writeOp{query: putPendingSQL, args: []any{arg, c.Text, c.Reasoning},
 			kind: opCachePending, cacheKey: key})
 	}
 	// One batch: the lean row is never committed without its texts.

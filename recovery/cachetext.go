@@ -226,7 +226,7 @@ func (s *Store) shareTexts(r Sample) error {
 		return nil
 	}
 	for _, e := range qc.fresh.take(r.Response, r.Reasoning) {
-		if err := s.w.queue(writeOp{query: shareSQL, kind: opCacheShare, cacheKey: e.key, args: []any{e.key, e.lean,
+		if err := s.w.queue(writeOp{query: shareSQL, kind: opCacheShare, cacheKey: e.key, args: []any{qc.cs.KeyArg(e.key), e.lean,
 			r.Stage, r.ProblemID, r.Prefix, r.Sample, r.Response, r.Reasoning, e.created}}); err != nil {
 			return fmt.Errorf("recovery: share the texts of %s sample %d of %q with the cache: %w", r.Stage, r.Sample, r.ProblemID, err)
 		}
@@ -235,11 +235,12 @@ func (s *Store) shareTexts(r Sample) error {
 }
 
 // getShared is the cache lookup that rehydrates lean rows.
-func (q *queuedCache) getShared(ctx context.Context, key string) (providers.Completion, bool, error) {
+// arg is key as the table stores it (sqlitecache.Store.KeyArg).
+func (q *queuedCache) getShared(ctx context.Context, key string, arg any) (providers.Completion, bool, error) {
 	var raw []byte
 	var shared bool
 	var text, reasoning, ptext, preasoning sql.NullString
-	err := q.get.QueryRowContext(ctx, key).Scan(&raw, &shared, &text, &reasoning, &ptext, &preasoning)
+	err := q.get.QueryRowContext(ctx, arg).Scan(&raw, &shared, &text, &reasoning, &ptext, &preasoning)
 	if errors.Is(err, sql.ErrNoRows) {
 		return providers.Completion{}, false, nil
 	}

@@ -140,7 +140,8 @@ func TestAPendingCacheRowAnswersWithItsTexts(t *testing.T) {
 	require.NoError(t, st.Flush(ctx))
 	qc := st.qc.Load()
 	qc.fresh = newFreshTexts() // the row is never shared
-	got, ok, err := qc.getShared(ctx, providers.CacheKey(providers.EndpointOf(paid), req))
+	key := providers.CacheKey(providers.EndpointOf(paid), req)
+	got, ok, err := qc.getShared(ctx, key, qc.cs.KeyArg(key))
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, "the answer is 42", got.Text)
@@ -154,8 +155,16 @@ func TestKeyFilterNeverHidesAStoredKey(t *testing.T) {
 	// Rows written by another cache on the file before this run opens it.
 	cs, err := sqlitecache.Open(filepath.Join(dir, StoreFile))
 	require.NoError(t, err)
+	// Half the keys have providers.CacheKey's shape (stored as compact
+	// blobs), half not (stored as text): the filter must find both forms.
+	oldKey := func(i int) string {
+		if i%2 == 0 {
+			return fmt.Sprintf("v1:%064x", i)
+		}
+		return fmt.Sprintf("old-%d", i)
+	}
 	for i := range 300 {
-		require.NoError(t, cs.Put(ctx, fmt.Sprintf("old-%d", i), providers.Request{}, providers.Completion{Text: "t"}))
+		require.NoError(t, cs.Put(ctx, oldKey(i), providers.Request{}, providers.Completion{Text: "t"}))
 	}
 	require.NoError(t, cs.Close())
 	st, err := OpenStore(dir)
@@ -169,8 +178,8 @@ func TestKeyFilterNeverHidesAStoredKey(t *testing.T) {
 	qc.known.load(ctx, st.DB()) // as loadFilter does, synchronously
 	require.True(t, qc.known.ready.Load())
 	for i := range 300 {
-		assert.False(t, qc.known.absent(fmt.Sprintf("old-%d", i)))
-		c, ok, err := qc.Get(ctx, fmt.Sprintf("old-%d", i))
+		assert.False(t, qc.known.absent(qc.cs.KeyArg(oldKey(i))))
+		c, ok, err := qc.Get(ctx, oldKey(i))
 		require.NoError(t, err)
 		require.True(t, ok)
 		assert.Equal(t, "t", c.Text)
