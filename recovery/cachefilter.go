@@ -110,7 +110,7 @@ func (f *keyFilter) hash(key any) (uint64, uint64) {
 	case string:
 		h = maphash.String(f.seed, k)
 	default:
-		panic("recovery: cache key of type " + fmt.Sprintf("%T", key))
+		panic(fmt.Sprintf("recovery: cache key of type %T", key))
 	}
 	return h, (h>>32 | h<<32) | 1
 }
