@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -244,4 +245,44 @@ func TestAGroupOfWritesIsNeverSplitAcrossCommits(t *testing.T) {
 	}))
 	require.NoError(t, st.Flush(ctx))
 	assert.Equal(t, int64(1), seen.Load(), "the group's second row was committed with its first")
+}
+
+// The writer binds arguments itself (driverValue), so it must convert them
+// as database/sql would: each value reads back as it does through
+// sql.DB.Exec, and an argument the driver cannot take fails its batch with
+// an error naming the argument.
+func TestTheWriterBindsArgumentsAsDatabaseSQLDoes(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = st.DB().Exec(`CREATE TABLE bound(via TEXT, c1 INTEGER, c2 INTEGER, c3 REAL, c4 INTEGER, c5 TEXT, c6 BLOB,
+		c7 INTEGER, c8 INTEGER, c9 TEXT, c10 TEXT)`)
+	require.NoError(t, err)
+	n := int64(42)
+	var none *int64
+	args := []any{int(-7), uint8(200), float32(0.5), true, "héllo", []byte{0, 1}, &n, none, sql.NullString{String: "v", Valid: true}, nil}
+	q := `INSERT INTO bound VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	require.NoError(t, st.w.queue(writeOp{query: q, args: append([]any{"writer"}, args...)}))
+	require.NoError(t, st.Flush(ctx))
+	_, err = st.DB().Exec(q, append([]any{"database/sql"}, args...)...)
+	require.NoError(t, err)
+	read := func(via string) []any {
+		var i, small, b, ptr int64
+		var f float64
+		var s, valuer string
+		var blob []byte
+		var nilptr, null sql.NullString
+		require.NoError(t, st.DB().QueryRow(`SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10 FROM bound WHERE via = ?`, via).
+			Scan(&i, &small, &f, &b, &s, &blob, &ptr, &nilptr, &valuer, &null))
+		return []any{i, small, f, b, s, blob, ptr, nilptr, valuer, null}
+	}
+	want := read("database/sql")
+	assert.Equal(t, []any{int64(-7), int64(200), 0.5, int64(1), "héllo", []byte{0, 1}, int64(42), sql.NullString{}, "v", sql.NullString{}}, want)
+	assert.Equal(t, want, read("writer"))
+
+	require.NoError(t, st.w.queue(writeOp{query: `INSERT INTO bound(via) VALUES(?)`, args: []any{struct{}{}}}))
+	err = st.Flush(ctx)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "argument 1")
 }
