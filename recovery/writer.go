@@ -328,15 +328,11 @@ func (w *writer) stmt(ctx context.Context, dc any, query string) (driver.Stmt, e
 	if st, ok := w.stmts[query]; ok {
 		return st, nil
 	}
-	var st driver.Stmt
-	var err error
-	if p, ok := dc.(driver.ConnPrepareContext); ok {
-		st, err = p.PrepareContext(ctx, query)
-	} else if c, ok := dc.(driver.Conn); ok {
-		st, err = c.Prepare(query)
-	} else {
-		err = fmt.Errorf("driver connection %T cannot prepare statements", dc)
+	p, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return nil, fmt.Errorf("driver connection %T has no PrepareContext", dc)
 	}
+	st, err := p.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -357,17 +353,11 @@ func (w *writer) exec(ctx context.Context, st driver.Stmt, args []any) (int64, e
 		}
 		w.args = append(w.args, driver.NamedValue{Ordinal: i + 1, Value: v})
 	}
-	var res driver.Result
-	var err error
-	if e, ok := st.(driver.StmtExecContext); ok {
-		res, err = e.ExecContext(ctx, w.args)
-	} else {
-		vals := make([]driver.Value, len(w.args))
-		for i, a := range w.args {
-			vals[i] = a.Value
-		}
-		res, err = st.Exec(vals) //nolint:staticcheck // drivers without ExecContext
+	e, ok := st.(driver.StmtExecContext)
+	if !ok {
+		return 0, fmt.Errorf("driver statement %T has no ExecContext", st)
 	}
+	res, err := e.ExecContext(ctx, w.args)
 	clear(w.args) // drop references to the rows' texts
 	if err != nil {
 		return 0, err
@@ -416,6 +406,10 @@ func (w *writer) commit(batch []writeOp) {
 	w.pending.Add(-int64(len(batch)))
 }
 
+// execBatch runs batch in one transaction on the writer's connection. The
+// statements run on its driver connection (sql.Conn.Raw), prepared once
+// and kept for the connection's life: the driver connection is the same for
+// every batch, as w.conn holds it.
 func (w *writer) execBatch(ctx context.Context, batch []writeOp) error {
 	if err := w.setup(); err != nil {
 		return err
