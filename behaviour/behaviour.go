@@ -21,6 +21,7 @@
 package behaviour
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 )
@@ -155,10 +156,52 @@ var restartRe = regexp.MustCompile(`(?i)^[#*>\s]*(?:let me|let's|let us|i'll|i w
 // Cue returns the span of the first correction cue in s ("Wait", "that is
 // wrong", "let me recheck", "should be"), or an empty span.
 func Cue(s string) Span {
+	if !mayCue(s) {
+		return Span{}
+	}
 	if m := cueRe.FindStringIndex(s); m != nil {
 		return Span{m[0], m[1]}
 	}
 	return Span{}
+}
+
+// cueLiterals are lowercase texts of which every match of cueRe contains
+// at least one (each of its alternatives, in order, needs one of them), so
+// a text holding none needs no regexp run: most continuations hold none,
+// and the regexp was most of the cost of labelling them.
+var cueLiterals = [][]byte{
+	[]byte("wait"), []byte("hold on"), []byte("oops"), []byte("hmm"),
+	[]byte("mistake"), []byte("error"), []byte("miscalculat"), []byte("typo"),
+	[]byte("wrong"), []byte("s off"), []byte(" right"), []byte("correct"), // "incorrect" too
+	[]byte("recalculat"), []byte("re-calculat"), []byte("recomput"), []byte("re-comput"),
+	[]byte("recheck"), []byte("re-check"), []byte("reevaluat"), []byte("re-evaluat"),
+	[]byte("reexamin"), []byte("re-examin"), []byte("double-check"), []byte("double check"),
+	[]byte("let me "), []byte("should "), []byte("actually"),
+}
+
+// mayCue reports whether s could match cueRe: whether its ASCII-lowercased
+// bytes hold one of cueLiterals. cueRe is case-insensitive, and the only
+// runes beyond ASCII that fold to an ASCII letter are U+017F (ſ, to s) and
+// U+212A (the Kelvin sign, to k): a text holding either is left to the
+// regexp.
+func mayCue(s string) bool {
+	if strings.Contains(s, "\u017f") || strings.Contains(s, "\u212a") {
+		return true
+	}
+	low := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	for _, w := range cueLiterals {
+		if bytes.Contains(low, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // Classify labels one continuation. Rules, in order:

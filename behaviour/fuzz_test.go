@@ -2,7 +2,9 @@ package behaviour
 
 import (
 	"math"
+	"strings"
 	"testing"
+	"unicode"
 )
 
 // FuzzParse checks the parsers on arbitrary text: numbers lie inside the
@@ -36,4 +38,76 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzCuePrefilter checks that Cue's literal prefilter never hides a match:
+// Cue finds exactly what cueRe finds, on any text. The seeds exercise
+// every alternative of cueRe, in every case, and the two non-ASCII runes
+// that fold to ASCII letters.
+func FuzzCuePrefilter(f *testing.F) {
+	for _, s := range cueExamples {
+		f.Add(s)
+		f.Add(strings.ToUpper(s))
+	}
+	f.Add("a mista\u212Ae")     // the Kelvin sign folds to k: "mistaKe" matches cueRe
+	f.Add("mi\u017Ftake")       // ſ folds to s: "miſtake" matches cueRe
+	f.Add("That i\u017F wrong") // "iſ wrong"
+	f.Add("the box is off the table. The correct answer is 18.")
+	f.Fuzz(func(t *testing.T, s string) {
+		var want Span
+		if m := cueRe.FindStringIndex(s); m != nil {
+			want = Span{m[0], m[1]}
+		}
+		if got := Cue(s); got != want {
+			t.Fatalf("Cue(%q) = %v, cueRe finds %v", s, got, want)
+		}
+	})
+}
+
+// cueExamples match cueRe, one or more per alternative, in its order.
+var cueExamples = []string{"Wait, no.", "Hold on.", "Oops!", "Hmm, that is odd", "hmm this", "Hmm wait",
+	"a mistake", "an error", "the miscalculation", "my typo", "mistake", "This is wrong", "was incorrect",
+	"that seems off", "it looks not right", "is not correct", "isn't right", "wasn't correct",
+	"doesn't look right", "not correct", "incorrectly", "recalculate", "re-calculating", "recompute",
+	"re-computed", "recheck", "re-checking", "reevaluate", "re-evaluating", "reexamine", "re-examined",
+	"double-check", "double checking", "let me check", "Let me verify", "let me redo", "let me correct",
+	"correcting that", "correction this", "corrected it", "correct the", "should be 5",
+	"should actually be", "should have been", "actually it is", "Actually, that was", "actually we are",
+	"Actually, the should"}
+
+// TestCueExamplesMatch keeps cueExamples honest: each one is a cue.
+func TestCueExamplesMatch(t *testing.T) {
+	for _, s := range cueExamples {
+		if cueRe.FindStringIndex(s) == nil {
+			t.Errorf("%q does not match cueRe", s)
+		}
+		if Cue(s).Empty() {
+			t.Errorf("Cue(%q) is empty", s)
+		}
+	}
+	// Cues written with the two runes that fold to ASCII letters, which
+	// only the fallback finds.
+	for _, s := range []string{"a mista\u212Ae", "mi\u017Ftake", "That i\u017F wrong"} {
+		if cueRe.FindStringIndex(s) == nil || Cue(s).Empty() {
+			t.Errorf("%q: cueRe %v, Cue %v", s, cueRe.FindStringIndex(s), Cue(s))
+		}
+	}
+}
+
+// TestOnlyTwoRunesFoldToASCIILetters pins the fact mayCue rests on: under
+// Unicode simple case folding (what (?i) uses), the only runes beyond ASCII
+// whose fold orbit reaches an ASCII letter are U+017F and U+212A.
+func TestOnlyTwoRunesFoldToASCIILetters(t *testing.T) {
+	var found []rune
+	for r := rune(0x80); r <= unicode.MaxRune; r++ {
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < 0x80 {
+				found = append(found, r)
+				break
+			}
+		}
+	}
+	if len(found) != 2 || found[0] != 0x017F || found[1] != 0x212A {
+		t.Fatalf("runes folding to ASCII: %U; mayCue's fallback must name each", found)
+	}
 }

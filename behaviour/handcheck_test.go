@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -55,4 +56,32 @@ func TestRulesAgreeWithTheHandCheck(t *testing.T) {
 		a.Agree, a.N, a.Rate(), a.Kappa, total-a.N, total)
 	assert.Equal(t, 37, a.N)
 	assert.GreaterOrEqual(t, a.Rate(), 0.9)
+}
+
+// BenchmarkCue runs Cue over the 50 hand-checked real continuations (per
+// op: all 50), and over the same texts with cueRe alone, to measure the
+// prefilter.
+func BenchmarkCue(b *testing.B) {
+	data, err := os.ReadFile("testdata/handcheck.jsonl")
+	require.NoError(b, err)
+	var texts []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r struct{ Continuation string }
+		require.NoError(b, json.Unmarshal([]byte(line), &r))
+		texts = append(texts, r.Continuation)
+	}
+	b.Run("prefiltered", func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range texts {
+				Cue(s)
+			}
+		}
+	})
+	b.Run("regexp", func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range texts {
+				cueRe.FindStringIndex(s)
+			}
+		}
+	})
 }

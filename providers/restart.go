@@ -166,6 +166,9 @@ var equationRE = regexp.MustCompile(`(?:^|[^\w^.{])\d[\d.,]*\s*[-+*/x×÷]\s*\d[
 
 // equations returns the arithmetic equations in s, whitespace removed.
 func equations(s string) []string {
+	if !strings.Contains(s, "=") {
+		return nil // every match holds one
+	}
 	ms := equationRE.FindAllString(s, -1)
 	for i, m := range ms {
 		m = strings.TrimLeftFunc(m, func(r rune) bool { return !unicode.IsDigit(r) })
@@ -186,7 +189,62 @@ func prose(s string) string {
 	if !strings.ContainsAny(s, "$\\") && !strings.Contains(s, "[asy]") {
 		return s
 	}
-	return latexNoise.ReplaceAllString(s, " ")
+	return dropLatexNoise(s)
+}
+
+// dropLatexNoise is latexNoise.ReplaceAllString(s, " ") without the
+// regexp (FuzzRestartShortcuts holds them equal): at the leftmost place one
+// of latexNoise's alternatives matches, the first that does, replaced by a
+// space. Every alternative starts with an ASCII byte, which is never part
+// of a longer UTF-8 sequence, so scanning bytes finds the places the
+// regexp's runes do.
+func dropLatexNoise(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	done := 0 // s[:done] is written
+	for i := 0; i < len(s); {
+		end := latexNoiseAt(s, i)
+		if end < 0 {
+			i++
+			continue
+		}
+		b.WriteString(s[done:i])
+		b.WriteByte(' ')
+		i, done = end, end
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// latexNoiseAt is the end of latexNoise's match starting at s[i], or -1.
+func latexNoiseAt(s string, i int) int {
+	// through returns the end of the first closer at or after from, or len(s).
+	through := func(from int, closer string) int {
+		if j := strings.Index(s[from:], closer); j >= 0 {
+			return from + j + len(closer)
+		}
+		return len(s)
+	}
+	rest := s[i:]
+	switch {
+	case strings.HasPrefix(rest, "[asy]"):
+		return through(i+len("[asy]"), "[/asy]")
+	case strings.HasPrefix(rest, "$$"):
+		return through(i+2, "$$")
+	case rest[0] == '$':
+		return through(i+1, "$")
+	case strings.HasPrefix(rest, `\[`):
+		return through(i+2, `\]`)
+	case rest[0] == '\\':
+		j := i + 1
+		for j < len(s) && ('a' <= s[j] && s[j] <= 'z' || 'A' <= s[j] && s[j] <= 'Z') {
+			j++
+		}
+		if j > i+1 {
+			return j
+		}
+	}
+	return -1
 }
 
 // firstLines returns up to n non-empty trimmed lines of s (at least one,
@@ -247,26 +305,68 @@ func squashHead(s string, n int) string {
 	return string(b[:min(n, len(b))])
 }
 
-// words splits s into lowercase letter/digit runs.
+// words splits s into lowercase letter/digit runs: the fields of
+// strings.ToLower(s) between runes that are neither letters nor digits
+// (FuzzWords holds the two equal). ASCII text is split without
+// lowercasing a copy first: a word with no upper-case letter is a
+// substring of s.
 func words(s string) []string {
+	var out []string
+	start := -1    // where the current word starts in s, or -1
+	upper := false // the current word holds an upper-case ASCII letter
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return wordsUnicode(s)
+		}
+		word := 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+		if 'A' <= c && c <= 'Z' {
+			word, upper = true, true
+		}
+		switch {
+		case word && start < 0:
+			start, upper = i, 'A' <= c && c <= 'Z'
+		case !word && start >= 0:
+			out = append(out, asciiWord(s[start:i], upper))
+			start = -1
+		}
+	}
+	if start >= 0 {
+		out = append(out, asciiWord(s[start:], upper))
+	}
+	return out
+}
+
+// asciiWord is w lowercased (w is ASCII; upper says whether it needs it).
+func asciiWord(w string, upper bool) string {
+	if !upper {
+		return w
+	}
+	return strings.ToLower(w)
+}
+
+// wordsUnicode is words for text beyond ASCII.
+func wordsUnicode(s string) []string {
 	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
 }
 
+// jaccard is |A ∩ B| / |A ∪ B| of the sets of words in a and b (0 when
+// both are empty).
 func jaccard(a, b []string) float64 {
-	sa := map[string]bool{}
-	for _, w := range a {
-		sa[w] = true
-	}
-	sb := map[string]bool{}
-	for _, w := range b {
-		sb[w] = true
-	}
+	sa, sb := distinct(a), distinct(b)
 	inter := 0
-	for w := range sa {
-		if sb[w] {
+	for i, j := 0, 0; i < len(sa) && j < len(sb); {
+		switch {
+		case sa[i] < sb[j]:
+			i++
+		case sa[i] > sb[j]:
+			j++
+		default:
 			inter++
+			i++
+			j++
 		}
 	}
 	union := len(sa) + len(sb) - inter
@@ -274,6 +374,13 @@ func jaccard(a, b []string) float64 {
 		return 0
 	}
 	return float64(inter) / float64(union)
+}
+
+// distinct is ws sorted, without repeats (a copy).
+func distinct(ws []string) []string {
+	out := slices.Clone(ws)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // longestCommonRun is the length of the longest run of consecutive words

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -313,6 +314,45 @@ func FuzzRestartShortcuts(f *testing.F) {
 		}
 		if got, want := prose(s), latexNoise.ReplaceAllString(s, " "); got != want {
 			t.Fatalf("prose(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// FuzzWords checks words and jaccard against their definitions: the
+// fields of the lower-cased text between runes that are neither letters
+// nor digits, and the ratio of the word sets' intersection to their union.
+func FuzzWords(f *testing.F) {
+	f.Add("Janet’s ducks lay 16 eggs per day.", "She sells 16 - 3 - 4 = 9 eggs")
+	f.Add("ABC def GHI", "abc DEF ghi jkl")
+	f.Add("Ünïcode ÀÉÎ 12x", "\xff\xfe broken A")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		want := strings.FieldsFunc(strings.ToLower(a), func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+		})
+		if got := words(a); !slices.Equal(got, want) {
+			t.Fatalf("words(%q) = %q, want %q", a, got, want)
+		}
+		wa, wb := words(a), words(b)
+		sa, sb := map[string]bool{}, map[string]bool{}
+		for _, w := range wa {
+			sa[w] = true
+		}
+		for _, w := range wb {
+			sb[w] = true
+		}
+		inter := 0
+		for w := range sa {
+			if sb[w] {
+				inter++
+			}
+		}
+		want2 := 0.0
+		if u := len(sa) + len(sb) - inter; u > 0 {
+			want2 = float64(inter) / float64(u)
+		}
+		if got := jaccard(wa, wb); got != want2 {
+			t.Fatalf("jaccard(%q, %q) = %v, want %v", wa, wb, got, want2)
 		}
 	})
 }
