@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rebound-lab/rebound/behaviour"
+	"github.com/rebound-lab/rebound/dataset"
 	"github.com/rebound-lab/rebound/estimate"
 	"github.com/rebound-lab/rebound/perturb"
 )
@@ -92,8 +93,24 @@ func (s *Store) Behaviours(ctx context.Context, problemID string) (map[Behaviour
 // continuations (Error set) are not labelled. It reads the store in
 // chunks of problems (their texts, prefixes and continuations), so its
 // memory does not grow with the run, and commits the labels every few
-// thousand.
+// thousand. Continue labels what it stores the same way, so after a Run
+// there is usually nothing left (one query says so).
 func LabelBehaviours(ctx context.Context, st *Store, relabel bool) (int, error) {
+	if !relabel {
+		// A run's continuations are labelled as they are stored (Continue):
+		// usually there is nothing to do, which one query says.
+		if err := st.Flush(ctx); err != nil {
+			return 0, err
+		}
+		var unlabelled bool
+		if err := st.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM samples
+			WHERE stage = 'continue' AND error = '' AND behaviour = '')`).Scan(&unlabelled); err != nil {
+			return 0, fmt.Errorf("recovery: find unlabelled continuations: %w", err)
+		}
+		if !unlabelled {
+			return 0, nil
+		}
+	}
 	ranges, err := st.problemRanges(ctx, reportChunk)
 	if err != nil {
 		return 0, err
@@ -150,7 +167,7 @@ func LabelBehaviours(ctx context.Context, st *Store, relabel bool) (int, error) 
 		for _, r := range prefixes {
 			pre := perturb.Prefix{Text: r.Text, Source: r.Source, StepsKept: r.StepsKept, StepsTotal: r.StepsTotal,
 				Strategy: r.Strategy, Origin: r.Origin, ErrorStep: r.ErrorStep, Meta: r.Meta}
-			flaws[flawKey{r.ProblemID, r.Strategy}] = behaviour.FlawOf(pre, byID[r.ProblemID].Dataset())
+			flaws[flawKey{r.ProblemID, r.Strategy}] = flawOf(pre, byID[r.ProblemID].Dataset())
 		}
 		where := `stage = 'continue' AND error = '' AND ` + inRange
 		if !relabel {
@@ -161,8 +178,7 @@ func LabelBehaviours(ctx context.Context, st *Store, relabel bool) (int, error) 
 			if !ok {
 				return nil // no prefix row: nothing known about the flaw
 			}
-			r := behaviour.Classify(behaviour.Input{Continuation: s.Response, Flaw: flaw, Correct: s.Correct,
-				Restarted: s.Restarted, Answer: s.Answer, Reference: byID[s.ProblemID].Answer})
+			r := classify(s, flaw, byID[s.ProblemID].Answer)
 			out = append(out, labelled{BehaviourKey{s.ProblemID, s.Prefix, s.Sample}, r})
 			return nil
 		}, args...)
@@ -657,4 +673,28 @@ func (s Summary) behaviourMarkdown() string {
 	table("Injected errors by position", "position", bs.ByPosition)
 	table("Injected errors by steps kept after the error", "steps after", bs.ByStepsAfter)
 	return b.String()
+}
+
+// flawOf is the known flaw of a stored prefix of problem p: the prefix's
+// fields that are stored (so a prefix labels the same before and after a
+// round trip through the store).
+func flawOf(pre perturb.Prefix, p dataset.Problem) behaviour.Flaw {
+	pre = perturb.Prefix{Text: pre.Text, Source: pre.Source, StepsKept: pre.StepsKept, StepsTotal: pre.StepsTotal,
+		Strategy: pre.Strategy, Origin: pre.Origin, ErrorStep: pre.ErrorStep, Meta: pre.Meta}
+	p = dataset.Problem{ID: p.ID, Question: p.Question, Answer: p.Answer, Solution: p.Solution,
+		Source: p.Source, Subject: p.Subject, Level: p.Level}
+	return behaviour.FlawOf(pre, p)
+}
+
+// classify labels continuation s of a prefix with flaw, reference being
+// its problem's answer.
+func classify(s Sample, flaw behaviour.Flaw, reference string) behaviour.Result {
+	return behaviour.Classify(behaviour.Input{Continuation: s.Response, Flaw: flaw, Correct: s.Correct,
+		Restarted: s.Restarted, Answer: s.Answer, Reference: reference})
+}
+
+// labelContinuation is the label LabelBehaviours gives continuation r of
+// prefix pre of problem p once they are stored.
+func labelContinuation(r Sample, pre perturb.Prefix, p dataset.Problem) behaviour.Result {
+	return classify(r, flawOf(pre, p), p.Answer)
 }

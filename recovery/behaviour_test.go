@@ -13,7 +13,9 @@ import (
 
 	"github.com/rebound-lab/rebound/behaviour"
 	"github.com/rebound-lab/rebound/dataset"
+	"github.com/rebound-lab/rebound/perturb"
 	"github.com/rebound-lab/rebound/providers/sim"
+	"github.com/rebound-lab/rebound/verify"
 )
 
 // TestRunLabelsBehaviours runs the harness on the simulator with known
@@ -68,6 +70,11 @@ func TestRunLabelsBehaviours(t *testing.T) {
 	n, err = LabelBehaviours(context.Background(), st, true)
 	require.NoError(t, err)
 	assert.Equal(t, bs.Labelled, n)
+	// The labels Continue wrote as it stored each continuation are the
+	// ones the pass gives the stored rows.
+	relabelled, err := st.Behaviours(context.Background(), "")
+	require.NoError(t, err)
+	assert.Equal(t, labels, relabelled)
 
 	var buf bytes.Buffer
 	require.NoError(t, sum.WriteJSON(&buf))
@@ -79,6 +86,54 @@ func TestRunLabelsBehaviours(t *testing.T) {
 	assert.Contains(t, md, "## How continuations recovered (behaviour)")
 	assert.Contains(t, md, "### Injected errors by magnitude")
 	assert.True(t, strings.Index(md, "behaviour)") < strings.Index(md, "## Cost by stage"))
+}
+
+// TestContinueLabelsWhatItStores runs the Continue stage alone with a
+// store: every verified continuation is labelled as it is written (no
+// LabelBehaviours pass), a failed one is not, and a continuation written
+// again without a label loses the old one (a label follows its text).
+func TestContinueLabelsWhatItStores(t *testing.T) {
+	ctx := context.Background()
+	problems := dataset.GSM8KTest()[:4]
+	st, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	require.NoError(t, st.PutProblems(ctx, problems))
+	var items []PrefixResult
+	for _, p := range problems {
+		lines := strings.SplitAfter(p.Solution, "\n")
+		items = append(items, PrefixResult{Problem: p, Strategy: StrategyInject,
+			Prefix: perturb.Prefix{Text: lines[0], StepsKept: 1, StepsTotal: len(lines), Strategy: StrategyInject}})
+		require.NoError(t, st.PutPrefix(ctx, Prefix{ProblemID: p.ID, Strategy: StrategyInject, Text: lines[0],
+			StepsKept: 1, StepsTotal: len(lines)}))
+	}
+	scfg := sim.Strong()
+	scfg.Behaviours = sim.DefaultBehaviours()
+	stage := &Continue{Exec: Exec{Store: st}, Model: "sim:strong", Completer: sim.New(scfg, problems...),
+		Verifier: verify.NewMath(), K: 2}
+	out, err := stage.Run(ctx, items)
+	require.NoError(t, err)
+	require.Len(t, out, len(problems))
+	labels, err := st.Behaviours(ctx, "")
+	require.NoError(t, err)
+	assert.Len(t, labels, 2*len(problems))
+	for k, r := range labels {
+		assert.True(t, r.Label.Valid(), "%v: %+v", k, r)
+	}
+	n, err := LabelBehaviours(ctx, st, false)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing left for the pass")
+
+	row := out[0].Samples[0]
+	row.Response, row.Request = "A new text.", "{}"
+	require.NoError(t, st.PutSample(ctx, row))
+	labels, err = st.Behaviours(ctx, problems[0].ID)
+	require.NoError(t, err)
+	_, ok := labels[BehaviourKey{problems[0].ID, StrategyInject, 0}]
+	assert.False(t, ok, "a row written again without a label keeps no stale one")
+	n, err = LabelBehaviours(ctx, st, false)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the pass labels it")
 }
 
 // TestBehaviourMigrationIsAdditive opens a database made before the

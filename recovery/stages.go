@@ -225,7 +225,7 @@ func (s *StraightShot) put(ctx context.Context, r Sample) (Sample, error) {
 		return r, nil
 	}
 	err := s.Store.PutSample(detach(ctx), r)
-	r.Request = ""
+	r.Request, r.label = "", nil
 	return r, err
 }
 
@@ -407,7 +407,9 @@ func prefixResultFromRow(p dataset.Problem, row Prefix) PrefixResult {
 // Continue has the strong model continue each prefix K times as its own
 // text (Request.Prefill, Sample 0 … K-1, under perturb.Prompt), flags
 // continuations that start over (providers.DetectRestart), and verifies
-// prefix + continuation as the full trace.
+// prefix + continuation as the full trace. With a Store, each verified
+// continuation is stored with its behaviour label (as LabelBehaviours
+// would give the stored row).
 type Continue struct {
 	Exec
 	// Model is the spec recorded with every row; see StraightShot.Model.
@@ -527,6 +529,12 @@ func (s *Continue) continueOne(ctx context.Context, it PrefixResult, j int) (Sam
 	r.Restarted, r.RestartReason = rs.Restarted, rs.Reason
 	v, err := s.Verifier.Verify(detach(ctx), p.Answer, it.Prefix.Text+c.Text)
 	fillVerdict(&r, v, err)
+	if r.Error == "" && s.Store != nil {
+		// Labelled now, as LabelBehaviours would label the stored row, so
+		// the run's last pass has nothing left to read and rewrite.
+		lb := labelContinuation(r, it.Prefix, p)
+		r.label = &lb
+	}
 	if c.PrefillEchoed && s.Store != nil {
 		if err := s.Store.putFlag(detach(ctx), r, CondEchoed); err != nil {
 			return r, err
@@ -543,6 +551,6 @@ func (s *Continue) put(ctx context.Context, r Sample) (Sample, error) {
 		return r, nil
 	}
 	err := s.Store.PutSample(detach(ctx), r)
-	r.Request = ""
+	r.Request, r.label = "", nil
 	return r, err
 }

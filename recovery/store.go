@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rebound-lab/rebound/behaviour"
 	"github.com/rebound-lab/rebound/dataset"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
@@ -162,6 +163,10 @@ type Sample struct {
 	// behaviour is samples.behaviour (the continuation's behaviour label,
 	// see PutBehaviour), read for the tidy export; not in samples.jsonl.
 	behaviour string
+	// label, if set, is written with the row (Continue labels each
+	// continuation as it is verified); PutSample without one writes an
+	// unlabelled row, which LabelBehaviours labels later.
+	label *behaviour.Result
 }
 
 // Prefix is a prefix row: the prefix built for one problem by one strategy,
@@ -416,7 +421,8 @@ func (s *Store) PutBucket(ctx context.Context, problemID, bucket string, members
 const sampleInsertCols = `stage, problem_id, prefix, sample, model, provider, served_model,
 	request, response, finish_reason, correct, answer, reason, restarted, restart_reason, input_tokens, output_tokens,
 	cost_usd, prefill_method, latency_ms, cached, error, at, request_key, saved_usd,
-	seed, upstream, reasoning, rule, batch, request_messages`
+	seed, upstream, reasoning, rule, batch, request_messages,
+	behaviour, behaviour_rule, behaviour_locus, behaviour_start, behaviour_end`
 
 // sampleUpsertTail updates an existing row, unless the new row is a cached
 // answer and the old one recorded the paid call.
@@ -428,12 +434,13 @@ const sampleUpsertTail = `ON CONFLICT(stage, problem_id, prefix, sample) DO UPDA
 	latency_ms = excluded.latency_ms, cached = excluded.cached, error = excluded.error, at = excluded.at,
 	request_key = excluded.request_key, saved_usd = excluded.saved_usd, seed = excluded.seed,
 	upstream = excluded.upstream, reasoning = excluded.reasoning, rule = excluded.rule, batch = excluded.batch,
-	request_messages = excluded.request_messages
+	request_messages = excluded.request_messages, behaviour = excluded.behaviour, behaviour_rule = excluded.behaviour_rule,
+	behaviour_locus = excluded.behaviour_locus, behaviour_start = excluded.behaviour_start, behaviour_end = excluded.behaviour_end
 	WHERE NOT (excluded.cached = 1 AND samples.cached = 0 AND samples.error = '')`
 
 // putSampleSQL is PutSample's upsert of a row that claims no payment.
 var putSampleSQL = `INSERT INTO samples(` + sampleInsertCols + `)
-	VALUES (` + strings.Repeat("?, ", 30) + `?)
+	VALUES (` + strings.Repeat("?, ", 35) + `?)
 	` + sampleUpsertTail
 
 // PutSample upserts a sample or continuation keyed by (Stage, ProblemID,
@@ -463,6 +470,10 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 		seed = *r.Seed
 	}
 	at := r.At.Format(time.RFC3339Nano)
+	var lb behaviour.Result // the zero Result: unlabelled
+	if r.label != nil {
+		lb = *r.label
+	}
 	if !claim {
 		// The common case, a row of a call just made: a plain upsert.
 		// Its parameters are positional: binding a named (?NN) one costs
@@ -471,7 +482,8 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 			r.Stage, r.ProblemID, r.Prefix, r.Sample, r.Model, r.Provider, r.ServedModel, request, r.Response,
 			r.FinishReason, r.Correct, r.Answer, r.Reason, r.Restarted, r.RestartReason, r.InputTokens, r.OutputTokens,
 			r.CostUSD, r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, at, key, r.SavedUSD,
-			seed, r.Upstream, r.Reasoning, r.Rule, r.Batch, messages)
+			seed, r.Upstream, r.Reasoning, r.Rule, r.Batch, messages,
+			string(lb.Label), lb.Rule, string(lb.Locus), lb.Evidence.Start, lb.Evidence.End)
 	} else {
 		_, err = s.w.ExecContext(ctx, `WITH paid(first) AS (SELECT ?25 AND NOT EXISTS (SELECT 1 FROM samples o
 			WHERE o.request_key = ?26 AND o.error = '' AND o.cached = 0
@@ -479,13 +491,14 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 		INSERT INTO samples(`+sampleInsertCols+`)
 		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
 			CASE WHEN first THEN ?24 ELSE ?18 END, ?19, ?20, CASE WHEN first THEN 0 ELSE ?21 END, ?22, ?23, ?26,
-			CASE WHEN first THEN 0 ELSE ?24 END, ?27, ?28, ?29, ?30, ?31, ?32
+			CASE WHEN first THEN 0 ELSE ?24 END, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37
 		FROM paid WHERE true
 		`+sampleUpsertTail,
 			r.Stage, r.ProblemID, r.Prefix, r.Sample, r.Model, r.Provider, r.ServedModel, request, r.Response, r.FinishReason,
 			r.Correct, r.Answer, r.Reason, r.Restarted, r.RestartReason, r.InputTokens, r.OutputTokens, r.CostUSD,
 			r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, at, r.SavedUSD, claim, key,
-			seed, r.Upstream, r.Reasoning, r.Rule, r.Batch, messages)
+			seed, r.Upstream, r.Reasoning, r.Rule, r.Batch, messages,
+			string(lb.Label), lb.Rule, string(lb.Locus), lb.Evidence.Start, lb.Evidence.End)
 	}
 	if err != nil {
 		return fmt.Errorf("recovery: store %s sample %d of %q: %w", r.Stage, r.Sample, r.ProblemID, err)
