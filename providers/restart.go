@@ -319,14 +319,14 @@ func words(s string) []string {
 		if c >= utf8.RuneSelf {
 			return wordsUnicode(s)
 		}
-		word := 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
-		if 'A' <= c && c <= 'Z' {
-			word, upper = true, true
-		}
+		isUpper := 'A' <= c && c <= 'Z'
+		word := isUpper || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
 		switch {
 		case word && start < 0:
-			start, upper = i, 'A' <= c && c <= 'Z'
-		case !word && start >= 0:
+			start, upper = i, isUpper
+		case word:
+			upper = upper || isUpper
+		case start >= 0:
 			out = append(out, asciiWord(s[start:i], upper))
 			start = -1
 		}

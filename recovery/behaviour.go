@@ -167,7 +167,7 @@ func LabelBehaviours(ctx context.Context, st *Store, relabel bool) (int, error) 
 		for _, r := range prefixes {
 			pre := perturb.Prefix{Text: r.Text, Source: r.Source, StepsKept: r.StepsKept, StepsTotal: r.StepsTotal,
 				Strategy: r.Strategy, Origin: r.Origin, ErrorStep: r.ErrorStep, Meta: r.Meta}
-			flaws[flawKey{r.ProblemID, r.Strategy}] = flawOf(pre, byID[r.ProblemID].Dataset())
+			flaws[flawKey{r.ProblemID, r.Strategy}] = behaviour.FlawOf(pre, byID[r.ProblemID].Dataset())
 		}
 		where := `stage = 'continue' AND error = '' AND ` + inRange
 		if !relabel {
@@ -675,17 +675,6 @@ func (s Summary) behaviourMarkdown() string {
 	return b.String()
 }
 
-// flawOf is the known flaw of a stored prefix of problem p: the prefix's
-// fields that are stored (so a prefix labels the same before and after a
-// round trip through the store).
-func flawOf(pre perturb.Prefix, p dataset.Problem) behaviour.Flaw {
-	pre = perturb.Prefix{Text: pre.Text, Source: pre.Source, StepsKept: pre.StepsKept, StepsTotal: pre.StepsTotal,
-		Strategy: pre.Strategy, Origin: pre.Origin, ErrorStep: pre.ErrorStep, Meta: pre.Meta}
-	p = dataset.Problem{ID: p.ID, Question: p.Question, Answer: p.Answer, Solution: p.Solution,
-		Source: p.Source, Subject: p.Subject, Level: p.Level}
-	return behaviour.FlawOf(pre, p)
-}
-
 // classify labels continuation s of a prefix with flaw, reference being
 // its problem's answer.
 func classify(s Sample, flaw behaviour.Flaw, reference string) behaviour.Result {
@@ -694,7 +683,10 @@ func classify(s Sample, flaw behaviour.Flaw, reference string) behaviour.Result 
 }
 
 // labelContinuation is the label LabelBehaviours gives continuation r of
-// prefix pre of problem p once they are stored.
+// prefix pre of problem p once they are stored: behaviour.FlawOf reads
+// only what the store keeps of them (the prefix's text, error step and
+// meta, the problem's question and solution), and TestRunLabelsBehaviours
+// compares the two.
 func labelContinuation(r Sample, pre perturb.Prefix, p dataset.Problem) behaviour.Result {
-	return classify(r, flawOf(pre, p), p.Answer)
+	return classify(r, behaviour.FlawOf(pre, p), p.Answer)
 }

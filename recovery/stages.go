@@ -225,7 +225,7 @@ func (s *StraightShot) put(ctx context.Context, r Sample) (Sample, error) {
 		return r, nil
 	}
 	err := s.Store.PutSample(detach(ctx), r)
-	r.Request, r.label = "", nil
+	r.Request = ""
 	return r, err
 }
 
