@@ -20,11 +20,19 @@ import (
 //     database whose store_state says requestKeyBlob; a database made
 //     before keeps its 64-hex-digit keys (the two never mix in one file).
 
-// promptsSchema is the table of distinct request messages.
+// promptsSchema is the table of distinct request messages. It is a rowid
+// table (its rows appended in the order problems start) with the hash in
+// a small unique index: keyed by the hash itself (WITHOUT ROWID, as
+// databases made before session 13 keep it) every new problem's
+// half-kilobyte prompt landed on a random page of a table too large for
+// the writer's page cache, re-read and rewritten into the WAL (at 100k
+// problems 13,298 pages, the largest structure after samples and the
+// cache; with the larger WAL of writer.go, a 100k run used 8 % less CPU,
+// README). Both layouts answer the same statements.
 const promptsSchema = `CREATE TABLE IF NOT EXISTS prompts (
 	hash     BLOB PRIMARY KEY,
 	messages TEXT NOT NULL
-) WITHOUT ROWID`
+)`
 
 var sampleLeanColumns = []struct{ name, decl string }{
 	{"request_messages", "BLOB"}, // prompts.hash; NULL: the request holds its messages
