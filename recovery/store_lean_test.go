@@ -260,3 +260,52 @@ func hexRequestKey(model, request string) string {
 	h.Write([]byte(request))
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// A run database whose prompts table was made WITHOUT ROWID (before
+// session 13 made it a rowid table) keeps that layout, stores new
+// prompts in it and reads them back; a new database gets the rowid
+// table.
+func TestPromptsKeepTheirLayout(t *testing.T) {
+	ctx := context.Background()
+	layout := func(st *Store) string {
+		var sql string
+		require.NoError(t, st.DB().QueryRow(`SELECT sql FROM sqlite_schema WHERE name = 'prompts'`).Scan(&sql))
+		return sql
+	}
+	put := func(st *Store, id string) Sample {
+		req := providers.Request{Model: "m", Messages: []providers.Message{{Role: "user", Content: strings.Repeat("Question "+id+". ", 10)}}}
+		r := Sample{Stage: StageStrong, ProblemID: id, Sample: 0, Model: "sim:m", Request: requestJSON(req), Response: "answer " + id}
+		require.NoError(t, st.PutSample(ctx, r))
+		return r
+	}
+
+	fresh, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	defer fresh.Close()
+	assert.NotContains(t, layout(fresh), "WITHOUT ROWID")
+
+	dir := t.TempDir()
+	db, err := sqlOpen("file:" + filepath.Join(dir, StoreFile))
+	require.NoError(t, err)
+	_, err = db.Exec(`CREATE TABLE prompts (hash BLOB PRIMARY KEY, messages TEXT NOT NULL) WITHOUT ROWID`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	a := put(st, "p1")
+	require.NoError(t, st.Close())
+	st, err = OpenStore(dir) // resumed
+	require.NoError(t, err)
+	defer st.Close()
+	assert.Contains(t, layout(st), "WITHOUT ROWID", "an existing table is not rebuilt")
+	b := put(st, "p2")
+	for _, want := range []Sample{a, b} {
+		rows, err := st.Samples(ctx, want.ProblemID)
+		require.NoError(t, err)
+		require.Len(t, rows, 1)
+		assert.Equal(t, want.Request, rows[0].Request, "the messages are joined back")
+	}
+	var n int
+	require.NoError(t, st.DB().QueryRow(`SELECT COUNT(*) FROM prompts`).Scan(&n))
+	assert.Equal(t, 2, n)
+}
