@@ -51,10 +51,12 @@ type Store struct {
 	// qc is the completion cache SQLiteCache queues through w, shared by
 	// every model's chain so a queued entry is seen by all of them.
 	qc atomic.Pointer[queuedCache]
-	// blobKeys: request_key is a 16-byte blob (store_lean.go); prompts
-	// the prompt rows this Store has queued.
-	blobKeys bool
-	prompts  promptsSeen
+	// leanFormat: how request keys and prompts are stored (store_lean.go);
+	// prompts the prompt rows this Store has queued; putSQL and claimSQL
+	// PutSample's two statements in that format.
+	leanFormat
+	prompts          promptsSeen
+	putSQL, claimSQL string
 	// searchReady: the problem search index exists (search.go).
 	searchMu    sync.Mutex
 	searchReady bool
@@ -246,7 +248,6 @@ CREATE TABLE IF NOT EXISTS samples (
 	saved_usd      REAL NOT NULL DEFAULT 0,
 	PRIMARY KEY (stage, problem_id, prefix, sample)
 );
-CREATE INDEX IF NOT EXISTS samples_request ON samples(request_key);
 CREATE VIEW IF NOT EXISTS continuations AS SELECT * FROM samples WHERE stage = 'continue';
 CREATE TABLE IF NOT EXISTS prefixes (
 	problem_id    TEXT NOT NULL,
@@ -307,13 +308,14 @@ func OpenStore(dir string) (*Store, error) {
 		return nil, fmt.Errorf("recovery: migrate %s: %w", path, err)
 	}
 	w := newWriter(db)
-	blobKeys, err := migrateLean(db)
+	format, err := migrateLean(db)
 	if err != nil {
 		w.Close()
 		db.Close()
 		return nil, fmt.Errorf("recovery: migrate %s: %w", path, err)
 	}
-	return &Store{db: db, dir: dir, path: path, w: w, blobKeys: blobKeys}, nil
+	put, claim := putSampleSQL(format), claimSampleSQL(format)
+	return &Store{db: db, dir: dir, path: path, w: w, leanFormat: format, putSQL: put, claimSQL: claim}, nil
 }
 
 // DB returns the underlying database, e.g. to share it with
@@ -438,10 +440,48 @@ const sampleUpsertTail = `ON CONFLICT(stage, problem_id, prefix, sample) DO UPDA
 	behaviour_locus = excluded.behaviour_locus, behaviour_start = excluded.behaviour_start, behaviour_end = excluded.behaviour_end
 	WHERE NOT (excluded.cached = 1 AND samples.cached = 0 AND samples.error = '')`
 
-// putSampleSQL is PutSample's upsert of a row that claims no payment.
-var putSampleSQL = `INSERT INTO samples(` + sampleInsertCols + `)
-	VALUES (` + strings.Repeat("?, ", 35) + `?)
+// promptRefArg is the request_messages value PutSample stores, from the
+// prompt's hash bound at ?n ("": the next positional parameter): the hash
+// itself, or the rowid of the prompt row queued before the sample row
+// (leanFormat). +rowid is the value without the rowid's INTEGER affinity:
+// compared with it, the BLOB-affinity column's index could not be used.
+func promptRefArg(f leanFormat, n string) string {
+	if f.promptRowids {
+		return `(SELECT +rowid FROM prompts WHERE hash = ?` + n + `)`
+	}
+	return `?` + n
+}
+
+// putSampleSQL is PutSample's upsert of a row that claims no payment. Its
+// parameters are positional: binding a named (?NN) one costs the driver a
+// lookup by name, a quarter of the statement's CPU.
+func putSampleSQL(f leanFormat) string {
+	return `INSERT INTO samples(` + sampleInsertCols + `)
+	VALUES (` + strings.Repeat("?, ", 30) + promptRefArg(f, "") + `, ?, ?, ?, ?, ?)
 	` + sampleUpsertTail
+}
+
+// claimSampleSQL is PutSample's upsert of a cached answer that is the paid
+// call when no other finished row made its request (see PutSample). The
+// other rows are found by request key, under the same prompt reference
+// where the index is samples(request_messages, request_key): equal
+// requests hold equal messages, so they share the prompt row.
+func claimSampleSQL(f leanFormat) string {
+	ref := promptRefArg(f, "32")
+	same := `o.request_key = ?26`
+	if f.promptRowids {
+		same = `o.request_messages IS ` + ref + ` AND o.request_key = ?26`
+	}
+	return `WITH paid(first) AS (SELECT ?25 AND NOT EXISTS (SELECT 1 FROM samples o
+			WHERE ` + same + ` AND o.error = '' AND o.cached = 0
+			AND NOT (o.stage = ?1 AND o.problem_id = ?2 AND o.prefix = ?3 AND o.sample = ?4)))
+		INSERT INTO samples(` + sampleInsertCols + `)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+			CASE WHEN first THEN ?24 ELSE ?18 END, ?19, ?20, CASE WHEN first THEN 0 ELSE ?21 END, ?22, ?23, ?26,
+			CASE WHEN first THEN 0 ELSE ?24 END, ?27, ?28, ?29, ?30, ?31, ` + ref + `, ?33, ?34, ?35, ?36, ?37
+		FROM paid WHERE true
+		` + sampleUpsertTail
+}
 
 // PutSample upserts a sample or continuation keyed by (Stage, ProblemID,
 // Prefix, Sample). A cached completion never replaces a row that recorded
@@ -476,24 +516,14 @@ func (s *Store) PutSample(ctx context.Context, r Sample) error {
 	}
 	if !claim {
 		// The common case, a row of a call just made: a plain upsert.
-		// Its parameters are positional: binding a named (?NN) one costs
-		// the driver a lookup by name, a quarter of the statement's CPU.
-		_, err = s.w.ExecContext(ctx, putSampleSQL,
+		_, err = s.w.ExecContext(ctx, s.putSQL,
 			r.Stage, r.ProblemID, r.Prefix, r.Sample, r.Model, r.Provider, r.ServedModel, request, r.Response,
 			r.FinishReason, r.Correct, r.Answer, r.Reason, r.Restarted, r.RestartReason, r.InputTokens, r.OutputTokens,
 			r.CostUSD, r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, at, key, r.SavedUSD,
 			seed, r.Upstream, r.Reasoning, r.Rule, r.Batch, messages,
 			string(lb.Label), lb.Rule, string(lb.Locus), lb.Evidence.Start, lb.Evidence.End)
 	} else {
-		_, err = s.w.ExecContext(ctx, `WITH paid(first) AS (SELECT ?25 AND NOT EXISTS (SELECT 1 FROM samples o
-			WHERE o.request_key = ?26 AND o.error = '' AND o.cached = 0
-			AND NOT (o.stage = ?1 AND o.problem_id = ?2 AND o.prefix = ?3 AND o.sample = ?4)))
-		INSERT INTO samples(`+sampleInsertCols+`)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-			CASE WHEN first THEN ?24 ELSE ?18 END, ?19, ?20, CASE WHEN first THEN 0 ELSE ?21 END, ?22, ?23, ?26,
-			CASE WHEN first THEN 0 ELSE ?24 END, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37
-		FROM paid WHERE true
-		`+sampleUpsertTail,
+		_, err = s.w.ExecContext(ctx, s.claimSQL,
 			r.Stage, r.ProblemID, r.Prefix, r.Sample, r.Model, r.Provider, r.ServedModel, request, r.Response, r.FinishReason,
 			r.Correct, r.Answer, r.Reason, r.Restarted, r.RestartReason, r.InputTokens, r.OutputTokens, r.CostUSD,
 			r.PrefillMethod, r.LatencyMS, r.Cached, r.Error, at, r.SavedUSD, claim, key,

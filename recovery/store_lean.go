@@ -14,7 +14,8 @@ import (
 //     instruction, the same for every sample, try and continuation of a
 //     problem) are stored once, in the prompts table, keyed by a hash; the
 //     row's request JSON holds "messages":null and request_messages the
-//     hash. Every Store read puts them back (joinMessages), so
+//     prompt row's rowid (its hash in a database made before session 13;
+//     see leanFormat). Every Store read puts them back (joinMessages), so
 //     Sample.Request reads as it was written.
 //   - request_key is a 16-byte blob (the first half of the SHA-256) in a
 //     database whose store_state says requestKeyBlob; a database made
@@ -35,37 +36,102 @@ const promptsSchema = `CREATE TABLE IF NOT EXISTS prompts (
 )`
 
 var sampleLeanColumns = []struct{ name, decl string }{
-	{"request_messages", "BLOB"}, // prompts.hash; NULL: the request holds its messages
+	{"request_messages", "BLOB"}, // the prompt's rowid or hash (leanFormat); NULL: the request holds its messages
 }
 
 // requestKeyFormatKey is the store_state key naming the request_key
-// format; requestKeyBlob is the 16-byte blob format.
+// format; requestKeyBlob is the 16-byte blob format. promptRefFormatKey
+// names what request_messages holds: promptRefRowid, the prompt row's
+// rowid, in a database made since session 13; the prompt's 16-byte hash
+// before.
 const (
 	requestKeyFormatKey = "request_key"
 	requestKeyBlob      = "sha256-128-blob"
+	promptRefFormatKey  = "prompt_ref"
+	promptRefRowid      = "rowid"
 )
 
-// migrateLean adds the prompts table and the request_messages column and
-// picks the request_key format: the blob for a database with no sample row
-// yet, else whatever it already records (hex when nothing: an older
-// database).
-func migrateLean(db *sql.DB) (blobKeys bool, err error) {
+// leanFormat is how a run database stores request keys and prompt
+// references (see migrateLean).
+type leanFormat struct {
+	// blobKeys: request_key is a 16-byte blob, not 64 hex digits.
+	blobKeys bool
+	// promptRowids: request_messages is the prompt's rowid, and the
+	// PutSample claim's index is samples(request_messages, request_key).
+	// A problem's prompt row is appended when the problem starts, so the
+	// index entries of the calls in flight are inserted next to each
+	// other, not at random as under an index of request_key alone (one
+	// page written per call at 100k problems, README).
+	promptRowids bool
+}
+
+// migrateLean adds the prompts table and the request_messages column, picks
+// the request_key and prompt reference formats (the new ones for a database
+// with no sample row yet, else whatever it already records: the old ones
+// when nothing, an older database), and creates the claim's index and the
+// prompt_refs view for that format.
+func migrateLean(db *sql.DB) (leanFormat, error) {
+	var f leanFormat
 	if _, err := db.Exec(promptsSchema); err != nil {
-		return false, err
+		return f, err
 	}
 	if err := addColumns(db, "samples", sampleLeanColumns); err != nil {
-		return false, err
+		return f, err
 	}
 	if _, err := db.Exec(`INSERT INTO store_state(key, value) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM samples)
 		ON CONFLICT(key) DO NOTHING`, requestKeyFormatKey, requestKeyBlob); err != nil {
-		return false, err
+		return f, err
 	}
-	var v string
-	err = db.QueryRow(`SELECT value FROM store_state WHERE key = ?`, requestKeyFormatKey).Scan(&v)
-	if err == sql.ErrNoRows {
-		return false, nil
+	// Rowid references need a rowid table: a database made before session
+	// 13 with no sample row yet keeps its WITHOUT ROWID prompts, and hashes.
+	if _, err := db.Exec(`INSERT INTO store_state(key, value) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM samples)
+		AND NOT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'prompts' AND sql LIKE '%WITHOUT ROWID%')
+		ON CONFLICT(key) DO NOTHING`, promptRefFormatKey, promptRefRowid); err != nil {
+		return f, err
 	}
-	return v == requestKeyBlob, err
+	format := func(key, want string) (bool, error) {
+		var v string
+		err := db.QueryRow(`SELECT value FROM store_state WHERE key = ?`, key).Scan(&v)
+		if err == sql.ErrNoRows {
+			return false, nil
+		}
+		return v == want, err
+	}
+	var err error
+	if f.blobKeys, err = format(requestKeyFormatKey, requestKeyBlob); err != nil {
+		return f, err
+	}
+	if f.promptRowids, err = format(promptRefFormatKey, promptRefRowid); err != nil {
+		return f, err
+	}
+	// prompt_refs resolves a request_messages value of the database's
+	// format, so the reads are one SQL text (requestCol).
+	view := `CREATE VIEW prompt_refs AS SELECT hash AS ref, messages FROM prompts`
+	ddl := []string{`CREATE INDEX IF NOT EXISTS samples_request ON samples(request_key)`}
+	if f.promptRowids {
+		// Within this format every row's request is split by the same
+		// rule (splitMessages), so equal requests share one prompt row.
+		// samples_request exists, empty, in a database an older version
+		// created: the claim does not read it, so it would only cost.
+		view = `CREATE VIEW prompt_refs AS SELECT rowid AS ref, messages FROM prompts`
+		ddl = []string{`DROP INDEX IF EXISTS samples_request`,
+			`CREATE INDEX IF NOT EXISTS samples_prompt_request ON samples(request_messages, request_key)`}
+	}
+	var have string
+	switch err := db.QueryRow(`SELECT sql FROM sqlite_schema WHERE type = 'view' AND name = 'prompt_refs'`).Scan(&have); {
+	case err == sql.ErrNoRows:
+		ddl = append(ddl, view)
+	case err != nil:
+		return f, err
+	case have != view:
+		ddl = append(ddl, `DROP VIEW prompt_refs`, view)
+	}
+	for _, q := range ddl {
+		if _, err := db.Exec(q); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
 }
 
 // requestKeyArg identifies a request of one model, in the store's
@@ -201,4 +267,4 @@ func (s *Store) leanRequest(request string) (string, any, error) {
 
 // requestCol is the select expression of a sample's stored request and its
 // messages (see joinMessages).
-const requestCol = `request, (SELECT messages FROM prompts WHERE hash = samples.request_messages)`
+const requestCol = `request, (SELECT messages FROM prompt_refs WHERE ref = samples.request_messages)`

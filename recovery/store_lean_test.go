@@ -216,7 +216,7 @@ func TestOldRunDatabaseKeepsItsFormats(t *testing.T) {
 	require.NoError(t, st.Close())
 	db, err := sqlOpen(old)
 	require.NoError(t, err)
-	_, err = db.Exec(`DELETE FROM store_state WHERE key = ?`, requestKeyFormatKey)
+	_, err = db.Exec(`DELETE FROM store_state WHERE key IN (?, ?)`, requestKeyFormatKey, promptRefFormatKey)
 	require.NoError(t, err)
 	hexKey := hexRequestKey("bench:m", full)
 	_, err = db.Exec(`INSERT INTO samples(stage, problem_id, sample, model, request, response, cost_usd, request_key)
@@ -262,9 +262,10 @@ func hexRequestKey(model, request string) string {
 }
 
 // A run database whose prompts table was made WITHOUT ROWID (before
-// session 13 made it a rowid table) keeps that layout, stores new
-// prompts in it and reads them back; a new database gets the rowid
-// table.
+// session 13 made it a rowid table) keeps that layout and its hash
+// references, stores new prompts in it and reads them back; a new
+// database gets the rowid table, rowid references and the claim's
+// (request_messages, request_key) index.
 func TestPromptsKeepTheirLayout(t *testing.T) {
 	ctx := context.Background()
 	layout := func(st *Store) string {
@@ -283,6 +284,20 @@ func TestPromptsKeepTheirLayout(t *testing.T) {
 	require.NoError(t, err)
 	defer fresh.Close()
 	assert.NotContains(t, layout(fresh), "WITHOUT ROWID")
+	indexes := func(st *Store) []string {
+		var names []string
+		rows, err := st.DB().Query(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'samples' AND sql IS NOT NULL ORDER BY name`)
+		require.NoError(t, err)
+		for rows.Next() {
+			var n string
+			require.NoError(t, rows.Scan(&n))
+			names = append(names, n)
+		}
+		require.NoError(t, rows.Err())
+		return names
+	}
+	assert.True(t, fresh.promptRowids, "a new database references prompts by rowid")
+	assert.Equal(t, []string{"samples_prompt_request"}, indexes(fresh), "and its claim needs no index of request keys alone")
 
 	dir := t.TempDir()
 	db, err := sqlOpen("file:" + filepath.Join(dir, StoreFile))
@@ -298,6 +313,8 @@ func TestPromptsKeepTheirLayout(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	assert.Contains(t, layout(st), "WITHOUT ROWID", "an existing table is not rebuilt")
+	assert.False(t, st.promptRowids, "a WITHOUT ROWID table keeps hash references")
+	assert.Equal(t, []string{"samples_request"}, indexes(st))
 	b := put(st, "p2")
 	for _, want := range []Sample{a, b} {
 		rows, err := st.Samples(ctx, want.ProblemID)

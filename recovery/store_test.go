@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -104,7 +105,16 @@ func TestStoreRoundTripsRowsAndUpsertsIdempotently(t *testing.T) {
 	assert.Equal(t, 2, n)
 }
 
+// Both request shapes: messages too short to be stored apart (the claim
+// looks for request_messages IS NULL) and a prompt stored once in prompts
+// (the claim looks under its rowid).
 func TestACachedAnswerWhosePaidRowWasLostIsRecordedAsPaidOnce(t *testing.T) {
+	for name, question := range map[string]string{"short prompt": "q", "prompt stored apart": strings.Repeat("A long question. ", 8)} {
+		t.Run(name, func(t *testing.T) { testLostPaidRowClaimedOnce(t, question) })
+	}
+}
+
+func testLostPaidRowClaimedOnce(t *testing.T, question string) {
 	ctx := context.Background()
 	st, err := OpenStore(t.TempDir())
 	require.NoError(t, err)
@@ -114,7 +124,7 @@ func TestACachedAnswerWhosePaidRowWasLostIsRecordedAsPaidOnce(t *testing.T) {
 
 	// A crash lost the row of a paid call; the rerun gets its answer from the
 	// cache. No other row made that request, so this row is the paid call.
-	req := `{"model":"m","messages":[{"role":"user","content":"q"}],"sample":3}`
+	req := `{"model":"m","messages":[{"role":"user","content":"` + question + `"}],"sample":3}`
 	hit := Sample{Stage: StageWeak, ProblemID: "p", Sample: 3, Model: "x:m", Request: req, Response: "r",
 		Cached: true, SavedUSD: 0.25}
 	require.NoError(t, st.PutSample(ctx, hit))
@@ -129,6 +139,33 @@ func TestACachedAnswerWhosePaidRowWasLostIsRecordedAsPaidOnce(t *testing.T) {
 	otherHit := other
 	otherHit.Stage, otherHit.Prefix, otherHit.Cached, otherHit.CostUSD, otherHit.SavedUSD = StagePerturb, "onpolicy", true, 0, 0.5
 	require.NoError(t, st.PutSample(ctx, otherHit))
+
+	// The same request in another problem (a duplicate question) found
+	// the paid row of the first: a cache hit, not another payment.
+	dup := hit
+	dup.ProblemID = "p2"
+	require.NoError(t, st.PutSample(ctx, dup))
+	dups, err := st.Samples(ctx, "p2")
+	require.NoError(t, err)
+	require.Len(t, dups, 1)
+	assert.True(t, dups[0].Cached, "the other problem's row is served by the cache")
+	assert.Equal(t, req, dups[0].Request)
+	_, err = st.DB().ExecContext(ctx, `DELETE FROM samples WHERE problem_id = 'p2'`)
+	require.NoError(t, err)
+	var refs []string
+	rr, err := st.DB().QueryContext(ctx, `SELECT DISTINCT typeof(request_messages) FROM samples`)
+	require.NoError(t, err)
+	for rr.Next() {
+		var ty string
+		require.NoError(t, rr.Scan(&ty))
+		refs = append(refs, ty)
+	}
+	require.NoError(t, rr.Err())
+	if len(question) > 64 {
+		assert.Equal(t, []string{"integer"}, refs, "the prompt is referenced by its rowid")
+	} else {
+		assert.Equal(t, []string{"null"}, refs)
+	}
 
 	require.NoError(t, st.Flush(ctx)) // writes are queued; read them back from the database itself
 	got := map[string]Sample{}
