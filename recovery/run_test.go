@@ -134,10 +134,24 @@ func TestAnInterruptedRunResumesWithoutRepeatingAnswersAndEndsWhereAnUninterrupt
 		cfg.Strong, cfg.Weak = sc, wc
 		got, err = Run(ctx, cfg)
 		cancel()
+		var c *counting
 		if in.match != nil {
-			require.ErrorIs(t, err, context.Canceled, "run %d", i)
-		} else {
+			c = wc
+			if in.strong {
+				c = sc
+			}
+		}
+		switch {
+		case c == nil:
 			require.NoError(t, err, "run %d", i)
+		case err == nil && c.matched < in.after:
+			// The stages overlap, so on a loaded machine an earlier run
+			// may leave fewer matching calls than this one's interrupt
+			// point: it finishes, which is right; there was nothing left
+			// to interrupt.
+			t.Logf("run %d: only %d matching calls were left, fewer than its interrupt point %d", i, c.matched, in.after)
+		default:
+			require.ErrorIs(t, err, context.Canceled, "run %d (%d matching calls, interrupt at %d)", i, c.matched, in.after)
 		}
 		for _, c := range []*counting{sc, wc} {
 			for key := range c.sent {
