@@ -46,17 +46,19 @@ const (
 	// call blocks (back-pressure, which bounds the memory they hold, with
 	// the FlushRows of the batch being collected).
 	writeQueue = 1024
-	// writerCacheKiB is the writer connection's SQLite page cache (16 MiB): the
-	// indexes a large run inserts into at random (cache keys, request
-	// hashes) stay in memory instead of being re-read and rewritten.
+	// writerCacheKiB is the writer connection's SQLite page cache (16 MiB):
+	// the index a large run inserts into at random (the completion cache's
+	// keys; request keys too in a database made before session 13) stays
+	// in memory longer instead of being re-read and rewritten.
 	writerCacheKiB = 16 << 10
 	// walCheckpointPages lets the WAL grow to about 128 MiB before it is
 	// copied back into the database, so a page rewritten by many batches
-	// (the pages of the indexes inserted into at random: request keys,
-	// cache keys) is checkpointed once rather than once per 4 MiB. 32 MiB
-	// (8,192 pages) wrote 19.3 GB at 100k problems, 128 MiB with the
-	// prompts as a rowid table 15.1 GB (README). The WAL file keeps its
-	// largest size until the last connection closes.
+	// (the pages of the indexes inserted into at random: cache keys, and
+	// request keys in a database made before session 13) is checkpointed
+	// once rather than once per 4 MiB. 32 MiB (8,192 pages) wrote 19.3 GB at
+	// 100k problems, 128 MiB with the prompts as a rowid table 15.1 GB, and
+	// with rowid prompt references too 9.8 GB (README). The WAL file keeps
+	// its largest size until the last connection closes.
 	walCheckpointPages = 32768
 )
 
