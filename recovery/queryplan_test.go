@@ -2,9 +2,11 @@ package recovery
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -64,5 +66,44 @@ func TestPointQueriesUseAnIndex(t *testing.T) {
 				"%s: %s (plan %q)", q.name, d, plan)
 		}
 		t.Logf("%s: %s", q.name, strings.Join(plan, "; "))
+	}
+}
+
+// The lost-paid-row claim is answered by an index in both store formats:
+// samples(request_messages, request_key) in a new database,
+// samples(request_key) in one whose prompts keep hash references.
+func TestTheClaimUsesAnIndexInEitherFormat(t *testing.T) {
+	ctx := context.Background()
+	fresh, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	defer fresh.Close()
+	dir := t.TempDir()
+	db, err := sqlOpen("file:" + filepath.Join(dir, StoreFile))
+	require.NoError(t, err)
+	_, err = db.Exec(`CREATE TABLE prompts (hash BLOB PRIMARY KEY, messages TEXT NOT NULL) WITHOUT ROWID`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	old, err := OpenStore(dir)
+	require.NoError(t, err)
+	defer old.Close()
+	for _, c := range []struct {
+		st    *Store
+		index string
+	}{{fresh, "samples_prompt_request"}, {old, "samples_request"}} {
+		rows, err := c.st.DB().QueryContext(ctx, `EXPLAIN QUERY PLAN `+c.st.claimSQL, make([]any, 37)...)
+		require.NoError(t, err)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		require.NoError(t, rows.Close())
+		found := false
+		for _, d := range plan {
+			found = found || strings.HasPrefix(d, "SEARCH o USING INDEX "+c.index+" (")
+		}
+		assert.True(t, found, "the claim searches %s: plan %q", c.index, plan)
 	}
 }

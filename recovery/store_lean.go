@@ -226,14 +226,13 @@ func jsonArrayEnd(s string, i int) int {
 type promptsSeen struct {
 	mu sync.Mutex
 	m  map[[16]byte]struct{}
+	// beforeQueue, when set (tests only), runs just before a new prompt's
+	// row is queued: a window in which another caller with the same
+	// prompt must wait.
+	beforeQueue func()
 }
 
 const maxPromptsSeen = 1 << 14
-
-// testHookPromptQueue, when set (tests only), runs just before a new
-// prompt's row is queued: a window in which another caller with the same
-// prompt must wait.
-var testHookPromptQueue func()
 
 // queueOnce calls queue unless h was queued before, and records h once
 // queue succeeds. It holds the lock while queueing, so a caller that finds
@@ -248,8 +247,8 @@ func (p *promptsSeen) queueOnce(h [16]byte, queue func() error) error {
 	if _, ok := p.m[h]; ok {
 		return nil
 	}
-	if testHookPromptQueue != nil {
-		testHookPromptQueue()
+	if p.beforeQueue != nil {
+		p.beforeQueue()
 	}
 	if err := queue(); err != nil {
 		return err

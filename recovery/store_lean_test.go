@@ -342,13 +342,12 @@ func TestConcurrentRowsOfANewPromptKeepTheirMessages(t *testing.T) {
 	req := requestJSON(providers.Request{Model: "m", Messages: []providers.Message{{Role: "user", Content: strings.Repeat("Shared question. ", 8)}}})
 	entered := make(chan struct{})
 	var once sync.Once
-	testHookPromptQueue = func() {
+	st.prompts.beforeQueue = func() {
 		once.Do(func() {
 			close(entered)
 			time.Sleep(50 * time.Millisecond) // the second call arrives meanwhile
 		})
 	}
-	defer func() { testHookPromptQueue = nil }()
 	row := func(i int) Sample {
 		return Sample{Stage: StageStrong, ProblemID: "p", Sample: i, Model: "sim:m", Request: req, Response: "r"}
 	}
